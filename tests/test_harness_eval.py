@@ -110,3 +110,48 @@ def test_candidate_sees_no_secrets_and_no_reference_files(
     monkeypatch.setenv("HF_TOKEN", "hf-test-not-real")
     res = run("peeks_environment", settings)
     assert res.verdict == "correct", res.reason + res.detail
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_candidate_dies_with_the_evaluating_process(cache_root: Path, tmp_path: Path) -> None:
+    """A parent killed mid-evaluation (a Ray worker, a crashed driver) takes its candidate with it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pidfile = tmp_path / "candidate.pid"
+    candidate_file = tmp_path / "candidate.py"
+    source = (KERNELS / "hang_import_pidfile.py").read_text()
+    candidate_file.write_text(source.replace('"/nonexistent/pid"', repr(str(pidfile))))
+    script = (
+        "from pathlib import Path; from repro.harness import EvalSettings, evaluate; "
+        f"evaluate(Path({str(PROBLEM)!r}), Path({str(candidate_file)!r}).read_text(), "
+        "EvalSettings(device='cpu', timeout_s=120, correctness_trials=1, baselines=('eager',)))"
+    )
+    env = {**os.environ, "KERNELATLAS_CACHE": str(cache_root)}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=Path(__file__).parent.parent)
+    try:
+        deadline = time.monotonic() + 90
+        while not (pidfile.is_file() and pidfile.read_text()):
+            assert parent.poll() is None, "the evaluating process ended before the candidate started"
+            assert time.monotonic() < deadline, "the candidate never started"
+            time.sleep(0.1)
+        candidate = int(pidfile.read_text())
+        assert _alive(candidate)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(candidate) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(candidate), "the candidate outlived the process evaluating it"
+    finally:
+        parent.kill()

@@ -132,6 +132,33 @@ def test_sampled_outputs_are_compared_at_their_positions() -> None:
     assert "malformed" in compare.compare_one([ok], ref, [[1, 1]], "t", out_of_range, [[2, 5]])[0].reason
 
 
+def test_sampled_repeat_is_checked_against_the_first_run_at_its_positions() -> None:
+    from repro.harness.evaluate import _determinism
+
+    first_pos = torch.tensor([1, 7], dtype=torch.int32)
+    first = [torch.tensor([1.0, 7.0])]
+    tol = [[1e-4, 1e-4]]
+
+    def outputs(repeat_values: list[float], repeat_pos: list[int]) -> dict:
+        return {"s0/t0/first": first, "s0/t0/first@positions": [first_pos],
+                "s0/t0/repeat": [torch.tensor(repeat_values)],
+                "s0/t0/repeat@positions": [torch.tensor(repeat_pos, dtype=torch.int32)]}  # fmt: skip
+
+    def check(values: list[float], pos: list[int]):
+        out = outputs(values, pos)
+        return _determinism(out, "s0/t0", tol, "shape 0", [out["s0/t0/repeat@positions"][0]], [[2, 5]])
+
+    assert check([1.0, 7.0, 3.0], [1, 7, 3]) is None  # same values where the first run was sampled
+    changed = check([1.0, 7.5, 3.0], [1, 7, 3])
+    assert "determinism, at the first run's sampled positions" in changed.reason
+    assert "max abs error 0.5" in changed.reason
+    assert "not sampled alike" in check([1.0, 7.0, 3.0], [2, 7, 3]).reason
+    assert "not sampled alike" in check([1.0], [1]).reason
+    # Outputs sent in full are compared in full.
+    full = {"s0/t0/first": first, "s0/t0/repeat": [torch.tensor([1.0, 7.25])]}
+    assert "determinism" in _determinism(full, "s0/t0", tol, "shape 0", None, None).reason
+
+
 def test_standby_worker_is_replaced_when_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = sandbox.StandbyPool()
     try:

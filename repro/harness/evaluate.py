@@ -251,6 +251,30 @@ def evaluate(problem_path: Path | str, candidate_source: str, settings: EvalSett
     return result
 
 
+def _determinism(outputs: dict[str, list[torch.Tensor]], key: str, tols: list[list[float]], label: str,
+                 pos: list[torch.Tensor | None] | None, shp: Any) -> compare.Mismatch | None:  # fmt: skip
+    """The repeated run against the first run of the same inputs. Sampled outputs of the repeat
+    carry the first run's positions first (see `worker._store`), so those are compared value for value."""
+    first, repeat = outputs[f"{key}/first"], outputs[f"{key}/repeat"]
+    first_pos = _positions(outputs.get(f"{key}/first@positions"))
+    if first_pos is None:
+        return compare.compare_one(repeat, first, tols, label + " (determinism)", pos, shp)[0]
+    label += " (determinism, at the first run's sampled positions)"
+    if pos is None or len(pos) != len(first_pos) or len(repeat) != len(first):
+        return compare.Mismatch(f"{label}: the outputs were not sampled alike")
+    cand, ref = [], []
+    for k, (fp, rp) in enumerate(zip(first_pos, pos, strict=True)):
+        if fp is None:  # sent in full both times
+            cand.append(repeat[k])
+            ref.append(first[k])
+            continue
+        if rp is None or rp.numel() < fp.numel() or not torch.equal(rp[: fp.numel()], fp):
+            return compare.Mismatch(f"{label}: the outputs were not sampled alike")
+        cand.append(repeat[k][: fp.numel()])
+        ref.append(first[k])
+    return compare.compare_one(cand, ref, tols, label)[0]
+
+
 def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov) -> EvalResult:
     phase = _last_phase(job_dir)
     common = dict(base, provenance=prov, reference_ops=bundle.get("ops", {}), shapes=[])
@@ -310,13 +334,7 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
                 common["shapes"] = list(shapes_detail.values())
                 return EvalResult("incorrect", mismatch.reason, **common)
             if tag == "repeat":
-                first_run = outputs[f"{key}/first"]
-                if _positions(outputs.get(f"{key}/first@positions")) is None:  # compare like with like
-                    again, _ = compare.compare_one(
-                        outputs[ck], first_run, tols[key], label + " (determinism)", pos, shp
-                    )
-                else:
-                    again = None
+                again = _determinism(outputs, key, tols[key], label, pos, shp)
                 if again:
                     return EvalResult("incorrect", "not deterministic: " + again.reason, **common)
     common["shapes"] = list(shapes_detail.values())

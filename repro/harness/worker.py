@@ -14,7 +14,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -80,21 +82,32 @@ def _cpu_copy(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return [t.detach().to("cpu", copy=True) for t in tensors]
 
 
-def _store(job: Job, key: str, outs: list[torch.Tensor], full: bool) -> None:
-    """Send outputs to the parent: in full, or (large ones, when not `full`) at random positions.
+def _store(job: Job, key: str, outs: list[torch.Tensor], also_at: str | None = None) -> None:
+    """Send outputs to the parent: in full, or (large ones) at sampled positions (see `compare`).
 
-    Copying a large output to fresh host memory costs about 0.3 s per 256 MB, so only each
-    shape's first run travels in full. The positions are drawn here, after forward returned and
-    the device was synchronised, from os.urandom: the candidate cannot know them in advance.
+    The positions are drawn here, after forward returned and the device was synchronised, from
+    os.urandom: the candidate cannot know them in advance. They travel as int32 where they fit.
+    With `also_at`, the sampled positions of that earlier run come first, so the parent can compare
+    the two runs value for value (the determinism check).
     """
     values, positions = [], []
-    for t in outs:
-        if full or t.numel() <= compare.FULL_COMPARE_MAX:
+    earlier = job.outputs.get(f"{also_at}@positions") if also_at else None
+    for k, t in enumerate(outs):
+        n = t.numel()
+        if n <= compare.FULL_COMPARE_MAX:
             values.append(t.detach().to("cpu", copy=True))
             positions.append(torch.empty(0, dtype=torch.int64))
             continue
         gen = torch.Generator(device=t.device).manual_seed(int.from_bytes(_urandom(8), "little") >> 1)
-        pos = torch.randint(0, t.numel(), (compare.FULL_COMPARE_MAX,), device=t.device, generator=gen)
+        index = torch.int32 if n < 2**31 else torch.int64
+        edge = compare.EDGE_POSITIONS
+        pos = torch.cat([
+            torch.arange(0, edge, device=t.device, dtype=index),
+            torch.arange(n - edge, n, device=t.device, dtype=index),
+            torch.randint(0, n, (compare.SAMPLED_POSITIONS,), device=t.device, generator=gen, dtype=index),
+        ])  # fmt: skip
+        if earlier is not None and k < len(earlier) and earlier[k].numel():
+            pos = torch.cat([earlier[k].to(device=t.device, dtype=index), pos])
         values.append(t.detach().reshape(-1)[pos].cpu())
         positions.append(pos.cpu())
     job.outputs[key] = values
@@ -272,7 +285,9 @@ def run_candidate(job: Job) -> None:
                         raise Failure(
                             "rejected", f"ModelNew.forward modified input {k} in place (shape {si})"
                         )
-                _store(job, f"s{si}/t{t}/{tag}", outs, full=(tag == "first" and t == 0))
+                _store(
+                    job, f"s{si}/t{t}/{tag}", outs, also_at=f"s{si}/t{t}/first" if tag == "repeat" else None
+                )
                 del out, outs, inputs, before
             _check_guards(job, snapshot, f"forward (shape {si}, trial {t})")
         del reference_model
@@ -294,7 +309,7 @@ def run_candidate(job: Job) -> None:
             except BaseException as exc:
                 raise _classify(exc, "timing") from None
             for trial, out in res.checked_outputs.items():
-                _store(job, f"s0/t{trial}/timed", prob.flatten_outputs(out), full=False)
+                _store(job, f"s0/t{trial}/timed", prob.flatten_outputs(out))
             job.report["timing"] = res.summary()
             _check_guards(job, snapshot, "timing")
         del model
@@ -328,7 +343,22 @@ def _standby() -> Path | None:
     return Path(line) if line else None
 
 
+def _die_with_parent() -> None:
+    """Kill this process group when the process that started it dies (a Ray worker killed mid-evaluation,
+    a driver that crashed): an orphaned candidate would otherwise keep its GPU busy, and its timeout
+    died with the parent. Polling getppid works whichever thread of the parent started us."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="kernelatlas-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
+    _die_with_parent()
     plan = _standby() if argv[0] == "--standby" else Path(argv[0])
     if plan is None:  # the parent went away before sending work
         return 0
