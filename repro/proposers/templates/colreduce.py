@@ -20,6 +20,9 @@ CONFIGS = [
     dict(ROWS_PER_SLAB=128, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4),
     dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4),
     dict(ROWS_PER_SLAB=512, BLOCK_M=32, BLOCK_N=256, NUM_WARPS=8),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=128, NUM_WARPS=8),
+    dict(ROWS_PER_SLAB=512, BLOCK_M=64, BLOCK_N=128, NUM_WARPS=8),
+    dict(ROWS_PER_SLAB=1024, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4),
 ]
 COMBINE = {"sum": ("0.0", "{a} + {b}"), "mean": ("0.0", "{a} + {b}"),
            "amax": ('-float("inf")', "tl.maximum({a}, {b})"), "amin": ('float("inf")', "tl.minimum({a}, {b})")}  # fmt: skip
