@@ -16,7 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @functools.cache
 def git_commit() -> dict[str, Any]:
-    """HEAD of the repository this package lives in, and whether the tree had local changes."""
+    """HEAD of the repository this package lives in, and whether the tree had local changes.
+
+    KERNELATLAS_GIT_COMMIT, when set, wins: a copied tree may carry no .git, or a stale one."""
+    if os.environ.get("KERNELATLAS_GIT_COMMIT", "").strip():
+        return _commit_from_environment()
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--verify", "HEAD"],
@@ -39,9 +43,13 @@ def git_commit() -> dict[str, Any]:
 def _commit_from_environment() -> dict[str, Any]:
     """For a copy of the tree without .git (e.g. shipped to a GPU machine): the commit it was copied
     from, given as KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) by whoever shipped it."""
-    commit = os.environ.get("KERNELATLAS_GIT_COMMIT", "").strip().lower()
+    raw = os.environ.get("KERNELATLAS_GIT_COMMIT", "").strip()
+    commit = raw.lower()
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
-        return {"commit": None, "dirty": None}
+        if not raw:
+            return {"commit": None, "dirty": None}
+        return {"commit": None, "dirty": None, "error": f"KERNELATLAS_GIT_COMMIT={raw!r} is not a full "
+                "40-hex commit id; set it to the output of `git rev-parse HEAD`"}  # fmt: skip
     dirty = os.environ.get("KERNELATLAS_GIT_DIRTY")
     return {"commit": commit, "dirty": None if dirty is None else dirty == "1", "source": "environment"}
 

@@ -17,10 +17,21 @@ def test_commit_from_environment_for_a_tree_without_git(monkeypatch: pytest.Monk
     }
 
 
-@pytest.mark.parametrize("value", ["", "HEAD", "abc123", "g" * 40])
+@pytest.mark.parametrize("value", ["HEAD", "abc123", "g" * 40])
 def test_a_malformed_commit_is_not_recorded(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("KERNELATLAS_GIT_COMMIT", value)
-    assert provenance._commit_from_environment() == {"commit": None, "dirty": None}
+    got = provenance._commit_from_environment()
+    assert got["commit"] is None and "git rev-parse HEAD" in got["error"] and value in got["error"]
+
+
+def test_the_environment_wins_over_a_stale_git_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERNELATLAS_GIT_COMMIT", "b" * 40)
+    monkeypatch.setenv("KERNELATLAS_GIT_DIRTY", "1")
+    provenance.git_commit.cache_clear()
+    try:
+        assert provenance.git_commit() == {"commit": "b" * 40, "dirty": True, "source": "environment"}
+    finally:
+        provenance.git_commit.cache_clear()
 
 
 def test_checkout_commit_is_recorded() -> None:
