@@ -31,7 +31,8 @@ def matmul_then_rows(trace: Trace, config: dict) -> list[Stage]:
     src = trace.nodes[end].args[0] if end is not None else None
     if not isinstance(src, Ref):
         raise Unsupported("no row reduction after the matrix product")
-    mm_config = {k: v for k, v in config.items() if k in matmul.FP32_CONFIGS[0]}
+    mm_keys = {k for c in (*matmul.FP32_CONFIGS, *matmul.HALF_CONFIGS) for k in c}
+    mm_config = {k: v for k, v in config.items() if k in mm_keys}
     row_config = {k: v for k, v in config.items() if k in rows.ROW_CONFIGS[0]}
     first = matmul.matmul_stage(trace, mm_config, end=end, output=src.name)
     return [first, rows.row_stage(trace, trace.nodes[end:], row_config, views={src.name: "h"})]

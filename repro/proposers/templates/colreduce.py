@@ -2,7 +2,9 @@
 
 Reading down a column is strided, so each program owns a slab of ROWS_PER_SLAB rows by BLOCK_N
 columns, accumulates a [BLOCK_M, BLOCK_N] register tile while walking the slab (every load is a
-contiguous row segment) and writes one partial per column; a second short kernel combines the slabs.
+contiguous row segment) and writes one partial per column; a second short kernel combines the slabs,
+reading every slab's partials of its columns in one 2-D load (a loop of one load per slab left the
+GPU waiting on memory latency slab after slab).
 Splitting the rows keeps every multiprocessor busy even when there are few columns.
 """
 
@@ -44,14 +46,16 @@ def slab_kernel(x_ptr, part_ptr, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr
 
 
 @triton.jit
-def finish_kernel(part_ptr, out_ptr, slabs, N, scale, BLOCK_N: tl.constexpr):
+def finish_kernel(part_ptr, out_ptr, slabs, N, scale, BLOCK_N: tl.constexpr, BLOCK_S: tl.constexpr):
     cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask = cols < N
-    acc = tl.full((BLOCK_N,), {neutral}, dtype=tl.float32)
-    for s in range(0, slabs):
-        p = tl.load(part_ptr + s * N + cols, mask=mask, other={neutral})
+    acc = tl.full((BLOCK_S, BLOCK_N), {neutral}, dtype=tl.float32)
+    for s0 in range(0, slabs, BLOCK_S):  # all slabs' partials in one 2-D load, not one load per slab
+        s = s0 + tl.arange(0, BLOCK_S)
+        p = tl.load(part_ptr + s[:, None] * N + cols[None, :], mask=(s[:, None] < slabs) & mask[None, :],
+                    other={neutral})
         acc = {combine_part}
-    tl.store(out_ptr + cols, (acc * scale).to(out_ptr.dtype.element_ty), mask=mask)
+    tl.store(out_ptr + cols, ({reduce}(acc, axis=0) * scale).to(out_ptr.dtype.element_ty), mask=mask)
 """
 
 
@@ -90,6 +94,7 @@ def colreduce_stage(trace: Trace, config: dict) -> Stage:
         "slab_kernel[(col_blocks, slabs)](",
         "    x, part, M, N, ROWS=ROWS_PER_SLAB, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=NUM_WARPS",
         ")",
-        f"finish_kernel[(col_blocks,)](part, out, slabs, N, {scale}, BLOCK_N=BLOCK_N, num_warps=4)",
+        "block_s = min(triton.next_power_of_2(slabs), max(16, 8192 // BLOCK_N))",
+        f"finish_kernel[(col_blocks,)](part, out, slabs, N, {scale}, BLOCK_N=BLOCK_N, BLOCK_S=block_s, num_warps=4)",
     ]
     return Stage("column-reduction", dict(config), kernel, forward, "out")

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 # Tunables (rewritten by the mutate proposer).
 {tunables}

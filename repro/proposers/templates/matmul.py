@@ -28,14 +28,17 @@ LOADS = {
     "scalar": "tl.load({p}).to(tl.float32)",
 }
 
-# Best guess first (Triton's Hopper tutorial shapes without warp specialisation).
+# Best guess first (Triton's Hopper tutorial shapes without warp specialisation); TMA=True loads the
+# operand tiles through tensor descriptors (the tensor memory accelerator) where alignment allows.
 HALF_CONFIGS = [
-    dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3),
-    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4),
-    dict(BLOCK_M=64, BLOCK_N=256, BLOCK_K=32, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4),
-    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3),
-    dict(BLOCK_M=128, BLOCK_N=64, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4),
-    dict(BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4),
+    dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3, TMA=True),
+    dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3, TMA=False),
+    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=4, TMA=True),
+    dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=4, TMA=True),
+    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4, TMA=True),
+    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3, TMA=False),
+    dict(BLOCK_M=64, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4, TMA=True),
+    dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4, TMA=False),
 ]
 # fp32: split-TF32 tensor-core tiles (three products per step: registers bound the tile), then one
 # exact-FMA configuration in case a task's tolerance is tighter than split TF32 reaches.
@@ -55,7 +58,7 @@ KERNEL = """
 def matmul_kernel(
     a_ptr, b_ptr, out_ptr, {params}M, N, K,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
-    B_T: tl.constexpr, EVEN_K: tl.constexpr, MODE: tl.constexpr,
+    B_T: tl.constexpr, EVEN_K: tl.constexpr, MODE: tl.constexpr, TMA: tl.constexpr,
 ):  # fmt: skip
     pid = tl.program_id(0)
     bat = tl.program_id(1).to(tl.int64)
@@ -68,19 +71,26 @@ def matmul_kernel(
     pid_n = (pid % (GROUP_M * grid_n)) // group_size
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    ra = (rows % M).to(tl.int64)
-    cb = (cols % N).to(tl.int64)
-    rk = tl.arange(0, BLOCK_K)
-    a_ptrs = a_ptr + bat * M * K + ra[:, None] * K + rk[None, :]
-    if B_T:  # b is W[N, K]: the [BLOCK_K, BLOCK_N] tile is contiguous along K
-        b_ptrs = b_ptr + bat * N * K + cb[None, :] * K + rk[:, None]
-        b_step = BLOCK_K
-    else:
-        b_ptrs = b_ptr + bat * K * N + rk[:, None] * N + cb[None, :]
-        b_step = BLOCK_K * N
+    if not TMA:
+        ra = (rows % M).to(tl.int64)
+        cb = (cols % N).to(tl.int64)
+        rk = tl.arange(0, BLOCK_K)
+        a_ptrs = a_ptr + bat * M * K + ra[:, None] * K + rk[None, :]
+        if B_T:  # b is W[N, K]: the [BLOCK_K, BLOCK_N] tile is contiguous along K
+            b_ptrs = b_ptr + bat * N * K + cb[None, :] * K + rk[:, None]
+            b_step = BLOCK_K
+        else:
+            b_ptrs = b_ptr + bat * K * N + rk[:, None] * N + cb[None, :]
+            b_step = BLOCK_K * N
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for k in range(0, tl.cdiv(K, BLOCK_K)):
-        if EVEN_K:
+        if TMA:  # a_ptr and b_ptr are [batch, rows, cols] tensor descriptors; edges are zero-filled
+            a = a_ptr.load([tl.program_id(1), pid_m * BLOCK_M, k * BLOCK_K]).reshape(BLOCK_M, BLOCK_K)
+            if B_T:
+                b = b_ptr.load([tl.program_id(1), pid_n * BLOCK_N, k * BLOCK_K]).reshape(BLOCK_N, BLOCK_K).T
+            else:
+                b = b_ptr.load([tl.program_id(1), k * BLOCK_K, pid_n * BLOCK_N]).reshape(BLOCK_K, BLOCK_N)
+        elif EVEN_K:
             a = tl.load(a_ptrs)
             b = tl.load(b_ptrs)
         else:
@@ -95,8 +105,9 @@ def matmul_kernel(
             acc = tl.dot(a, b, acc, input_precision="ieee")
         else:
             acc = tl.dot(a, b, acc)
-        a_ptrs += BLOCK_K
-        b_ptrs += b_step
+        if not TMA:
+            a_ptrs += BLOCK_K
+            b_ptrs += b_step
     r64 = rows[:, None].to(tl.int64)
     c = cols[None, :]
     rmask = r64 < M
@@ -176,10 +187,21 @@ def matmul_stage(trace: Trace, config: dict, end: int | None = None, output: str
         "batch = a.shape[0]" if batched else "batch = 1",
         f"{var} = torch.empty(({'batch, ' if batched else ''}M, N), dtype={DTYPES[dtype]}, device=a.device)",
         f"mode = 2 if a.device.type == 'cpu' else {0 if half else '3 if SPLIT_TF32 else 1'}",
+    ]
+    if half:  # tensor-memory-accelerator loads where the rows are 16-byte aligned, as TMA requires
+        b_block = "[1, BLOCK_N, BLOCK_K]" if b_t else "[1, BLOCK_K, BLOCK_N]"
+        forward += [
+            "tma = bool(TMA) and K % 8 == 0 and N % 8 == 0",
+            "a_arg = TensorDescriptor.from_tensor(a.reshape(-1, M, K), [1, BLOCK_M, BLOCK_K]) if tma else a",
+            f"b_arg = TensorDescriptor.from_tensor(b.reshape(-1, *b.shape[-2:]), {b_block}) if tma else b",
+        ]
+    else:
+        forward.append("tma, a_arg, b_arg = False, a, b")
+    forward += [
         "matmul_kernel[(triton.cdiv(M, BLOCK_M) * triton.cdiv(N, BLOCK_N), batch)](",
-        f"    a, b, {var}, {''.join(op.var + ', ' for op in lowered.operands)}M, N, K,",
+        f"    a_arg, b_arg, {var}, {''.join(op.var + ', ' for op in lowered.operands)}M, N, K,",
         "    BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K, GROUP_M=GROUP_M,",
-        f"    B_T={b_t}, EVEN_K=K % BLOCK_K == 0, MODE=mode, num_warps=NUM_WARPS, num_stages=NUM_STAGES,",
+        f"    B_T={b_t}, EVEN_K=K % BLOCK_K == 0, MODE=mode, TMA=tma, num_warps=NUM_WARPS, num_stages=NUM_STAGES,",
         ")",
     ]
     kernel = KERNEL.format(
