@@ -16,17 +16,25 @@ commit): a rerun skips units already measured for the same commit and settings; 
 time the baselines afresh).
 Tasks are visited alternating between suites, so a `--deadline-s` that stops the run early leaves a
 sample of every suite rather than one suite complete and the other empty.
+
+Tasks run in parallel lanes, one per GPU of `--gpus` (`--workers N` on CPU): a lane takes the next
+whole task and measures all its units on its own GPU, baselines first, so every speedup of a task
+compares timings taken on one device. Each record says which GPU it ran on (`gpu_index`). With
+`--backend ray` one lane submits the units in turn and the cluster places each evaluation.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
+import queue
 import shlex
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from itertools import zip_longest
@@ -71,7 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--only-missing", action="store_true",
                    help="also skip tasks measured at other commits (same settings): fill the gaps of earlier runs")  # fmt: skip
     p.add_argument("--deadline-s", type=float, default=None, help="start no new unit after this many seconds")
-    p.add_argument("--gpus", default=None, help="comma-separated GPU indices for --backend local (default 0)")
+    p.add_argument(
+        "--gpus",
+        default=None,
+        help="comma-separated GPU indices for --backend local, one lane of tasks each (default 0)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="lanes of tasks on CPU (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_settings_arguments(p)
     add_backend_arguments(p)
@@ -297,8 +310,55 @@ def _unit_key(task: Any, method: str, what: str, settings_hash: str, commit: str
     ]
 
 
-def reproduce(args: argparse.Namespace, settings: Any, backend: Any) -> dict[str, Any]:
-    """Measure every (task, method) unit not yet measured; return counts of what was done."""
+@dataclasses.dataclass(frozen=True)
+class Lane:
+    """One worker of a reproduction: it takes whole tasks and measures every unit of a task on its GPU
+    (`gpu`; None on CPU or Ray), so a task's baselines and candidates are timed on one device."""
+
+    gpu: int | None
+    backend: Any
+    label: str
+
+
+def lanes_for(args: argparse.Namespace, settings: Any) -> list[int | None]:
+    """The lanes' GPU indices: one per `--gpus` index on CUDA with the local backend, `--workers` lanes
+    on CPU, and one lane on Ray (which places every evaluation itself)."""
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if args.backend != "local":
+        if args.workers > 1:
+            raise ValueError(
+                "--workers applies to --backend local; on Ray the cluster places each evaluation"
+            )
+        return [None]
+    if settings.device == "cpu":
+        if args.gpus:
+            raise ValueError("--gpus needs --device cuda; on CPU give --workers N for parallel lanes")
+        return [None] * args.workers
+    if args.workers > 1:
+        raise ValueError("--workers applies to --device cpu; on GPUs give --gpus 0,1,... (one lane per GPU)")
+    try:
+        gpus = [int(g) for g in (args.gpus or "0").split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--gpus {args.gpus!r}: give comma-separated GPU indices, e.g. --gpus 0,1,2,3"
+        ) from None
+    if len(set(gpus)) != len(gpus) or min(gpus) < 0:
+        raise ValueError(f"--gpus {args.gpus!r}: name each GPU once, by its index (0, 1, ...)")
+    from repro.harness.evaluate import device_name
+
+    models = {g: device_name(dataclasses.replace(settings, gpu=g)) for g in gpus}
+    if len(set(models.values())) > 1:
+        raise ValueError(
+            f"--gpus {args.gpus}: the GPUs are of different models ({', '.join(f'{g}: {n}' for g, n in models.items())});"
+            " results are filed per GPU model, so run each model separately"
+        )
+    return gpus
+
+
+def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dict[str, Any]:
+    """Measure every (task, method) unit not yet measured, the lanes working on different tasks at once;
+    return counts of what was done."""
     from tqdm import tqdm
 
     from repro.harness.peaks import device_slug
@@ -311,10 +371,11 @@ def reproduce(args: argparse.Namespace, settings: Any, backend: Any) -> dict[str
             "KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) when the tree was copied without .git"
         )
     commit = git["commit"] + ("-dirty" if git.get("dirty") else "")
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = [m for m in methods if m not in METHODS]
+    requested = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in requested if m not in METHODS]
     if unknown:
         raise ValueError(f"--methods: unknown method(s) {unknown}; choose from {','.join(METHODS)}")
+    methods = [m for m in METHODS if m in requested]  # baselines first: they fill the reference cache
     if args.budget < 1:
         raise ValueError("--budget must be at least 1 candidate per task")
     suites = [s for s in args.suite.split(",") if s]
@@ -343,38 +404,95 @@ def reproduce(args: argparse.Namespace, settings: Any, backend: Any) -> dict[str
             return json.dumps(files[(suites[0], method)].header["method_info"], sort_keys=True)
         return method
 
-    units = [(suite, task, m, _unit_key(task, m, describe(m, task), settings_hash, commit))
-             for suite, task in pairs for m in methods]  # fmt: skip
-    todo = [
-        u for u in units if args.force or not files[(u[0], u[2])].done(u[1].name, u[3], args.only_missing)
-    ]
+    # Whole tasks are the lanes' work items, in the interleaved order, each with its units still to do.
+    tasks: queue.SimpleQueue[tuple[str, Any, list[tuple[str, str]]]] = queue.SimpleQueue()
+    total = already = todo = 0
+    for suite, task in pairs:
+        units = [(m, _unit_key(task, m, describe(m, task), settings_hash, commit)) for m in methods]
+        left = [(m, key) for m, key in units
+                if args.force or not files[(suite, m)].done(task.name, key, args.only_missing)]  # fmt: skip
+        total, already, todo = total + len(units), already + len(units) - len(left), todo + len(left)
+        if left:
+            tasks.put((suite, task, left))
     prov = provenance(settings.device, settings.to_dict())
     for f in files.values():  # files exist (with pending tasks marked) from the start
         f.write(prov)
-    start, done, skipped_deadline = time.monotonic(), 0, 0
+    start = time.monotonic()
+    lock = threading.Lock()  # guards the result files, the counts, the progress bar and the log
+    stop = threading.Event()  # set on Ctrl-C or a lane's crash: lanes start no further unit
+    counts = {"measured": 0, "not_reached": 0}
+    crashed: list[BaseException] = []
     # A progress bar on a terminal; in a log (no terminal), one line per finished unit instead.
     lines = not args.quiet and not sys.stderr.isatty()
-    bar = tqdm(todo, desc="reproduce", unit="unit", file=sys.stderr, disable=args.quiet or lines)
-    for suite, task, method, key in bar:
-        if args.deadline_s is not None and time.monotonic() - start > args.deadline_s:
-            skipped_deadline += 1
-            continue
-        bar.set_postfix_str(f"{task.name} {method}")
+    bar = tqdm(total=todo, desc="reproduce", unit="unit", file=sys.stderr, disable=args.quiet or lines)
+
+    def measure(lane: Lane, pinned: Any, suite: str, task: Any, method: str, key: str) -> None:
+        where = f" {lane.label}" if len(lanes) > 1 else ""
+        with lock:
+            bar.set_postfix_str(f"{task.name} {method}{where}")
         try:
-            record = measure_unit(task, method, files[(suite, method)].header["method_info"], settings, backend,
-                                  args.work / slug / task.name / method, gpu)  # fmt: skip
-        except Exception as exc:  # one unit's failure is recorded and the run goes on with the next
+            record = measure_unit(task, method, files[(suite, method)].header["method_info"], pinned,
+                                  lane.backend, args.work / slug / task.name / method, gpu)  # fmt: skip
+        except Exception as exc:  # one unit's failure is recorded and the lane goes on with the next
             record = {"status": "failed", "reason": _short(f"{type(exc).__name__}: {exc}")}
-            print(f"{task.name} {method}: {record['reason']}", file=sys.stderr)
-        f = files[(suite, method)]
-        f.put(task.name, key, commit, record)
-        f.write(provenance(settings.device, settings.to_dict()))
-        done += 1
-        if lines:
-            print(f"[{done}/{len(todo)} {time.monotonic() - start:.0f}s] {task.name} {method}: {_outcome(record)}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-    return {"units": len(units), "measured": done, "already_measured": len(units) - len(todo),
-            "not_reached": skipped_deadline, "out": out / slug, "wall_s": time.monotonic() - start}  # fmt: skip
+            with lock:
+                print(f"{task.name} {method}: {record['reason']}", file=sys.stderr)
+        prov = provenance(settings.device, settings.to_dict())
+        with lock:
+            f = files[(suite, method)]
+            f.put(task.name, key, commit, {**record, "gpu_index": lane.gpu})
+            f.write(prov)
+            counts["measured"] += 1
+            bar.update(1)
+            if lines:
+                print(f"[{counts['measured']}/{todo} {time.monotonic() - start:.0f}s{where}] {task.name} "
+                      f"{method}: {_outcome(record)}", file=sys.stderr, flush=True)  # fmt: skip
+
+    def work(lane: Lane) -> None:
+        pinned = dataclasses.replace(settings, gpu=lane.gpu)
+        try:
+            while not stop.is_set():
+                try:
+                    suite, task, units = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                for method, key in units:
+                    if stop.is_set():
+                        return
+                    if args.deadline_s is not None and time.monotonic() - start > args.deadline_s:
+                        with lock:
+                            counts["not_reached"] += 1
+                            bar.update(1)
+                        continue
+                    measure(lane, pinned, suite, task, method, key)
+        except BaseException as exc:  # e.g. a result file that cannot be written: stop every lane
+            crashed.append(exc)
+            stop.set()
+
+    def wait_for(threads: list[threading.Thread]) -> None:
+        while any(t.is_alive() for t in threads):  # polled: a Thread.join cut by Ctrl-C can return early
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=work, args=(lane,), name=f"reproduce {lane.label}", daemon=True)
+               for lane in lanes]  # fmt: skip
+    try:
+        for t in threads:
+            t.start()
+        wait_for(threads)
+    except KeyboardInterrupt:
+        stop.set()
+        print(
+            "\ninterrupted: finishing the units in progress (Ctrl-C again to abandon them)", file=sys.stderr
+        )
+        wait_for(threads)
+        raise
+    finally:
+        bar.close()
+    if crashed:
+        raise crashed[0]
+    return {"units": total, "measured": counts["measured"], "already_measured": already,
+            "not_reached": counts["not_reached"], "out": out / slug, "wall_s": time.monotonic() - start,
+            "lanes": len(lanes)}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -383,12 +501,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args)
-        if settings.device == "cuda":
-            slots: list[int | None] = [int(g) for g in (args.gpus or "0").split(",")]
-        else:
-            slots = [None]
-        with contextlib.closing(DedupBackend(make_backend(args, settings.device, slots))) as backend:
-            summary = reproduce(args, settings, backend)
+        gpus = lanes_for(args, settings)
+        with contextlib.ExitStack() as stack:
+            lanes = [
+                Lane(g, stack.enter_context(contextlib.closing(DedupBackend(make_backend(args, settings.device, [g])))),
+                     f"gpu {g}" if g is not None else f"worker {i + 1}")
+                for i, g in enumerate(gpus)
+            ]  # fmt: skip
+            summary = reproduce(args, settings, lanes)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -399,7 +519,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(
         f"{summary['measured']} unit(s) measured, {summary['already_measured']} already measured, "
-        f"{summary['not_reached']} not reached before --deadline-s, in {summary['wall_s']:.0f} s; "
-        f"results in {summary['out']}"
+        f"{summary['not_reached']} not reached before --deadline-s, in {summary['wall_s']:.0f} s "
+        f"on {summary['lanes']} lane(s); results in {summary['out']}"
     )
     return 0
