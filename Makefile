@@ -47,8 +47,8 @@ lint: setup
 	$(BIN)/ruff check site_gen repro tests
 	$(BIN)/ruff format --check site_gen repro tests
 
-repro: setup
-	$(BIN)/python -m repro reproduce
+repro: setup  ## measure on this machine's GPUs: make repro GPUS=0,1,2,3
+	$(BIN)/python -m repro reproduce $(if $(GPUS),--gpus $(GPUS))
 
 clean:
 	rm -rf build site .pytest_cache test-artifacts

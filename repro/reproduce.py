@@ -48,10 +48,11 @@ FORMAT_VERSION = 1
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
 CPU_RESULTS_ROOT = Path("runs") / "reproduce-results"  # CPU numbers test the mechanism; never committed
 METHODS = ("baselines", "solutions", "evolve", "refine")
-# The loops as reproduced: offline proposer and loop parameters, chosen to fit a one-GPU run of
-# about seven minutes over levels 1 and 2 (the loop's other parameters keep their defaults).
+# The loops as reproduced: offline proposer and loop parameters. evolve keeps its defaults (two islands
+# of four: the first eight candidates cover a template's configurations, the rest evolve them);
+# refine starts from its best candidate each turn.
 LOOP_METHODS: dict[str, dict[str, Any]] = {
-    "evolve": {"proposer": "mutate", "loop_args": {"population": 2, "islands": 1}},
+    "evolve": {"proposer": "mutate", "loop_args": {}},
     "refine": {"proposer": "mutate", "loop_args": {"refine_from": "best", "history": 1}},
 }
 REASON_CHARS = 300
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}"
     )
-    p.add_argument("--budget", type=int, default=3, help="candidates per task for each loop (default 3)")
+    p.add_argument("--budget", type=int, default=10, help="candidates per task for each loop (default 10)")
     p.add_argument(
         "--out", type=Path, default=None,
         help=f"results root (default repro/results on a GPU, {CPU_RESULTS_ROOT} on CPU)",
@@ -367,8 +368,9 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
     git = git_commit()
     if not git.get("commit"):
         raise ValueError(
-            "cannot tell which commit is being measured: run inside the git checkout, or set "
-            "KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) when the tree was copied without .git"
+            git.get("error")
+            or "cannot tell which commit is being measured: run inside the git checkout, or "
+            "set KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) when the tree was copied without .git"
         )
     commit = git["commit"] + ("-dirty" if git.get("dirty") else "")
     requested = [m for m in args.methods.split(",") if m]
