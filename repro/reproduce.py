@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--work", type=Path, default=Path("runs") / "reproduce",
                    help="loop run directories (trajectories, candidate sources; default runs/reproduce)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="re-measure units already measured")
+    p.add_argument("--tasks", default=None,
+                   help="comma-separated task names (e.g. level1/10_column_sum): measure only these; "
+                        "the files keep the other tasks' records")  # fmt: skip
     p.add_argument("--only-missing", action="store_true",
                    help="also skip tasks measured at other commits (same settings): fill the gaps of earlier runs")  # fmt: skip
     p.add_argument("--deadline-s", type=float, default=None, help="start no new unit after this many seconds")
@@ -382,6 +385,12 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
         raise ValueError("--budget must be at least 1 candidate per task")
     suites = [s for s in args.suite.split(",") if s]
     pairs = _interleave(suites)
+    wanted = [t for t in (getattr(args, "tasks", None) or "").split(",") if t]
+    unknown = sorted(set(wanted) - {t.name for _, t in pairs})
+    if unknown:
+        raise ValueError(
+            f"--tasks: {unknown} not in --suite {args.suite}; names look like level1/10_column_sum"
+        )
     gpu = provenance(settings.device)["name"]
     slug = device_slug(gpu) if settings.device == "cuda" else "cpu"
     out = args.out or (RESULTS_ROOT if settings.device == "cuda" else CPU_RESULTS_ROOT)
@@ -410,6 +419,8 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
     tasks: queue.SimpleQueue[tuple[str, Any, list[tuple[str, str]]]] = queue.SimpleQueue()
     total = already = todo = 0
     for suite, task in pairs:
+        if wanted and task.name not in wanted:
+            continue
         units = [(m, _unit_key(task, m, describe(m, task), settings_hash, commit)) for m in methods]
         left = [(m, key) for m, key in units
                 if args.force or not files[(suite, m)].done(task.name, key, args.only_missing)]  # fmt: skip

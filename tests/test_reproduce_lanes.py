@@ -136,6 +136,7 @@ def test_ctrl_c_keeps_finished_units_stops_the_lanes_and_a_rerun_measures_the_re
         (["--device", "cuda", "--gpus", "0,x"], "--gpus '0,x': give comma-separated GPU indices"),
         (["--device", "cuda", "--gpus", "1,1"], "--gpus '1,1': name each GPU once"),
         (["--backend", "ray", "--workers", "2"], "--workers applies to --backend local"),
+        (["--tasks", "level1/99_nope"], "--tasks: ['level1/99_nope'] not in --suite smoke"),
     ],
 )
 def test_bad_lane_options_exit_2_naming_the_fix(
@@ -154,3 +155,20 @@ def test_gpus_of_different_models_are_refused(
     err = capsys.readouterr().err
     assert "different models (0: NVIDIA H100 80GB HBM3, 1: NVIDIA A100-SXM4-40GB)" in err
     assert "run each model separately" in err
+
+
+def test_tasks_remeasures_only_the_named_task_and_keeps_the_others(
+    one_lane: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import shutil
+
+    out = tmp_path / "results"
+    shutil.copytree(one_lane, out)
+    before = {m: {r["task"]: r for r in records(out, m)} for m in METHODS}
+    assert reproduce(out, "--tasks", TASKS[1], "--force", "--quiet") == 0
+    assert "2 unit(s) measured, 0 already measured" in capsys.readouterr().out
+    for m in METHODS:
+        after = {r["task"]: r for r in records(out, m)}
+        assert after[TASKS[0]] == before[m][TASKS[0]] and after[TASKS[2]] == before[m][TASKS[2]]
+        assert after[TASKS[1]]["date"] >= before[m][TASKS[1]]["date"]
+        assert after[TASKS[1]]["status"] == "measured"

@@ -14,17 +14,18 @@ from repro.proposers.templates.emit import Stage
 from repro.proposers.templates.lower import DTYPES, Unsupported
 from repro.proposers.trace import Ref, Trace
 
-# Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.078-0.088 ms; torch.compile
-# 0.075 ms). Unrolling more than 8 row blocks per slab ran 4x slower there, so slabs stay short.
+# The first three ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.078 ms;
+# torch.compile 0.077 ms; unrolling more than 8 row blocks per slab ran 4x slower there). The rest read
+# longer contiguous row segments (1-8 KB instead of 256-512 B) through a pipelined loop.
 CONFIGS = [
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4),
-    dict(ROWS_PER_SLAB=512, BLOCK_M=64, BLOCK_N=128, NUM_WARPS=8),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=8),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=128, NUM_WARPS=8),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True),
+    dict(ROWS_PER_SLAB=64, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=4, UNROLL=False),
+    dict(ROWS_PER_SLAB=64, BLOCK_M=2, BLOCK_N=2048, NUM_WARPS=8, UNROLL=False),
+    dict(ROWS_PER_SLAB=128, BLOCK_M=8, BLOCK_N=512, NUM_WARPS=4, UNROLL=False),
+    dict(ROWS_PER_SLAB=128, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=8, UNROLL=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False),
 ]
 COMBINE = {"sum": ("0.0", "{a} + {b}"), "mean": ("0.0", "{a} + {b}"),
            "amax": ('-float("inf")', "tl.maximum({a}, {b})"), "amin": ('float("inf")', "tl.minimum({a}, {b})")}  # fmt: skip
@@ -32,16 +33,26 @@ REDUCE = {"sum": "tl.sum", "mean": "tl.sum", "amax": "tl.max", "amin": "tl.min"}
 
 KERNEL = """
 @triton.jit
-def slab_kernel(x_ptr, part_ptr, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+def slab_kernel(
+    x_ptr, part_ptr, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, UNROLL: tl.constexpr
+):  # fmt: skip
     cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     slab = tl.program_id(1)
     acc = tl.full((BLOCK_M, BLOCK_N), {neutral}, dtype=tl.float32)
-    for r in tl.static_range(0, ROWS, BLOCK_M):
-        local = r + tl.arange(0, BLOCK_M)
-        rows = slab * ROWS + local
-        mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
-        x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
-        acc = {combine_acc}
+    if UNROLL:  # short slabs: every load issued up front
+        for r in tl.static_range(0, ROWS, BLOCK_M):
+            local = r + tl.arange(0, BLOCK_M)
+            rows = slab * ROWS + local
+            mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
+            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
+            acc = {combine_acc}
+    else:  # long slabs of wide rows: a pipelined loop
+        for r in tl.range(0, ROWS, BLOCK_M, num_stages=3):
+            local = r + tl.arange(0, BLOCK_M)
+            rows = slab * ROWS + local
+            mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
+            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
+            acc = {combine_acc}
     tl.store(part_ptr + slab * N + cols, {reduce}(acc, axis=0), mask=cols < N)
 
 
@@ -92,7 +103,7 @@ def colreduce_stage(trace: Trace, config: dict) -> Stage:
         f"out = torch.empty({'(1, *x.shape[1:])' if keep else 'x.shape[1:]'}, dtype={DTYPES[dtype]}, device=x.device)",
         "col_blocks = triton.cdiv(N, BLOCK_N)",
         "slab_kernel[(col_blocks, slabs)](",
-        "    x, part, M, N, ROWS=ROWS_PER_SLAB, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=NUM_WARPS",
+        "    x, part, M, N, ROWS=ROWS_PER_SLAB, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, UNROLL=UNROLL, num_warps=NUM_WARPS",
         ")",
         "block_s = min(triton.next_power_of_2(slabs), max(16, 8192 // BLOCK_N))",
         f"finish_kernel[(col_blocks,)](part, out, slabs, N, {scale}, BLOCK_N=BLOCK_N, BLOCK_S=block_s, num_warps=4)",
