@@ -85,6 +85,23 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
     assert d["sol_fraction"] is not None and d["sol_fraction"] > 0
 
 
+def test_provenance_names_the_commit_of_this_evaluation_not_of_the_cached_reference(
+    settings: EvalSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repro import provenance
+
+    for commit in ("a" * 40, "b" * 40):  # the second evaluation reuses the reference bundle of the first
+        monkeypatch.setenv("KERNELATLAS_GIT_COMMIT", commit)
+        monkeypatch.setenv("KERNELATLAS_GIT_DIRTY", "0")
+        provenance.git_commit.cache_clear()
+        try:
+            d = run("good_triton", settings).to_dict()
+        finally:
+            provenance.git_commit.cache_clear()
+        assert d["provenance"]["git"] == {"commit": commit, "dirty": False, "source": "environment"}
+        assert d["provenance"]["date"] >= d["provenance"]["reference_date"]
+
+
 def test_syntax_error_is_caught_without_a_process(settings: EvalSettings) -> None:
     t0 = time.monotonic()
     res = evaluate(PROBLEM, "class ModelNew(:\n    pass\n", settings)

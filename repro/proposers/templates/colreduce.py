@@ -14,18 +14,16 @@ from repro.proposers.templates.emit import Stage
 from repro.proposers.templates.lower import DTYPES, Unsupported
 from repro.proposers.trace import Ref, Trace
 
-# The first three ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.078 ms;
-# torch.compile 0.077 ms; unrolling more than 8 row blocks per slab ran 4x slower there). The rest read
-# longer contiguous row segments (1-8 KB instead of 256-512 B) through a pipelined loop.
+# Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.083 ms; torch.compile
+# 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower there, hence the pipelined loop for
+# longer slabs; wider row segments (up to 4 KB) through it were no faster (2 KB rows: 0.095 ms).
 CONFIGS = [
     dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
     dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True),
-    dict(ROWS_PER_SLAB=64, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=4, UNROLL=False),
-    dict(ROWS_PER_SLAB=64, BLOCK_M=2, BLOCK_N=2048, NUM_WARPS=8, UNROLL=False),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=8, BLOCK_N=512, NUM_WARPS=4, UNROLL=False),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=8, UNROLL=False),
     dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True),
+    dict(ROWS_PER_SLAB=128, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=8, UNROLL=False),
+    dict(ROWS_PER_SLAB=128, BLOCK_M=8, BLOCK_N=512, NUM_WARPS=4, UNROLL=False),
 ]
 COMBINE = {"sum": ("0.0", "{a} + {b}"), "mean": ("0.0", "{a} + {b}"),
            "amax": ('-float("inf")', "tl.maximum({a}, {b})"), "amin": ('float("inf")', "tl.minimum({a}, {b})")}  # fmt: skip
