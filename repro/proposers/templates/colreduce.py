@@ -31,6 +31,15 @@ REDUCE = {"sum": "tl.sum", "mean": "tl.sum", "amax": "tl.max", "amin": "tl.min"}
 
 KERNEL = """
 @triton.jit
+def slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr):
+    local = r + tl.arange(0, BLOCK_M)
+    rows = slab * ROWS + local
+    mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
+    x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
+    return {combine_acc}
+
+
+@triton.jit
 def slab_kernel(
     x_ptr, part_ptr, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, UNROLL: tl.constexpr
 ):  # fmt: skip
@@ -39,18 +48,10 @@ def slab_kernel(
     acc = tl.full((BLOCK_M, BLOCK_N), {neutral}, dtype=tl.float32)
     if UNROLL:  # short slabs: every load issued up front
         for r in tl.static_range(0, ROWS, BLOCK_M):
-            local = r + tl.arange(0, BLOCK_M)
-            rows = slab * ROWS + local
-            mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
-            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
-            acc = {combine_acc}
-    else:  # long slabs of wide rows: a pipelined loop
+            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS, BLOCK_M)
+    else:  # longer slabs: a pipelined loop
         for r in tl.range(0, ROWS, BLOCK_M, num_stages=3):
-            local = r + tl.arange(0, BLOCK_M)
-            rows = slab * ROWS + local
-            mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
-            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
-            acc = {combine_acc}
+            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS, BLOCK_M)
     tl.store(part_ptr + slab * N + cols, {reduce}(acc, axis=0), mask=cols < N)
 
 
