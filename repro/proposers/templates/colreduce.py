@@ -1,11 +1,12 @@
 """Template: reduction over the first dimension (column sums, means, maxima) of a row-major matrix.
 
-Reading down a column is strided, so each program owns a slab of ROWS_PER_SLAB rows by BLOCK_N
-columns, accumulates a [BLOCK_M, BLOCK_N] register tile while walking the slab (every load is a
-contiguous row segment) and writes one partial per column; a second short kernel combines the slabs,
-reading every slab's partials of its columns in one 2-D load (a loop of one load per slab left the
-GPU waiting on memory latency slab after slab).
-Splitting the rows keeps every multiprocessor busy even when there are few columns.
+Reading down a column is strided, so each program owns BLOCK_N columns of a slab of rows and
+accumulates a [BLOCK_M, BLOCK_N] register tile while walking the slab (every load is a contiguous row
+segment). With SINGLE_PASS, when there are enough column blocks to occupy half the multiprocessors,
+a program walks all the rows of its columns and writes the result: one launch. Otherwise the rows are
+split into slabs of ROWS_PER_SLAB that write one partial per column, and a second short kernel
+combines the slabs, reading every slab's partials of its columns in one 2-D load (a loop of one load
+per slab left the GPU waiting on memory latency slab after slab); the second launch costs about 4 us.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from repro.proposers.templates.emit import Stage
 from repro.proposers.templates.lower import DTYPES, Unsupported
 from repro.proposers.trace import Ref, Trace
 
-# Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.083 ms; torch.compile
-# 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower there, hence the pipelined loop for
-# longer slabs; wider row segments (up to 4 KB) through it were no faster (2 KB rows: 0.095 ms).
+# Slab configurations ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.083
+# ms; torch.compile 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower there, hence the
+# pipelined loop for longer slabs and for the single pass.
 CONFIGS = [
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=4, BLOCK_N=1024, NUM_WARPS=8, UNROLL=False),
-    dict(ROWS_PER_SLAB=128, BLOCK_M=8, BLOCK_N=512, NUM_WARPS=4, UNROLL=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=64, NUM_WARPS=8, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=32, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
 ]
 COMBINE = {"sum": ("0.0", "{a} + {b}"), "mean": ("0.0", "{a} + {b}"),
            "amax": ('-float("inf")', "tl.maximum({a}, {b})"), "amin": ('float("inf")', "tl.minimum({a}, {b})")}  # fmt: skip
@@ -31,28 +34,32 @@ REDUCE = {"sum": "tl.sum", "mean": "tl.sum", "amax": "tl.max", "amin": "tl.min"}
 
 KERNEL = """
 @triton.jit
-def slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr):
+def slab_rows(x_ptr, acc, slab, r, cols, M, N, rows_per_slab, BLOCK_M: tl.constexpr):
     local = r + tl.arange(0, BLOCK_M)
-    rows = slab * ROWS + local
-    mask = (rows[:, None] < M) & (local[:, None] < ROWS) & (cols[None, :] < N)
+    rows = slab * rows_per_slab + local
+    mask = (rows[:, None] < M) & (local[:, None] < rows_per_slab) & (cols[None, :] < N)
     x = tl.load(x_ptr + rows[:, None].to(tl.int64) * N + cols[None, :], mask=mask, other={neutral})
     return {combine_acc}
 
 
 @triton.jit
 def slab_kernel(
-    x_ptr, part_ptr, M, N, ROWS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, UNROLL: tl.constexpr
+    x_ptr, part_ptr, out_ptr, M, N, rows_per_slab, scale,
+    ROWS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, UNROLL: tl.constexpr, DIRECT: tl.constexpr,
 ):  # fmt: skip
     cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     slab = tl.program_id(1)
     acc = tl.full((BLOCK_M, BLOCK_N), {neutral}, dtype=tl.float32)
-    if UNROLL:  # short slabs: every load issued up front
+    if UNROLL:  # short slabs (rows_per_slab == ROWS): every load issued up front
         for r in tl.static_range(0, ROWS, BLOCK_M):
-            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS, BLOCK_M)
-    else:  # longer slabs: a pipelined loop
-        for r in tl.range(0, ROWS, BLOCK_M, num_stages=3):
-            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, ROWS, BLOCK_M)
-    tl.store(part_ptr + slab * N + cols, {reduce}(acc, axis=0), mask=cols < N)
+            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, rows_per_slab, BLOCK_M)
+    else:  # longer slabs, or all rows: a pipelined loop
+        for r in tl.range(0, rows_per_slab, BLOCK_M, num_stages=3):
+            acc = slab_rows(x_ptr, acc, slab, r, cols, M, N, rows_per_slab, BLOCK_M)
+    if DIRECT:  # one slab holds every row: this is the result
+        tl.store(out_ptr + cols, ({reduce}(acc, axis=0) * scale).to(out_ptr.dtype.element_ty), mask=cols < N)
+    else:
+        tl.store(part_ptr + slab * N + cols, {reduce}(acc, axis=0), mask=cols < N)
 
 
 @triton.jit
@@ -97,14 +104,19 @@ def colreduce_stage(trace: Trace, config: dict) -> Stage:
         f"x = {x}.contiguous()",
         "M = x.shape[0]",
         "N = x.numel() // max(M, 1)",
-        "slabs = triton.cdiv(M, ROWS_PER_SLAB)",
-        "part = torch.empty((slabs, N), dtype=torch.float32, device=x.device)",
         f"out = torch.empty({'(1, *x.shape[1:])' if keep else 'x.shape[1:]'}, dtype={DTYPES[dtype]}, device=x.device)",
         "col_blocks = triton.cdiv(N, BLOCK_N)",
+        "sms = torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 1",
+        "single = bool(SINGLE_PASS) and 2 * col_blocks >= sms",
+        "rows_per_slab = max(M, 1) if single else ROWS_PER_SLAB",
+        "slabs = triton.cdiv(M, rows_per_slab)",
+        "part = out if single else torch.empty((slabs, N), dtype=torch.float32, device=x.device)",
         "slab_kernel[(col_blocks, slabs)](",
-        "    x, part, M, N, ROWS=ROWS_PER_SLAB, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, UNROLL=UNROLL, num_warps=NUM_WARPS",
+        f"    x, part, out, M, N, rows_per_slab, {scale}, ROWS=ROWS_PER_SLAB, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N,",
+        "    UNROLL=bool(UNROLL) and not single, DIRECT=single, num_warps=NUM_WARPS,",
         ")",
-        "block_s = min(triton.next_power_of_2(slabs), max(16, 8192 // BLOCK_N))",
-        f"finish_kernel[(col_blocks,)](part, out, slabs, N, {scale}, BLOCK_N=BLOCK_N, BLOCK_S=block_s, num_warps=4)",
+        "if not single:",
+        "    block_s = min(triton.next_power_of_2(slabs), max(16, 8192 // BLOCK_N))",
+        f"    finish_kernel[(col_blocks,)](part, out, slabs, N, {scale}, BLOCK_N=BLOCK_N, BLOCK_S=block_s, num_warps=4)",
     ]
     return Stage("column-reduction", dict(config), kernel, forward, "out")
