@@ -15,18 +15,19 @@ from repro.proposers.templates.emit import Stage
 from repro.proposers.templates.lower import DTYPES, Unsupported
 from repro.proposers.trace import Ref, Trace
 
-# Slab configurations ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: 0.077-0.083
-# ms; torch.compile 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower there, hence the
-# pipelined loop for longer slabs and for the single pass.
+# Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: single pass 0.073 ms, slabs
+# 0.077-0.079 ms, torch.compile 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower
+# there, hence the pipelined loop for longer slabs and for the single pass. The last two (deeper
+# single-pass tiles over 32 columns) are not measured yet.
 CONFIGS = [
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
     dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=64, NUM_WARPS=8, UNROLL=False, SINGLE_PASS=True),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
     dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=32, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=128, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=True, SINGLE_PASS=False),
     dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=False),
-    dict(ROWS_PER_SLAB=256, BLOCK_M=32, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=64, BLOCK_N=64, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=256, BLOCK_N=32, NUM_WARPS=8, UNROLL=False, SINGLE_PASS=True),
+    dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=32, NUM_WARPS=8, UNROLL=False, SINGLE_PASS=True),
 ]
 COMBINE = {"sum": ("0.0", "{a} + {b}"), "mean": ("0.0", "{a} + {b}"),
            "amax": ('-float("inf")', "tl.maximum({a}, {b})"), "amin": ('float("inf")', "tl.minimum({a}, {b})")}  # fmt: skip
