@@ -3,7 +3,7 @@
 A tuning aid for the template library: the order of each template's configuration list decides
 what a short loop budget tries, so it should follow measurements. For each task this instantiates
 every configuration of the chosen template, checks it against the reference on the task's first
-shape (max error against the task's tolerance) and times it with `triton.testing.do_bench` (L2
+shape (the harness's own comparison and tolerances) and times it with `triton.testing.do_bench` (L2
 cleared between repetitions), next to eager and `torch.compile`. The numbers are indicative only;
 verdicts and published speedups come from the harness (`python -m repro eval`).
 
@@ -34,6 +34,7 @@ def sweep(task: Any, device: str, work: Path) -> dict[str, Any]:
     import torch
     import triton.testing
 
+    from repro.harness import compare
     from repro.harness import problem as prob
     from repro.proposers.template import config_label, task_trace
     from repro.proposers.templates import choose, instantiate
@@ -45,7 +46,7 @@ def sweep(task: Any, device: str, work: Path) -> dict[str, Any]:
     ref_model = prob.build_model(problem.Model, problem, shape, 42, device)
     with torch.no_grad():
         ref = prob.flatten_outputs(ref_model(*inputs))
-    atol, rtol = prob.tolerance(problem, ref[0].dtype)
+    tols = [list(prob.tolerance(problem, r.dtype)) for r in ref]  # the harness's check, per output
 
     def bench(fn: Any) -> float:
         with torch.no_grad():
@@ -55,7 +56,7 @@ def sweep(task: Any, device: str, work: Path) -> dict[str, Any]:
                 return (time.perf_counter() - t0) * 1e3
             return float(triton.testing.do_bench(lambda: fn(*inputs), warmup=25, rep=100))
 
-    row: dict[str, Any] = {"task": task.name, "shape": shape, "atol": atol, "rtol": rtol}
+    row: dict[str, Any] = {"task": task.name, "shape": shape, "tolerances": tols}
     row["eager_ms"] = bench(ref_model)
     row["compile_ms"] = bench(torch.compile(ref_model)) if device == "cuda" else None
     trace = task_trace(task.path)
@@ -69,12 +70,10 @@ def sweep(task: Any, device: str, work: Path) -> dict[str, Any]:
             model = prob.build_model(_import(path, path.stem).ModelNew, problem, shape, 42, device)
             with torch.no_grad():
                 out = prob.flatten_outputs(model(*inputs))
-            err = max(float((o.float() - r.float()).abs().max()) for o, r in zip(out, ref, strict=True))
-            worst = max(
-                float(((o.float() - r.float()).abs() - rtol * r.float().abs()).max())
-                for o, r in zip(out, ref, strict=True)
-            )
-            entry.update(max_abs_err=err, within_tolerance=worst <= atol, ms=bench(model))
+            mismatch, err = compare.compare_one(out, ref, tols, task.name)
+            entry.update(max_abs_err=err, within_tolerance=mismatch is None, ms=bench(model))
+            if mismatch:
+                entry["mismatch"] = mismatch.reason
         except Exception as exc:  # a configuration that does not compile or run is reported, not fatal
             entry["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         row["configs"].append(entry)

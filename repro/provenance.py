@@ -14,6 +14,11 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def utc_now() -> str:
+    """The current time in UTC, to the second, as every result file writes it."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 @functools.cache
 def git_commit() -> dict[str, Any]:
     """HEAD of the repository this package lives in, and whether the tree had local changes.
@@ -105,6 +110,6 @@ def provenance(device: str, settings: dict[str, Any] | None = None) -> dict[str,
         "python": platform.python_version(),
         "host": platform.node(),
         "git": git_commit(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": utc_now(),
         **({"settings": settings} if settings is not None else {}),
     }

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import queue
 import shlex
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.harness.cache import write_json_atomic
+from repro.provenance import utc_now
 
 FORMAT = "kernelatlas-reproduction"
 FORMAT_VERSION = 1
@@ -102,10 +102,6 @@ def _sha(text: str) -> str:
     from repro.harness.evaluate import sha256
 
     return sha256(text)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _timing(summary: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -292,7 +288,7 @@ class ResultFile:
         return (any_commit or rec.get("key") == key) and rec.get("status") in ("measured", "no_solution")
 
     def put(self, task: str, key: str, commit: str, record: dict[str, Any]) -> None:
-        self.records[task] = {"task": task, "key": key, "commit": commit, "date": _now(), **record}
+        self.records[task] = {"task": task, "key": key, "commit": commit, "date": utc_now(), **record}
 
     def write(self, provenance: dict[str, Any]) -> None:
         from repro.suite_runner import suite_metrics
@@ -385,7 +381,7 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
         raise ValueError("--budget must be at least 1 candidate per task")
     suites = [s for s in args.suite.split(",") if s]
     pairs = _interleave(suites)
-    wanted = [t for t in (getattr(args, "tasks", None) or "").split(",") if t]
+    wanted = [t for t in (args.tasks or "").split(",") if t]
     unknown = sorted(set(wanted) - {t.name for _, t in pairs})
     if unknown:
         raise ValueError(

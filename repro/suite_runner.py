@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import datetime as dt
 import io
 import json
 import math
@@ -154,12 +153,12 @@ def run_suite(
                 os.fsync(log.fileno())
     ordered = [rows[name] for name, _, _ in pairs]
     metrics = suite_metrics(ordered)
-    from repro.provenance import provenance
+    from repro.provenance import provenance, utc_now
 
     summary = {
         "problems": problems,
         "candidates": candidates,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": utc_now(),
         "settings": settings_from_args(args).to_dict(),
         "backend": backend.name,
         "provenance": provenance("cpu"),

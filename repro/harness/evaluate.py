@@ -8,7 +8,6 @@ The parent compares the candidate's outputs with the reference; the candidate pr
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import fcntl
 import functools
 import hashlib
@@ -26,7 +25,7 @@ import torch
 from repro.harness import cache, compare, peaks, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.settings import EvalSettings
-from repro.provenance import git_commit, provenance
+from repro.provenance import git_commit, provenance, utc_now
 
 HARNESS_VERSION = "1"
 CPU_TIMING_NOTE = "cpu-interpreter (mechanism test only)"
@@ -34,10 +33,6 @@ CPU_TIMING_NOTE = "cpu-interpreter (mechanism test only)"
 
 class HarnessError(Exception):
     """The harness cannot evaluate at all: unreadable files, or a problem whose reference fails."""
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def sha256(text: str | bytes) -> str:
@@ -231,7 +226,7 @@ def evaluate(problem_path: Path | str, candidate_source: str, settings: EvalSett
     prov.update({k: v for k, v in ref_prov.items() if k != "settings"})
     # The device facts come from the (cached) reference run; the commit and the date are this evaluation's,
     # taken here because candidate processes see neither the checkout's .git nor KERNELATLAS_* variables.
-    prov.update(git=git_commit(), date=_now(), reference_date=ref_prov.get("date"))
+    prov.update(git=git_commit(), date=utc_now(), reference_date=ref_prov.get("date"))
     worker = sandbox.POOL.take(settings.device, settings.gpu)
     job_dir = worker.job_dir
     try:
