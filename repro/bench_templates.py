@@ -4,7 +4,8 @@ A tuning aid for the template library: the order of each template's configuratio
 what a short loop budget tries, so it should follow measurements. For each task this instantiates
 every configuration of the chosen template, checks it against the reference on the task's first
 shape (the harness's own comparison and tolerances) and times it with `triton.testing.do_bench` (L2
-cleared between repetitions), next to eager and `torch.compile`. The numbers are indicative only;
+cleared between repetitions by a write, whose write-back the next call pays: see `repro.bench_flush`),
+next to eager and `torch.compile`. The numbers are indicative only, for ranking;
 verdicts and published speedups come from the harness (`python -m repro eval`).
 
     python -m repro.bench_templates --tasks level1/10_column_sum,level1/11_matmul_fp32 --json out.json

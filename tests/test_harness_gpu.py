@@ -60,3 +60,41 @@ def test_side_stream_work_is_counted(settings: EvalSettings) -> None:
     assert res.verdict == "correct", res.reason
     assert res.candidate_ms["median"] > 3.0
     assert res.checks["side_work_ms"] > 2.0
+
+
+def _read_ms(fn, flush) -> float:
+    """Median device time of `fn` after `flush`, events around the call alone."""
+    times = []
+    for _ in range(15):
+        flush()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return sorted(times)[len(times) // 2]
+
+
+def test_flush_evicts_what_the_call_reads() -> None:
+    """A 16 MiB read served from the L2 when warm must go to memory after the flush."""
+    from repro.harness.timing import _L2Flusher
+
+    x = torch.randn(4 << 20, device="cuda")
+    warm = _read_ms(lambda: x.sum(), lambda: x.sum())
+    flushed = _read_ms(lambda: x.sum(), _L2Flusher("cuda"))
+    assert flushed > 1.3 * warm, (warm, flushed)
+
+
+def test_flush_leaves_no_dirty_lines_for_the_timed_call() -> None:
+    """After the harness's read flush, a 256 MiB read runs clearly faster than after a write flush,
+    whose dirty lines are written back inside the timed call (12% on an H200; `repro.bench_flush`)."""
+    from repro.bench_flush import write_flush
+    from repro.harness.timing import _L2Flusher
+
+    x = torch.randn(8192, 8192, device="cuda")
+    flusher = _L2Flusher("cuda")
+    read = _read_ms(lambda: x.sum(1), flusher)
+    written = _read_ms(lambda: x.sum(1), lambda: write_flush(flusher))
+    assert read < 0.96 * written, (read, written)

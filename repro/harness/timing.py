@@ -96,22 +96,30 @@ def median_interval(sorted_xs: Sequence[float]) -> tuple[float, float]:
 
 
 class _L2Flusher:
-    """Evicts the L2 before an iteration by writing a buffer twice its size; resets persisting lines."""
+    """Evicts the L2 before an iteration by reading a buffer twice its size; resets persisting lines.
+
+    A read, not a write: writing the buffer (as `triton.testing.do_bench` does) leaves the L2 full of
+    dirty lines, and writing them back to memory then lands inside the next timed call. On an H200
+    that added 8.6 us (12%) to every read of 256 MB and capped read-only kernels near 90% of the copy
+    bandwidth (`python -m repro.bench_flush`). Reading evicts every line (dirty ones are written back
+    here, outside the timed region) and leaves clean lines of a buffer no candidate touches.
+    """
 
     def __init__(self, device: str) -> None:
-        self.buffer = None
+        self.buffer = self.sink = None
         self._reset = None
         if device != "cuda":
             return
         l2 = int(getattr(torch.cuda.get_device_properties(torch.cuda.current_device()), "L2_cache_size", 0))
-        self.buffer = torch.empty(max(2 * l2, 8 << 20) // 4, dtype=torch.int32, device="cuda")
+        self.buffer = torch.ones(max(2 * l2, 8 << 20) // 4, dtype=torch.int32, device="cuda")
+        self.sink = torch.empty((), dtype=torch.int64, device="cuda")
         self._reset = _persisting_l2_reset()
 
     def __call__(self) -> None:
         if self._reset is not None:
             self._reset()
         if self.buffer is not None:
-            self.buffer.fill_(0x5A5A5A5A)
+            torch.sum(self.buffer, dim=0, out=self.sink)
 
 
 def _persisting_l2_reset() -> Callable[[], None] | None:
@@ -200,7 +208,7 @@ def measure(
     cycles = preroll_cycles() if device == "cuda" else 0
     result = TimingResult(
         samples_ms=[],
-        method=f"cuda-events+device-sync, L2 flushed, {PREROLL_MS} ms GPU pre-roll"
+        method=f"cuda-events+device-sync, L2 flushed by a read, {PREROLL_MS} ms GPU pre-roll"
         if device == "cuda"
         else "",
     )

