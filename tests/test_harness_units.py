@@ -119,6 +119,20 @@ def test_peaks_file_errors_name_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
         peaks.load("anything")
 
 
+def test_peaks_are_measured_with_the_harness_timer_into_a_versioned_file(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("KERNELATLAS_PEAKS", raising=False)
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path))
+    path = peaks.peaks_path("cpu")
+    assert path.name == f"cpu-v{peaks.METHOD_VERSION}.json"  # peaks timed the older way are not reused
+    (path.parent).mkdir(parents=True)
+    (path.parent / "cpu.json").write_text('{"copy_bytes_per_s": 1, "flops_per_s": {"float32": 1}}')
+    assert peaks.load("cpu") is None
+    data = peaks.measure_and_store(path, "cpu")
+    assert data["copy_bytes_per_s"] > 1e6 and data["flops_per_s"]["float32"] > 1e6
+    assert data["method"].startswith(f"v{peaks.METHOD_VERSION}:")
+    assert peaks.load("cpu")["copy_bytes_per_s"] == data["copy_bytes_per_s"]
+
+
 def test_sampled_outputs_are_compared_at_their_positions() -> None:
     ref = [torch.arange(10.0).reshape(2, 5)]
     pos = [torch.tensor([1, 7, 9])]

@@ -1,7 +1,11 @@
 """Device peaks for speed-of-light fractions: copy bandwidth and dense matmul rates, measured once.
 
-Stored as JSON with provenance under the harness cache (`<cache>/peaks/<device>.json`); the
-environment variable KERNELATLAS_PEAKS may name a JSON file to use instead (same keys).
+Timed with the harness's own timer (CUDA events, GPU pre-roll, L2 flushed), the clock the kernels
+they bound are timed with: a host clock around a synchronize read the 1 GiB copy 0.9% slower on an
+H200, which inflated every memory-bound SOL fraction by as much. Stored as JSON with provenance
+under the harness cache (`<cache>/peaks/<device>-v<METHOD_VERSION>.json`, so peaks measured the
+older way are not reused); the environment variable KERNELATLAS_PEAKS may name a JSON file to use
+instead (same keys).
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ import json
 import os
 import re
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 from repro.harness import cache
+
+METHOD_VERSION = 2  # 1: host clock around a synchronize; 2: the harness's timer
 
 
 def device_slug(device_name: str) -> str:
@@ -25,7 +30,7 @@ def peaks_path(device_name: str) -> Path:
     override = os.environ.get("KERNELATLAS_PEAKS")
     if override:
         return Path(override)
-    return cache.cache_dir() / "peaks" / f"{device_slug(device_name)}.json"
+    return cache.cache_dir() / "peaks" / f"{device_slug(device_name)}-v{METHOD_VERSION}.json"
 
 
 def load(device_name: str) -> dict[str, Any] | None:
@@ -43,18 +48,14 @@ def load(device_name: str) -> dict[str, Any] | None:
 
 
 def _median_s(fn: Any, device: str, reps: int) -> float:
-    import torch
+    """Median seconds of `fn()` over `reps` timed calls of the harness's timer."""
+    from repro.harness import timing
 
-    times = []
-    for _ in range(reps):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    res = timing.measure(
+        lambda: fn(), lambda trial, i: [], device, warmup=2, min_iters=reps, max_iters=reps,
+        target_rel_ci=1.0, max_time_s=120.0,
+    )  # fmt: skip
+    return statistics.median(res.samples_ms) / 1e3
 
 
 def measure_and_store(path: Path, device: str) -> dict[str, Any]:
@@ -80,7 +81,12 @@ def measure_and_store(path: Path, device: str) -> dict[str, Any]:
             2 * n**3 / _median_s(lambda a=a, b=b: a @ b, device, 10 if big else 3)
         )
     flops["float16"] = flops["bfloat16"]
-    data = {"copy_bytes_per_s": copy_bw, "flops_per_s": flops, "provenance": provenance(device)}
+    data = {
+        "copy_bytes_per_s": copy_bw,
+        "flops_per_s": flops,
+        "method": f"v{METHOD_VERSION}: median of the harness's timer over repeated calls",
+        "provenance": provenance(device),
+    }
     cache.write_json_atomic(path, data)
     return data
 
