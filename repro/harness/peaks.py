@@ -1,8 +1,9 @@
 """Device peaks for speed-of-light fractions: copy bandwidth and dense matmul rates, measured once.
 
 Timed with the harness's own timer (CUDA events, GPU pre-roll, L2 flushed), the clock the kernels
-they bound are timed with: a host clock around a synchronize read the 1 GiB copy 0.9% slower on an
-H200, which inflated every memory-bound SOL fraction by as much. Stored as JSON with provenance
+they bound are timed with: a host clock around a synchronize read the 1 GiB copy 2.4% slower on an
+H200 (launch and synchronize cost, and dirty lines left by the previous copy), which inflated every
+memory-bound SOL fraction by as much. Stored as JSON with provenance
 under the harness cache (`<cache>/peaks/<device>-v<METHOD_VERSION>.json`, so peaks measured the
 older way are not reused); the environment variable KERNELATLAS_PEAKS may name a JSON file to use
 instead (same keys).
