@@ -41,65 +41,26 @@ def workloads(n: int) -> dict[str, tuple[Callable[[], Any], float]]:
     }
 
 
-def write_flush(self: Any) -> None:
-    """The flush as `triton.testing.do_bench` does it: write a buffer twice the L2's size."""
-    if self._reset is not None:
-        self._reset()
-    self.buffer.fill_(0x5A5A5A5A)
-
-
 def measure(n: int, rounds: int) -> dict[str, Any]:
-    import torch
-
-    from repro.harness import timing
+    from repro.harness import peaks, timing
     from repro.provenance import provenance
 
     calls = workloads(n)
-    read_flush = timing._L2Flusher.__call__
+    flushes = {"write": timing._L2Flusher("cuda", write=True), "read": timing._L2Flusher("cuda")}
     rows = []
-    try:
-        for r in range(rounds):
-            for flush_name, flush in (("write", write_flush), ("read", read_flush)):
-                timing._L2Flusher.__call__ = flush
-                for name, (fn, nbytes) in calls.items():
-                    fn()
-                    torch.cuda.synchronize()
-                    res = timing.measure(
-                        lambda f=fn: f(),
-                        lambda trial, i: [],
-                        "cuda",
-                        warmup=5,
-                        min_iters=40,
-                        max_iters=200,
-                        target_rel_ci=0.003,
-                        max_time_s=5.0,
-                    )
-                    rows.append(
-                        {
-                            "round": r,
-                            "flush": flush_name,
-                            "workload": name,
-                            "bytes": nbytes,
-                            "median_ms": statistics.median(res.samples_ms),
-                        }
-                    )
-    finally:
-        timing._L2Flusher.__call__ = read_flush
-    copy_bw = _copy_bandwidth()
+    for r in range(rounds):
+        for flush_name, flush in flushes.items():
+            for name, (fn, nbytes) in calls.items():
+                res = timing.measure(
+                    fn, lambda trial, i: [], "cuda", warmup=5, min_iters=40, max_iters=200, target_rel_ci=0.003,
+                    max_time_s=5.0, flush=flush,
+                )  # fmt: skip
+                rows.append({"round": r, "flush": flush_name, "workload": name, "bytes": nbytes,
+                             "median_ms": statistics.median(res.samples_ms)})  # fmt: skip
+    copy_bw = peaks.copy_bandwidth("cuda")
     for row in rows:
         row["fraction_of_copy"] = row["bytes"] / (row["median_ms"] / 1e3) / copy_bw
     return {"n": n, "copy_bytes_per_s": copy_bw, "rows": rows, "provenance": provenance("cuda")}
-
-
-def _copy_bandwidth() -> float:
-    import torch
-
-    from repro.harness.peaks import _median_s
-
-    src = torch.randn(1 << 28, device="cuda")
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    return 2 * src.numel() * src.element_size() / _median_s(lambda: dst.copy_(src), "cuda", 10)
 
 
 def table(data: dict[str, Any]) -> str:
@@ -127,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON output (default repro/results/bench/flush-<gpu>.json)"
     )
     args = p.parse_args(argv)
+    if args.n < 1 or args.rounds < 1:
+        p.error(f"--n and --rounds must be at least 1 (got --n {args.n}, --rounds {args.rounds})")
     import torch
 
     if not torch.cuda.is_available():

@@ -14,6 +14,13 @@ def test_refuses_without_a_gpu(capsys: pytest.CaptureFixture[str]) -> None:
     assert "needs a CUDA GPU" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["--rounds", "0"], ["--n", "-4"]])
+def test_bad_sizes_are_refused_by_name(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench_flush.main(argv)
+    assert exc.value.code == 2 and "--n and --rounds must be at least 1" in capsys.readouterr().err
+
+
 def test_table_takes_the_median_over_rounds_per_flush() -> None:
     rows = [
         {"round": r, "flush": f, "workload": "row sum", "median_ms": ms, "fraction_of_copy": frac}

@@ -62,16 +62,14 @@ def test_side_stream_work_is_counted(settings: EvalSettings) -> None:
     assert res.checks["side_work_ms"] > 2.0
 
 
-def _harness_ms(fn, flush, monkeypatch: pytest.MonkeyPatch) -> float:
-    """Median of `fn` under the harness's own timer, with `flush` in place of its L2 flush."""
+def _harness_ms(fn, flush) -> float:
+    """Median of `fn` under the harness's own timer, with `flush` before each iteration."""
     import statistics
 
     from repro.harness import timing
 
-    monkeypatch.setattr(timing._L2Flusher, "__call__", flush)
     res = timing.measure(fn, lambda trial, i: [], "cuda", warmup=5, min_iters=30, max_iters=100,
-                         target_rel_ci=0.01, max_time_s=5.0)  # fmt: skip
-    monkeypatch.undo()
+                         target_rel_ci=0.01, max_time_s=5.0, flush=flush)  # fmt: skip
     return statistics.median(res.samples_ms)
 
 
@@ -83,23 +81,22 @@ def _row_sum():
     ).ModelNew()
 
 
-def test_flush_evicts_what_the_call_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flush_evicts_what_the_call_reads() -> None:
     """A 24 MiB read that the L2 serves when warm must go to memory after the harness's flush."""
     from repro.harness.timing import _L2Flusher
 
     x, row_sum = torch.randn(3072, 2048, device="cuda"), _row_sum()
-    warm = _harness_ms(lambda: row_sum(x), lambda self: row_sum(x), monkeypatch)
-    flushed = _harness_ms(lambda: row_sum(x), _L2Flusher.__call__, monkeypatch)
+    warm = _harness_ms(lambda: row_sum(x), lambda: row_sum(x))
+    flushed = _harness_ms(lambda: row_sum(x), _L2Flusher("cuda"))
     assert flushed > 1.2 * warm, (warm, flushed)
 
 
-def test_flush_leaves_no_dirty_lines_for_the_timed_call(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flush_leaves_no_dirty_lines_for_the_timed_call() -> None:
     """After the harness's read flush a 256 MiB read runs clearly faster than after a write flush,
     whose dirty lines are written back inside the timed call (11% on an H200; `repro.bench_flush`)."""
-    from repro.bench_flush import write_flush
     from repro.harness.timing import _L2Flusher
 
     x, row_sum = torch.randn(8192, 8192, device="cuda"), _row_sum()
-    read = _harness_ms(lambda: row_sum(x), _L2Flusher.__call__, monkeypatch)
-    written = _harness_ms(lambda: row_sum(x), write_flush, monkeypatch)
+    read = _harness_ms(lambda: row_sum(x), _L2Flusher("cuda"))
+    written = _harness_ms(lambda: row_sum(x), _L2Flusher("cuda", write=True))
     assert read < 0.96 * written, (read, written)

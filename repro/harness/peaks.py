@@ -53,10 +53,21 @@ def _median_s(fn: Any, device: str, reps: int) -> float:
     from repro.harness import timing
 
     res = timing.measure(
-        lambda: fn(), lambda trial, i: [], device, warmup=2, min_iters=reps, max_iters=reps,
-        target_rel_ci=1.0, max_time_s=120.0,
+        fn, lambda trial, i: [], device, warmup=2, min_iters=reps, max_iters=reps, target_rel_ci=1.0,
+        max_time_s=120.0,
     )  # fmt: skip
     return statistics.median(res.samples_ms) / 1e3
+
+
+def copy_bandwidth(device: str) -> float:
+    """Bytes read + written per second by a 1 GiB copy (64 MiB on CPU)."""
+    import torch
+
+    big = device == "cuda"
+    src = torch.randn((1 << 28) if big else (1 << 24), device=device)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    return 2 * src.numel() * src.element_size() / _median_s(lambda: dst.copy_(src), device, 10 if big else 5)
 
 
 def measure_and_store(path: Path, device: str) -> dict[str, Any]:
@@ -66,12 +77,7 @@ def measure_and_store(path: Path, device: str) -> dict[str, Any]:
     from repro.provenance import provenance
 
     big = device == "cuda"
-    n_copy = (1 << 28) if big else (1 << 24)  # 1 GiB / 64 MiB of float32
-    src = torch.randn(n_copy, device=device)
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    copy_s = _median_s(lambda: dst.copy_(src), device, 10 if big else 5)
-    copy_bw = 2 * src.numel() * src.element_size() / copy_s
+    copy_bw = copy_bandwidth(device)
     n = 8192 if big else 512
     flops: dict[str, float] = {}
     for dtype in (torch.float32, torch.bfloat16):

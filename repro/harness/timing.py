@@ -105,7 +105,8 @@ class _L2Flusher:
     here, outside the timed region) and leaves clean lines of a buffer no candidate touches.
     """
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, write: bool = False) -> None:
+        self.write = write  # the do_bench way, kept for `repro.bench_flush` to measure against
         self.buffer = self.sink = None
         self._reset = None
         if device != "cuda":
@@ -118,7 +119,11 @@ class _L2Flusher:
     def __call__(self) -> None:
         if self._reset is not None:
             self._reset()
-        if self.buffer is not None:
+        if self.buffer is None:
+            return
+        if self.write:
+            self.buffer.fill_(0x5A5A5A5A)
+        else:
             torch.sum(self.buffer, dim=0, out=self.sink)
 
 
@@ -193,17 +198,19 @@ def measure(
     target_rel_ci: float,
     max_time_s: float,
     check_trials: Sequence[int] = (),
+    flush: Callable[[], None] | None = None,
 ) -> TimingResult:
     """Time `fn(*inputs)` with fresh inputs each iteration until the median is stable.
 
     `inputs_for(trial, iteration)` builds the inputs: with a trial index it must give that
     correctness trial's inputs (so the parent can check the output), else unseen values.
+    `flush` replaces the L2 flush before each iteration (benchmarks of the flush itself only).
     """
     rng = random.Random(int.from_bytes(os.urandom(8), "little"))
     check_at = dict(
         zip(rng.sample(range(min_iters), min(len(check_trials), min_iters)), check_trials, strict=False)
     )
-    flush = _L2Flusher(device)
+    flush = flush or _L2Flusher(device)
     calib = sync_calibration_ms(device)
     cycles = preroll_cycles() if device == "cuda" else 0
     result = TimingResult(
