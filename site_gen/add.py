@@ -238,7 +238,7 @@ def _existing(papers: Path) -> dict[tuple[str, str], tuple[str, str]]:
     return known
 
 
-def _validate_choices(root: Path, kind: str | None, taxonomy: list[str]) -> CheckContext:
+def _validate_choices(root: Path, kind: str | None, taxonomy: list[str], today: dt.date) -> CheckContext:
     problems: list[Problem] = []
     categories = load_categories(root, problems)
     vocab = load_vocabularies(root, problems)
@@ -252,12 +252,18 @@ def _validate_choices(root: Path, kind: str | None, taxonomy: list[str]) -> Chec
             raise AddError(
                 f"--taxonomy {slug!r} is not a category: {suggest(slug, categories, CATEGORIES_FILE)}"
             )
-    return CheckContext(categories, vocab, dt.date.today())
+    return CheckContext(categories, vocab, today)
 
 
-def add_entries(root: Path, drafts: list[Draft], kind: str | None, taxonomy: list[str]) -> int:
-    """Write one new file per draft that is not already known; return the exit code."""
-    context = _validate_choices(root, kind, taxonomy)
+def add_entries(
+    root: Path, drafts: list[Draft], kind: str | None, taxonomy: list[str], today: dt.date | None = None
+) -> int:
+    """Write one new file per draft that is not already known; return the exit code.
+
+    `today` is the date written into `added` and the day the new entry is checked against
+    (default: the system clock's date).
+    """
+    context = _validate_choices(root, kind, taxonomy, today or dt.date.today())
     papers = root / PAPERS_DIR
     papers.mkdir(parents=True, exist_ok=True)
     known = _existing(papers)
@@ -294,6 +300,15 @@ def add_entries(root: Path, drafts: list[Draft], kind: str | None, taxonomy: lis
     return 1 if refused else 0
 
 
+def _iso_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write YYYY-MM-DD, e.g. 2026-11-21"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     taxonomy = [slug.strip() for value in args.taxonomy or [] for slug in value.split(",") if slug.strip()]
     try:
@@ -304,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.title:
                 raise AddError("--arxiv needs --title (the full title as published)")
             drafts = [draft_from_arxiv(args.arxiv, args.title, args.date)]
-        return add_entries(Path(args.root), drafts, args.kind, taxonomy)
+        return add_entries(Path(args.root), drafts, args.kind, taxonomy, args.added)
     except (AddError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -328,6 +343,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--date", help="first public release, YYYY-MM or YYYY-MM-DD (default: from the arXiv id)"
     )
     parser.add_argument("--kind", help="kind slug, e.g. method, benchmark, dataset")
+    parser.add_argument(
+        "--added",
+        type=_iso_day,
+        metavar="YYYY-MM-DD",
+        help="the day the entry joins the knowledge base, written as `added` (default: today)",
+    )
     parser.add_argument(
         "--taxonomy",
         action="append",

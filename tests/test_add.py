@@ -30,7 +30,21 @@ def test_add_from_bibtex_creates_entry_that_passes_check_once_filled(
 ) -> None:
     bib = tmp_path / "cf.bib"
     bib.write_text(CUDAFORGE_BIB)
-    assert add(kb_root, "--bibtex", str(bib), "--kind", "method", "--taxonomy", "iterative-refinement") == 0
+    added = TODAY.isoformat()
+    assert (
+        add(
+            kb_root,
+            "--bibtex",
+            str(bib),
+            "--kind",
+            "method",
+            "--taxonomy",
+            "iterative-refinement",
+            "--added",
+            added,
+        )
+        == 0
+    )
     path = kb_root / "papers" / "cudaforge.yaml"
     text = path.read_text()
     out = capsys.readouterr().out
@@ -38,6 +52,7 @@ def test_add_from_bibtex_creates_entry_that_passes_check_once_filled(
     assert "papers/cudaforge.yaml:16: summary: is empty" in out  # the only field left to fill
     assert 'authors: ["Zijian Zhang", "Rong Wang", "Jan Müller"]' in text
     assert 'date: "2025-11"' in text and 'arxiv: "2511.01884"' in text
+    assert f'added: "{added}"' in text
     assert "@article{zhang2025cudaforge," in text
     problems = check_knowledge_base(kb_root, today=TODAY).problems
     assert [(p.file, p.field) for p in problems] == [("papers/cudaforge.yaml", "summary")]
@@ -135,3 +150,11 @@ def test_derive_id() -> None:
         == "automated-generation-fast-kernels"
     )
     assert derive_id("CudaForge: Again", {"cudaforge", "cudaforge-2"}) == "cudaforge-3"
+
+
+def test_add_refuses_an_impossible_added_date(kb_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        add(kb_root, "--arxiv", "2503.00001", "--title", "Gamma", "--added", "2026-02-30")
+    assert exit_info.value.code == 2
+    assert "'2026-02-30' is not a date; write YYYY-MM-DD" in capsys.readouterr().err
+    assert not list((kb_root / "papers").glob("gamma*.yaml"))
