@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_gen.check import check_knowledge_base
-from site_gen.paths import CATEGORIES_FILE, PAPERS_DIR, REPO_ROOT, VOCABULARIES_FILE
+from site_gen.kb.check import check_knowledge_base
+from site_gen.kb.paths import CATEGORIES_FILE, PAPERS_DIR, REPO_ROOT, VOCABULARIES_FILE
 
 _LEAVES = [
     "sft",
@@ -126,7 +126,7 @@ def _cpu_seconds() -> float:
 def _timed_site_build(root: Path) -> tuple[float, float, str]:
     """Build the site of the knowledge base under `root`; return wall seconds, CPU seconds and a
     note on its size."""
-    from site_gen.build import build_site
+    from site_gen.site.build import build_site
 
     shutil.copy(REPO_ROOT / "mkdocs.yml", root / "mkdocs.yml")
     cpu_started, started = _cpu_seconds(), time.perf_counter()

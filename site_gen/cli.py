@@ -12,29 +12,18 @@ import importlib
 import importlib.util
 import sys
 
-from site_gen.load import KnowledgeBaseError
-from site_gen.paths import REPO_ROOT
+from site_gen.kb.load import KnowledgeBaseError
 
 SUBCOMMANDS = [
-    "site_gen.check",
-    "site_gen.add",
-    "site_gen.bib",
-    "site_gen.awesome",
-    "site_gen.export",
-    "site_gen.schema",
+    "site_gen.kb.check",
+    "site_gen.outputs.add",
+    "site_gen.outputs.bib",
+    "site_gen.outputs.awesome",
+    "site_gen.outputs.export",
+    "site_gen.outputs.schema",
 ]
 # The site build (`build`, `serve`) is registered by its own module once it exists.
-OPTIONAL_SUBCOMMANDS = ["site_gen.build"]
-
-
-def add_root_argument(parser: argparse.ArgumentParser) -> None:
-    """The `--root DIR` option every command shares: the checkout holding papers/ and taxonomy/."""
-    parser.add_argument(
-        "--root",
-        default=str(REPO_ROOT),
-        metavar="DIR",
-        help="knowledge-base root holding papers/ and taxonomy/ (default: this checkout)",
-    )
+OPTIONAL_SUBCOMMANDS = ["site_gen.site.build"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from site_gen.paths import REPO_ROOT
+from site_gen.kb.paths import REPO_ROOT
 
 TODAY = dt.date(2026, 11, 21)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from site_gen.build import build_site
-from site_gen.load import KnowledgeBase, load_knowledge_base
-from site_gen.paths import REPO_ROOT
+from site_gen.kb.load import KnowledgeBase, load_knowledge_base
+from site_gen.kb.paths import REPO_ROOT
+from site_gen.site.build import build_site
 
 PROBE_ID = "xss-probe"
 PROBE_TITLE = '</title><script>window.__xss=1</script><img src=x onerror="window.__xss=2"> *Probe* | pipe'

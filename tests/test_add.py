@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import TODAY
 
-from site_gen.add import derive_id
-from site_gen.check import check_knowledge_base
 from site_gen.cli import main
+from site_gen.kb.check import check_knowledge_base
+from site_gen.outputs.add import derive_id
 
 CUDAFORGE_BIB = r"""@article{zhang2025cudaforge,
   title={{CudaForge}: An Agent Framework with Hardware Feedback for {CUDA} Kernel Optimization},

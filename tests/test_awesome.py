@@ -6,9 +6,9 @@ from pathlib import Path
 
 from conftest import ALPHA, write_entry
 
-from site_gen.awesome import render_awesome
 from site_gen.cli import main
-from site_gen.load import load_knowledge_base
+from site_gen.kb.load import load_knowledge_base
+from site_gen.outputs.awesome import render_awesome
 
 
 def test_grouping_order_and_links(kb_root: Path, tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import bibtexparser
 from conftest import ALPHA, write_entry
 
-from site_gen.bib import latex_escape, papers_bib
 from site_gen.cli import main
-from site_gen.load import load_knowledge_base
+from site_gen.kb.load import load_knowledge_base
+from site_gen.outputs.bib import latex_escape, papers_bib
 
 STORED = "bibtex: |\n  @inproceedings{lovelace2025alpha,\n    title = {{Alpha}: Kernels \\& Feedback},\n    booktitle = {Proc. of Something},\n    year = 2025, month = feb\n  }\n"
 

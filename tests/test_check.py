@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import ALPHA, BENCH, TODAY, replace_line, write_entry
 
-import site_gen.check as check_module
-from site_gen.check import check_knowledge_base
+import site_gen.kb.check as check_module
 from site_gen.cli import main
-from site_gen.paths import REPO_ROOT
+from site_gen.kb.check import check_knowledge_base
+from site_gen.kb.paths import REPO_ROOT
 
 
 def problems_for(root: Path) -> list[str]:

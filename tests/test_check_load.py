@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ALPHA, replace_line, write_entry
 
-from site_gen.load import KnowledgeBaseError, load_knowledge_base
+from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
 
 
 def test_entries_categories_and_vocab(kb_root: Path) -> None:

@@ -128,9 +128,9 @@ def test_a_damaged_result_file_is_named(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_the_site_renders_what_reproduce_wrote(measured: Path, tmp_path: Path) -> None:
-    from site_gen.load import load_knowledge_base
-    from site_gen.paths import REPO_ROOT
-    from site_gen.render import SiteInfo, render_docs
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.kb.paths import REPO_ROOT
+    from site_gen.site.render import SiteInfo, render_docs
 
     rendered = render_docs(load_knowledge_base(REPO_ROOT), tmp_path / "docs", SiteInfo("https://x"), measured)
     assert rendered.warnings == []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from site_gen.cli import main
-from site_gen.paths import REPO_ROOT, SCHEMA_FILE
-from site_gen.schema import build_schema, schema_text
+from site_gen.kb.paths import REPO_ROOT, SCHEMA_FILE
+from site_gen.outputs.schema import build_schema, schema_text
 
 
 def test_committed_schema_is_current() -> None:

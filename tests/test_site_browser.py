@@ -15,7 +15,7 @@ import pytest
 import site_fixture
 from site_fixture import PROBE_ID, PROBE_TITLE, BuiltSite
 
-from site_gen.paths import REPO_ROOT
+from site_gen.kb.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 built_site = site_fixture.built_site

@@ -17,7 +17,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 from site_fixture import PROBE_ID, BuiltSite
 
-from site_gen.build import build_site
+from site_gen.site.build import build_site
 
 built_site = site_fixture.built_site  # the session-wide build, shared with the browser tests
 

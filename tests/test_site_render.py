@@ -12,11 +12,11 @@ from pathlib import Path
 import markdown
 import pytest
 
-from site_gen.charts import chronology_svg, works_per_quarter
-from site_gen.load import load_knowledge_base
-from site_gen.paths import REPO_ROOT
-from site_gen.render import DocsWriter, PageFragments, front_matter, md_escape
-from site_gen.render_results import reported_groups
+from site_gen.kb.load import load_knowledge_base
+from site_gen.kb.paths import REPO_ROOT
+from site_gen.site.charts import chronology_svg, works_per_quarter
+from site_gen.site.render import DocsWriter, PageFragments, front_matter, md_escape
+from site_gen.site.reported import reported_groups
 
 HOSTILE = [
     "<script>alert(1)</script>",

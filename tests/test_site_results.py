@@ -12,8 +12,9 @@ import site_fixture
 from conftest import write_entry
 from site_fixture import REPRODUCTION, BuiltSite
 
-from site_gen.load import load_knowledge_base
-from site_gen.render_results import comparisons, render_reproduced, speedup_chart_svg
+from site_gen.kb.load import load_knowledge_base
+from site_gen.site.charts import speedup_chart_svg
+from site_gen.site.reproduced import comparisons, render_reproduced
 
 built_site = site_fixture.built_site
 

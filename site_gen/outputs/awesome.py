@@ -11,9 +11,10 @@ import argparse
 import re
 from pathlib import Path
 
-from site_gen.load import KnowledgeBase, load_knowledge_base
-from site_gen.model import Entry
-from site_gen.write import write_output
+from site_gen.kb.load import KnowledgeBase, load_knowledge_base
+from site_gen.kb.model import Entry
+from site_gen.kb.paths import add_root_argument
+from site_gen.outputs.write import write_output
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -78,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from site_gen.cli import add_root_argument
-
     parser = subparsers.add_parser("awesome", help="write the knowledge base as awesome-list Markdown")
     parser.add_argument("--out", default="-", metavar="FILE", help="output file (default: standard output)")
     add_root_argument(parser)

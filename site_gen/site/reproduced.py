@@ -1,198 +1,17 @@
-"""Numbers on the site: results papers report (grouped so that only like is ranked with like),
-the benchmark comparison matrices, and results reproduced by our own harness (repro/results/)."""
+"""Results reproduced by our own harness: the files `python -m repro reproduce` writes under
+repro/results/, read and checked field by field, summarised per GPU, suite and task, and set beside
+the numbers papers report. A malformed file is named and skipped, never fatal."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from site_gen.charts import PALETTE, _svg
-from site_gen.load import KnowledgeBase
-from site_gen.model import Entry, Result
-
-NOT_STATED = "not stated"
-MATRIX_COLUMNS = 24  # the most used benchmarks get a column of the works x benchmarks matrix
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """A reported number with its names resolved for display."""
-
-    entry: Entry
-    result: Result
-    metric_name: str
-    baseline_name: str
-    unit: str
-    higher_is_better: bool | None
-
-    @property
-    def metric_label(self) -> str:
-        if self.result.p is None:
-            return self.metric_name
-        symbol = "k" if self.result.metric == "pass-at-k" else "p"
-        return f"{self.metric_name} ({symbol} = {self.result.p:g})"
-
-    @property
-    def value_label(self) -> str:
-        value = f"{self.result.value:g}"
-        return {"%": f"{value}%", "x": f"{value}×"}.get(self.unit, value)
-
-
-def _row(kb: KnowledgeBase, entry: Entry, result: Result) -> ResultRow:
-    metric = kb.vocab["metrics"][result.metric]
-    return ResultRow(
-        entry=entry,
-        result=result,
-        metric_name=metric.name,
-        baseline_name=kb.vocab["baselines"][result.baseline].name,
-        unit=metric.unit or "",
-        higher_is_better=metric.higher_is_better,
-    )
-
-
-def entry_results(kb: KnowledgeBase, entry: Entry) -> list[ResultRow]:
-    return [_row(kb, entry, r) for r in entry.results]
-
-
-@dataclass
-class ComparisonGroup:
-    """Numbers measured on the same benchmark subset, metric, hardware and baseline: the only
-    numbers that may be put in order. A group whose hardware is not stated is never ranked."""
-
-    subset: str
-    hardware: str
-    baseline: str
-    rows: list[ResultRow]
-
-    @property
-    def ranked(self) -> bool:
-        return (
-            self.hardware != NOT_STATED and self.rows[0].higher_is_better is not None and len(self.rows) > 1
-        )
-
-
-@dataclass
-class MetricSection:
-    label: str
-    groups: list[ComparisonGroup]
-
-
-@dataclass
-class BenchmarkSection:
-    benchmark: Entry
-    metrics: list[MetricSection]
-
-
-def reported_groups(kb: KnowledgeBase) -> list[BenchmarkSection]:
-    """Benchmark -> metric (with p/k) -> comparison group, each group best first."""
-    tree: dict[str, dict[str, dict[tuple[str, str, str], list[ResultRow]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
-    for entry in kb.entries:
-        for result in entry.results:
-            row = _row(kb, entry, result)
-            key = (result.subset or "whole benchmark", result.hardware or NOT_STATED, row.baseline_name)
-            tree[result.benchmark][row.metric_label][key].append(row)
-    sections = []
-    for bench_id in sorted(tree, key=lambda b: kb.by_id[b].title.lower()):
-        metrics = []
-        for label in sorted(tree[bench_id]):
-            groups = []
-            for (subset, hardware, baseline), rows in sorted(tree[bench_id][label].items()):
-                better_high = rows[0].higher_is_better is not False
-                rows.sort(key=lambda r: (-r.result.value if better_high else r.result.value, r.entry.id))
-                groups.append(ComparisonGroup(subset, hardware, baseline, rows))
-            metrics.append(MetricSection(label, groups))
-        sections.append(BenchmarkSection(kb.by_id[bench_id], metrics))
-    return sections
-
-
-def is_benchmark(entry: Entry) -> bool:
-    """Benchmark entries: kind `benchmark`, or works filed under the Benchmarks category (a method
-    paper that also releases a benchmark)."""
-    return entry.kind == "benchmark" or "benchmarks" in entry.taxonomy
-
-
-@dataclass(frozen=True)
-class BenchmarkRow:
-    """One row of the benchmark comparison, with every cell resolved for display."""
-
-    entry: Entry
-    tasks: str
-    languages: str
-    hardware: str
-    metrics: str
-    correctness: str
-    timing: str
-    anti_cheating: list[str]
-    baselines: str
-    used_by: int
-
-
-def _benchmark_row(kb: KnowledgeBase, b: Entry, metrics: set[str], used_by: int) -> BenchmarkRow:
-    info = b.benchmark
-    tasks = ""
-    if info is not None:
-        tasks = " — ".join(
-            part for part in (f"{info.tasks:,}" if info.tasks else "", info.task_description or "") if part
-        )
-    return BenchmarkRow(
-        entry=b,
-        tasks=tasks or "—",
-        languages=", ".join(kb.vocab["languages"][s].name for s in b.languages) or "—",
-        hardware=", ".join(kb.vocab["hardware"][s].name for s in b.hardware) or "—",
-        metrics=", ".join(sorted(metrics)) or "—",
-        correctness=(info.correctness if info else None) or "—",
-        timing=(info.timing if info else None) or "—",
-        anti_cheating=list(info.anti_cheating) if info else [],
-        baselines=", ".join(kb.vocab["baselines"][s].name for s in info.baselines) if info else "",
-        used_by=used_by,
-    )
-
-
-def benchmark_matrices(kb: KnowledgeBase) -> dict:
-    """The benchmark comparison (one row per benchmark entry) and the method x benchmark matrix
-    (filled circle: reports numbers on it; open circle: lists it among its benchmarks)."""
-    benchmarks = [e for e in kb.entries if is_benchmark(e)]
-    bench_ids = {b.id for b in benchmarks}
-    metrics_on: dict[str, set[str]] = defaultdict(set)
-    reported_on: dict[str, set[str]] = defaultdict(set)
-    for entry in kb.entries:
-        for result in entry.results:
-            metrics_on[result.benchmark].add(kb.vocab["metrics"][result.metric].name)
-            reported_on[entry.id].add(result.benchmark)
-    users: dict[str, int] = defaultdict(int)
-    methods = []
-    for entry in kb.entries:
-        on = (set(entry.benchmarks) | reported_on[entry.id]) & bench_ids - {entry.id}
-        if on:
-            methods.append(entry)
-            for b in on:
-                users[b] += 1
-    columns = sorted((b for b in benchmarks if users[b.id]), key=lambda b: (-users[b.id], b.id))[
-        :MATRIX_COLUMNS
-    ]
-    methods = [m for m in methods if (set(m.benchmarks) | reported_on[m.id]) & {b.id for b in columns}]
-    cells = {
-        m.id: {
-            b.id: "●" if b.id in reported_on[m.id] else "○" if b.id in m.benchmarks else "" for b in columns
-        }
-        for m in methods
-    }
-    return {
-        "rows": [_benchmark_row(kb, b, metrics_on[b.id], users[b.id]) for b in benchmarks],
-        "columns": columns,
-        "methods": methods,
-        "cells": cells,
-    }
-
-
-# -- Reproduced results: the files `python -m repro reproduce` writes ------------------------------------
+from site_gen.kb.load import KnowledgeBase
+from site_gen.site.reported import ResultRow, result_row
 
 REPRODUCTION_FORMAT = "kernelatlas-reproduction"
 OTHER_OUTPUTS = ("bench", "eval-suite")  # folders of repro/results that other commands write
@@ -211,7 +30,6 @@ COMPARABLE = {
     ("geomean-speedup", None): "geomean_speedup",
 }
 BASELINE_KEYS = {"eager": "eager", "torch-compile": "compile", "reference": "eager"}
-CHART_RANGE = (1 / 8, 8.0)  # speedups outside are drawn at the edge (the table has the number)
 
 
 @dataclass
@@ -366,7 +184,8 @@ def _short_operator(operator: str | None) -> str | None:
     return re.split(r"[\[ ]", operator)[0] if operator else None
 
 
-def _cell(rec: dict) -> str:
+def cell_text(rec: dict) -> str:
+    """A task's table cell for one method: its speedup over eager, or why there is none."""
     if rec.get("status") != "measured":
         return {"not_run": "not run", "no_solution": "none written", "failed": "harness failed"}.get(
             rec.get("status", ""), rec.get("status") or "—"
@@ -392,7 +211,7 @@ def _suite_report(suite: str, runs: list[MethodRun]) -> SuiteReport:
         row = TaskRow(name, _median(timings.get("eager")), _median(timings.get("compile")))
         for run in methods:
             rec = run.record(name)
-            row.cells[run.method] = _cell(rec)
+            row.cells[run.method] = cell_text(rec)
             row.ran = row.ran or rec.get("status") in ("measured", "failed")
             ms = _median(rec.get("candidate_ms"))
             if (
@@ -459,54 +278,6 @@ def has_speedups(suite: SuiteReport, baseline: str) -> bool:
     return any((rec.get("speedups") or {}).get(baseline) for run in suite.methods for rec in run.tasks)
 
 
-def speedup_chart_svg(title: str, suite: SuiteReport, baseline: str) -> str:
-    """Horizontal bars per task and method: speedup over `baseline` on a log scale, 1× in the middle.
-    A method without a correct kernel for a task gets a grey cross instead of a bar; tasks that no
-    method was run on are left out."""
-    lo, hi = (math.log2(v) for v in CHART_RANGE)
-    left, plot_w, bar_h, top = 190, 420, 7, 46
-    rows = [r for r in suite.rows if r.ran]  # tasks no method reached are left out
-    group_h = bar_h * max(1, len(suite.methods)) + 8
-    width, height = left + plot_w + 30, top + len(rows) * group_h + 30
-
-    def x(v: float) -> float:
-        return left + (min(max(math.log2(v), lo), hi) - lo) / (hi - lo) * plot_w
-
-    body = []
-    for i, run in enumerate(suite.methods):
-        lx = left + i * 140
-        body.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        body.append(f'<text x="{lx + 16}" y="18">{escape(run.label)}</text>')
-    base_y = top + len(rows) * group_h
-    for k in range(int(lo), int(hi) + 1):
-        tx = x(2.0**k)
-        body.append(
-            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top - 6}" y2="{base_y}" stroke="{"#555" if k == 0 else "#ddd"}"/>'
-        )
-        body.append(f'<text x="{tx:.1f}" y="{base_y + 14}" text-anchor="middle">{2.0**k:g}×</text>')
-    body.append(f'<text x="{left + plot_w / 2}" y="{top - 12}" text-anchor="middle" fill="#555">'
-                f"faster than {escape(baseline)} → (log scale)</text>")  # fmt: skip
-    for ti, row in enumerate(rows):
-        y0 = top + ti * group_h
-        body.append(
-            f'<text x="{left - 6}" y="{y0 + group_h / 2 + 2:.1f}" text-anchor="end">{escape(row.task)}</text>'
-        )
-        for mi, run in enumerate(suite.methods):
-            rec = run.record(row.task)
-            y = y0 + mi * bar_h + 4
-            value = (rec.get("speedups") or {}).get(baseline) if rec.get("correct") else None
-            if isinstance(value, int | float) and value > 0:
-                a, b = sorted((x(1.0), x(value)))
-                label = f"{row.task}, {run.label}: {value:.2f}× vs {baseline}"
-                body.append(f'<rect x="{a:.1f}" y="{y}" width="{max(b - a, 1):.1f}" height="{bar_h - 1}" '
-                            f'fill="{PALETTE[mi % len(PALETTE)]}"><title>{escape(label)}</title></rect>')  # fmt: skip
-            else:
-                label = f"{row.task}, {run.label}: {_cell(rec)}"
-                body.append(f'<text x="{x(1.0) + 3:.1f}" y="{y + bar_h - 1}" fill="#999" font-size="8">'
-                            f"✕<title>{escape(label)}</title></text>")  # fmt: skip
-    return _svg(width, height, title, body)
-
-
 @dataclass
 class Comparison:
     """A number a paper reports on KernelBench next to our closest analogue (never ranked)."""
@@ -535,7 +306,7 @@ def comparisons(kb: KnowledgeBase, gpu: GpuReport) -> list[Comparison]:
             if stem != "correct_rate" and result.baseline not in BASELINE_KEYS:
                 continue
             key = stem if stem == "correct_rate" else f"{stem}_{BASELINE_KEYS[result.baseline]}"
-            row = _row(kb, entry, result)
+            row = result_row(kb, entry, result)
             ours = {}
             for run in suites[level].methods:
                 value = run.metrics.get(key)

@@ -21,11 +21,12 @@ import bibtexparser
 import yaml
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
-from site_gen.check import CheckContext, check_file, duplicate_keys, suggest
-from site_gen.paths import CATEGORIES_FILE, PAPERS_DIR, VOCABULARIES_FILE
-from site_gen.problems import Problem
-from site_gen.taxonomy import load_categories, load_vocabularies
-from site_gen.yaml_lines import parse_yaml
+from site_gen.kb.check import check_file, duplicate_keys
+from site_gen.kb.entry_checks import CheckContext, suggest
+from site_gen.kb.paths import CATEGORIES_FILE, PAPERS_DIR, VOCABULARIES_FILE, add_root_argument
+from site_gen.kb.problems import Problem
+from site_gen.kb.taxonomy import load_categories, load_vocabularies
+from site_gen.kb.yaml_lines import parse_yaml
 
 _ARXIV_IN_TEXT = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?![\d])")
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -326,8 +327,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from site_gen.cli import add_root_argument
-
     parser = subparsers.add_parser(
         "add",
         help="create papers/<id>.yaml from BibTeX or an arXiv id",

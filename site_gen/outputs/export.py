@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from site_gen.bib import papers_bib
-from site_gen.load import KnowledgeBase, load_knowledge_base
-from site_gen.model import Entry, Links
-from site_gen.write import write_text_atomic
+from site_gen.kb.load import KnowledgeBase, load_knowledge_base
+from site_gen.kb.model import Entry, Links
+from site_gen.kb.paths import add_root_argument
+from site_gen.outputs.bib import papers_bib
+from site_gen.outputs.write import write_text_atomic
 
 LIST_SEPARATOR = "; "
 _CSV_LISTS = [
@@ -91,8 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from site_gen.cli import add_root_argument
-
     parser = subparsers.add_parser("export", help="write papers.json, papers.csv and papers.bib")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     add_root_argument(parser)

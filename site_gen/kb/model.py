@@ -1,6 +1,6 @@
 """The entry model: the one source of truth for what a papers/*.yaml file may hold.
 
-The validator (`site_gen.check`) and the published JSON Schema
+The validator (`site_gen.kb.check`) and the published JSON Schema
 (`taxonomy/entry.schema.json`) are both derived from these classes; the controlled
 vocabularies (taxonomy/vocabularies.yaml) are checked by the validator and injected
 into the schema as enums, so editors autocomplete them.

@@ -3,11 +3,13 @@ stream, and a chronology of the field with one lane per stream."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from site_gen.load import KnowledgeBase
-from site_gen.model import Entry
+from site_gen.kb.load import KnowledgeBase
+from site_gen.kb.model import Entry
+from site_gen.site.reproduced import SuiteReport, cell_text
 
 PALETTE = ["#3f51b5", "#e65100", "#00897b", "#8e24aa", "#c62828", "#546e7a"]
 MAX_PER_CELL = 10  # chronology labels per stream and quarter before "+N more"
@@ -176,3 +178,54 @@ def chronology_svg(kb: KnowledgeBase) -> str:
                 )
         y += lane_h
     return _svg(width, height, "Chronology of LLM-driven kernel generation", body)
+
+
+CHART_RANGE = (1 / 8, 8.0)  # speedups outside are drawn at the edge (the table has the number)
+
+
+def speedup_chart_svg(title: str, suite: SuiteReport, baseline: str) -> str:
+    """Horizontal bars per task and method: speedup over `baseline` on a log scale, 1× in the middle.
+    A method without a correct kernel for a task gets a grey cross instead of a bar; tasks that no
+    method was run on are left out."""
+    lo, hi = (math.log2(v) for v in CHART_RANGE)
+    left, plot_w, bar_h, top = 190, 420, 7, 46
+    rows = [r for r in suite.rows if r.ran]  # tasks no method reached are left out
+    group_h = bar_h * max(1, len(suite.methods)) + 8
+    width, height = left + plot_w + 30, top + len(rows) * group_h + 30
+
+    def x(v: float) -> float:
+        return left + (min(max(math.log2(v), lo), hi) - lo) / (hi - lo) * plot_w
+
+    body = []
+    for i, run in enumerate(suite.methods):
+        lx = left + i * 140
+        body.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        body.append(f'<text x="{lx + 16}" y="18">{escape(run.label)}</text>')
+    base_y = top + len(rows) * group_h
+    for k in range(int(lo), int(hi) + 1):
+        tx = x(2.0**k)
+        body.append(
+            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top - 6}" y2="{base_y}" stroke="{"#555" if k == 0 else "#ddd"}"/>'
+        )
+        body.append(f'<text x="{tx:.1f}" y="{base_y + 14}" text-anchor="middle">{2.0**k:g}×</text>')
+    body.append(f'<text x="{left + plot_w / 2}" y="{top - 12}" text-anchor="middle" fill="#555">'
+                f"faster than {escape(baseline)} → (log scale)</text>")  # fmt: skip
+    for ti, row in enumerate(rows):
+        y0 = top + ti * group_h
+        body.append(
+            f'<text x="{left - 6}" y="{y0 + group_h / 2 + 2:.1f}" text-anchor="end">{escape(row.task)}</text>'
+        )
+        for mi, run in enumerate(suite.methods):
+            rec = run.record(row.task)
+            y = y0 + mi * bar_h + 4
+            value = (rec.get("speedups") or {}).get(baseline) if rec.get("correct") else None
+            if isinstance(value, int | float) and value > 0:
+                a, b = sorted((x(1.0), x(value)))
+                label = f"{row.task}, {run.label}: {value:.2f}× vs {baseline}"
+                body.append(f'<rect x="{a:.1f}" y="{y}" width="{max(b - a, 1):.1f}" height="{bar_h - 1}" '
+                            f'fill="{PALETTE[mi % len(PALETTE)]}"><title>{escape(label)}</title></rect>')  # fmt: skip
+            else:
+                label = f"{row.task}, {run.label}: {cell_text(rec)}"
+                body.append(f'<text x="{x(1.0) + 3:.1f}" y="{y + bar_h - 1}" fill="#999" font-size="8">'
+                            f"✕<title>{escape(label)}</title></text>")  # fmt: skip
+    return _svg(width, height, title, body)

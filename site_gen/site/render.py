@@ -18,12 +18,12 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from site_gen import charts, render_results, render_works
-from site_gen.bib import bibtex_by_id
-from site_gen.export import export_files
-from site_gen.load import KnowledgeBase
-from site_gen.model import Entry
-from site_gen.schema import schema_text
+from site_gen.kb.load import KnowledgeBase
+from site_gen.kb.model import Entry
+from site_gen.outputs.bib import bibtex_by_id
+from site_gen.outputs.export import export_files
+from site_gen.outputs.schema import schema_text
+from site_gen.site import charts, reported, reproduced, works
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -91,16 +91,16 @@ def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
         fence=code_fence,
         front_matter=front_matter,
         number=number,
-        percent=render_results.percent,
-        times=render_results.times,
-        ms=render_results.milliseconds,
+        percent=reproduced.percent,
+        times=reproduced.times,
+        ms=reproduced.milliseconds,
     )
     env.filters["vocab_name"] = lambda slug, vocab: kb.vocab[vocab][slug].name
-    facets: dict[str, list[render_works.Facet]] = {}  # an entry is listed on several pages
+    facets: dict[str, list[works.Facet]] = {}  # an entry is listed on several pages
 
-    def facets_of(entry: Entry) -> list[render_works.Facet]:
+    def facets_of(entry: Entry) -> list[works.Facet]:
         if entry.id not in facets:
-            facets[entry.id] = render_works.entry_facets(kb, entry)
+            facets[entry.id] = works.entry_facets(kb, entry)
         return facets[entry.id]
 
     env.globals["facets_of"] = facets_of
@@ -193,8 +193,8 @@ def _entry_context(
         "entry": entry,
         "kind": vocab["kinds"][entry.kind],
         "paths": [kb.category_path(slug) for slug in entry.taxonomy],
-        "facets": render_works.entry_facets(kb, entry),
-        "results": render_results.entry_results(kb, entry),
+        "facets": works.entry_facets(kb, entry),
+        "results": reported.entry_results(kb, entry),
         "bib": bib,
         "related": related,
         "benchmark_of": evaluated_on_it,
@@ -244,7 +244,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     writer = DocsWriter(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     bibs = bibtex_by_id(kb.entries)
-    related = render_works.related_works(kb)
+    related = works.related_works(kb)
     common = {"kb": kb, "site": site}
 
     fragments: dict[str, PageFragments] = {}
@@ -267,7 +267,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         context = _entry_context(kb, entry, bibs[entry.id], related[entry.id], evaluated_on[entry.id])
         page(f"papers/{entry.id}.md", "entry.md.j2", source=f"papers/{entry.id}.yaml", **context)
 
-    members = render_works.category_members(kb)
+    members = works.category_members(kb)
     # A category page lists the works filed in it; those of its sub-categories are on their own
     # pages and together in the filtered table, so long lists are not repeated up the tree.
     filed = {slug: [e for e in works if slug in e.taxonomy] for slug, works in members.items()}
@@ -284,11 +284,11 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     page(
         "index.md",
         "home.md.j2",
-        stats=render_works.home_stats(kb),
-        latest=render_works.latest(kb, LATEST_ADDITIONS),
+        stats=works.home_stats(kb),
+        latest=works.latest(kb, LATEST_ADDITIONS),
     )
     page("works.md", "works.md.j2")
-    writer.write("assets/works-data.js", render_works.works_data_script(kb, bibs))
+    writer.write("assets/works-data.js", works.works_data_script(kb, bibs))
 
     quarters = charts.works_per_quarter(kb)
     writer.write("charts/works-per-quarter.svg", charts.quarter_chart_svg(quarters, kb))
@@ -296,24 +296,24 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     writer.write("charts/chronology.svg", chronology)
     page("timeline.md", "timeline.md.j2", quarters=quarters, chronology=Markup(chronology))
 
-    page("benchmarks.md", "benchmarks.md.j2", **render_results.benchmark_matrices(kb))
-    page("results/reported.md", "reported.md.j2", groups=render_results.reported_groups(kb))
-    reproduced = render_results.render_reproduced(results_dir)
-    page("results/reproduced.md", "reproduced.md.j2", reproduced=reproduced)
+    page("benchmarks.md", "benchmarks.md.j2", **reported.benchmark_matrices(kb))
+    page("results/reported.md", "reported.md.j2", groups=reported.reported_groups(kb))
+    runs = reproduced.render_reproduced(results_dir)
+    page("results/reproduced.md", "reproduced.md.j2", reproduced=runs)
     gpu_pages = []
-    for gpu in reproduced.gpus:
+    for gpu in runs.gpus:
         for suite in gpu.suites:
             for base, name in (("compile", "torch.compile"), ("eager", "PyTorch eager")):
-                if not render_results.has_speedups(suite, base):
+                if not reproduced.has_speedups(suite, base):
                     continue
                 rel = f"charts/reproduced-{gpu.slug}-{suite.suite}-{base}.svg"
                 title = f"{suite.suite} on {gpu.gpu}: speedup over {name} per task and method"
-                writer.write(rel, render_results.speedup_chart_svg(title, suite, base))
+                writer.write(rel, charts.speedup_chart_svg(title, suite, base))
                 suite.charts.append((rel, title))
         rel = f"results/reproduced/{gpu.slug}.md"
-        page(rel, "reproduced_gpu.md.j2", gpu=gpu, comparisons=render_results.comparisons(kb, gpu))
+        page(rel, "reproduced_gpu.md.j2", gpu=gpu, comparisons=reproduced.comparisons(kb, gpu))
         gpu_pages.append((html.escape(gpu.gpu), rel))
-    page("results/methodology.md", "methodology.md.j2", reproduced=reproduced)
+    page("results/methodology.md", "methodology.md.j2", reproduced=runs)
 
     for name, content in export_files(kb).items():
         writer.write(f"downloads/{name}", content)
@@ -322,4 +322,4 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
 
     writer.copy_tree(ASSETS_DIR, "assets")
     writer.prune()
-    return Rendered(build_nav(kb, gpu_pages), reproduced.errors, fragments)
+    return Rendered(build_nav(kb, gpu_pages), runs.errors, fragments)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from site_gen.paths import CATEGORIES_FILE, VOCABULARIES_FILE
-from site_gen.problems import Problem
-from site_gen.yaml_lines import ParsedYaml, error_line, error_text, parse_yaml
+from site_gen.kb.paths import CATEGORIES_FILE, VOCABULARIES_FILE
+from site_gen.kb.problems import Problem
+from site_gen.kb.yaml_lines import ParsedYaml, error_line, error_text, parse_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 VOCABULARIES = ("kinds", "languages", "hardware", "techniques", "metrics", "baselines")

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_gen.check import check_knowledge_base
-from site_gen.model import Entry
-from site_gen.paths import PAPERS_DIR, REPO_ROOT
-from site_gen.problems import Problem
-from site_gen.taxonomy import Category, Vocab, VocabTerm
+from site_gen.kb.check import check_knowledge_base
+from site_gen.kb.model import Entry
+from site_gen.kb.paths import PAPERS_DIR, REPO_ROOT
+from site_gen.kb.problems import Problem
+from site_gen.kb.taxonomy import Category, Vocab, VocabTerm
 
 __all__ = ["Category", "KnowledgeBase", "KnowledgeBaseError", "VocabTerm", "load_knowledge_base"]
 

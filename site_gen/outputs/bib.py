@@ -19,9 +19,10 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry as BibEntry
 from bibtexparser.model import Field
 
-from site_gen.load import load_knowledge_base
-from site_gen.model import Entry
-from site_gen.write import write_output
+from site_gen.kb.load import load_knowledge_base
+from site_gen.kb.model import Entry
+from site_gen.kb.paths import add_root_argument
+from site_gen.outputs.write import write_output
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -109,8 +110,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from site_gen.cli import add_root_argument
-
     parser = subparsers.add_parser("bib", help="write every entry as BibTeX (citation key = entry id)")
     parser.add_argument("--out", default="-", metavar="FILE", help="output file (default: standard output)")
     add_root_argument(parser)

@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from site_gen.load import KnowledgeBase
-from site_gen.model import Entry
+from site_gen.kb.load import KnowledgeBase
+from site_gen.kb.model import Entry
 
 # How far related-work candidates may lie from an entry in date order; bounds the work per entry
 # so that the related-works step stays linear in the number of entries.

@@ -16,7 +16,9 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import MkDocsException
 
-HOOK = Path(__file__).with_name("render_hook.py")
+from site_gen.kb.paths import add_root_argument
+
+HOOK = Path(__file__).with_name("mkdocs_hook.py")
 DOCS_DIR = "build/docs"
 SITE_DIR = "site"
 WATCHED = ["papers", "taxonomy", "repro/results"]
@@ -81,8 +83,6 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from site_gen.cli import add_root_argument
-
     build = subparsers.add_parser("build", help="validate, render and build the static site into site/")
     add_root_argument(build)
     build.add_argument("--site-dir", metavar="DIR", help="where to write the site (default: ROOT/site)")

@@ -14,8 +14,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
-from site_gen.load import KnowledgeBaseError, load_knowledge_base
-from site_gen.render import PageFragments, SiteInfo, render_docs
+from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
+from site_gen.site.render import PageFragments, SiteInfo, render_docs
 
 RESULTS_DIR = "repro/results"
 

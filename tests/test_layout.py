@@ -1,0 +1,162 @@
+"""The folder tree is the architecture: imports point down only, with no cycle, and the two flows
+(site_gen: knowledge base -> outputs -> site; repro: library -> records -> commands) stay apart.
+
+The graph is read from the source with `ast`, so imports inside functions count too: a lazy
+import is still an arrow, and a cycle through one is still a cycle to untangle.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("site_gen", "repro")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules(package: str) -> dict[str, Path]:
+    """Every module of `package`, by dotted name (task and solution files are data, not modules)."""
+    out = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(("repro/tasks/level", "repro/solutions/", "repro/results/")):
+            continue
+        out[module_name(path)] = path
+    return out
+
+
+def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
+    """The project modules `name` imports, anywhere in its file (relative imports resolved)."""
+    is_package = path.name == "__init__.py"
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names
+            ]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target.split(".")[0] in PACKAGES:
+                out.add(target)
+    out.discard(name)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {name: path for package in PACKAGES for name, path in package_modules(package).items()}
+    known = set(modules)
+    return {name: imports_of(path, name, known) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+GRAPH = import_graph()
+
+
+def test_the_graph_sees_the_packages() -> None:
+    # A guard for the guard: if module discovery broke, every check below would pass vacuously.
+    assert "site_gen.kb.check" in GRAPH and "site_gen.kb.model" in GRAPH["site_gen.kb.check"]
+    assert "repro.harness.evaluate" in GRAPH and "repro.cli" in GRAPH
+
+
+@pytest.mark.parametrize("package", ["site_gen"])
+def test_no_import_cycle(package: str) -> None:
+    found = [c for c in cycles(GRAPH) if c[0].split(".")[0] == package]
+    assert not found, "import cycles (break each by moving the shared piece down a layer): " + "; ".join(
+        " <-> ".join(c) for c in found
+    )
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize(("source", "target"), [("site_gen", "repro"), ("repro", "site_gen")])
+def test_the_flows_stay_apart(source: str, target: str) -> None:
+    # site_gen reads repro's result files, never its code; repro never needs the site.
+    wrong = sorted(
+        f"{m} imports {t}"
+        for m, ts in GRAPH.items()
+        if m.split(".")[0] == source
+        for t in ts
+        if t.split(".")[0] == target
+    )
+    assert not wrong, f"{source} must not import {target}: " + ", ".join(wrong)
+
+
+# Each layer may import only the layers listed for it (and itself). Commands sit on top.
+SITE_GEN_LAYERS = {
+    "site_gen.kb": {"site_gen.kb"},
+    "site_gen.outputs": {"site_gen.kb", "site_gen.outputs"},
+    "site_gen.site": {"site_gen.kb", "site_gen.outputs", "site_gen.site"},
+}
+
+
+def layer_of(module: str, layers: dict[str, set[str]]) -> str | None:
+    return next((layer for layer in layers if module == layer or module.startswith(layer + ".")), None)
+
+
+@pytest.mark.parametrize("layers", [SITE_GEN_LAYERS], ids=["site_gen"])
+def test_imports_point_down(layers: dict[str, set[str]]) -> None:
+    wrong = []
+    for module, targets in sorted(GRAPH.items()):
+        layer = layer_of(module, layers)
+        if layer is None:
+            continue
+        for target in sorted(targets):
+            allowed = layers[layer]
+            if not any(target == a or target.startswith(a + ".") for a in allowed):
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "imports must point down the layers: " + ", ".join(wrong)
