@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "repro.run_cmd",  # run (agentic loops)
     "repro.export_cmd",  # export (trajectories to SFT / RL datasets)
     "repro.reproduce",  # reproduce
+    "repro.published.audit_command",  # audit (released kernels under both policies)
 ]
 
 

@@ -24,7 +24,7 @@ import torch
 
 from repro.harness import cache, compare, peaks, sandbox
 from repro.harness.result import EvalResult
-from repro.harness.settings import EvalSettings
+from repro.harness.settings import JUDGING_ONLY, EvalSettings
 from repro.provenance import git_commit, provenance, utc_now
 
 # Part of the reference-cache key: bump when baselines would be timed or checked differently.
@@ -133,7 +133,7 @@ def reference_bundle(problem_path: Path, problem_src: str, settings: EvalSetting
                 sha256(problem_src),
                 dev,
                 torch.__version__,
-                settings.fingerprint(exclude=("gpu", "timeout_s", "timed_output_checks")),
+                settings.fingerprint(exclude=("gpu", "timeout_s", "timed_output_checks", *JUDGING_ONLY)),
             ]
         )
     )[:24]
@@ -281,6 +281,18 @@ def _determinism(outputs: dict[str, list[torch.Tensor]], key: str, tols: list[li
     return compare.compare_one(cand, ref, tols, label)[0]
 
 
+def _override_tolerance(tols: dict[str, list], refs: dict[str, list[torch.Tensor]],
+                        tolerance: tuple[float, float]) -> dict[str, list]:  # fmt: skip
+    """The settings' (atol, rtol) for every floating-point output; integer outputs stay exact."""
+    return {
+        key: [
+            list(tolerance) if r.is_floating_point() or r.is_complex() else t
+            for r, t in zip(refs[key], tols[key], strict=True)
+        ]  # fmt: skip
+        for key in tols
+    }
+
+
 def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov) -> EvalResult:
     phase = _last_phase(job_dir)
     common = dict(base, provenance=prov, reference_ops=bundle.get("ops", {}), shapes=[])
@@ -310,6 +322,8 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
             "crash", f"the candidate's outputs could not be read back ({type(exc).__name__})", **common
         )
     refs, tols = bundle["outputs"], bundle.get("tolerance", {})
+    if settings.tolerance is not None:
+        tols = _override_tolerance(tols, refs, settings.tolerance)
     out_shapes = report.get("output_shapes") or {}
     shapes_detail: dict[str, dict[str, Any]] = {}
     for key in sorted(refs):

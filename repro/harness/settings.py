@@ -10,6 +10,12 @@ from typing import Any
 
 DEVICES = ("cpu", "cuda")
 BASELINES = ("eager", "compile")
+# Which PyTorch compute ops a candidate may call: "kernels" refuses any not in the task's ALLOWED_OPS
+# (a custom kernel must do the work); "any" records them and lets them run (the rules some published
+# benchmarks use, e.g. KernelBench). Tamper checks, fresh inputs and the timer are the same under both.
+OPS_POLICIES = ("kernels", "any")
+# Settings that change how a candidate is judged but not the reference bundle (outputs, baselines).
+JUDGING_ONLY = ("ops_policy", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,9 @@ class EvalSettings:
     baselines: tuple[str, ...] = BASELINES
     seed: int = 42
     timed_output_checks: int = 3
+    ops_policy: str = "kernels"
+    # (atol, rtol) for every floating-point output, replacing the task's and the per-dtype defaults.
+    tolerance: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -49,10 +58,21 @@ class EvalSettings:
             raise ValueError("EvalSettings.timeout_s must be positive")
         if self.warmup < 0:
             raise ValueError("EvalSettings.warmup must be >= 0")
+        if self.ops_policy not in OPS_POLICIES:
+            raise ValueError(
+                f"EvalSettings.ops_policy must be one of {OPS_POLICIES}, got {self.ops_policy!r}"
+            )
+        if self.tolerance is not None and (
+            len(self.tolerance) != 2 or any(not isinstance(t, int | float) or t < 0 for t in self.tolerance)
+        ):
+            raise ValueError(
+                f"EvalSettings.tolerance must be (atol, rtol), both >= 0, got {self.tolerance!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["baselines"] = list(self.baselines)
+        d["tolerance"] = list(self.tolerance) if self.tolerance is not None else None
         return d
 
     @classmethod
@@ -60,9 +80,17 @@ class EvalSettings:
         d = dict(d)
         if "baselines" in d:
             d["baselines"] = tuple(d["baselines"])
+        if d.get("tolerance") is not None:
+            d["tolerance"] = tuple(d["tolerance"])
         return cls(**d)
 
     def fingerprint(self, *, exclude: tuple[str, ...] = ("gpu", "timeout_s")) -> str:
         """Stable hash of the settings that change what is measured (not where or how long we wait)."""
         d = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        # Judging settings at their defaults leave the hash as it was before they existed, so files
+        # keyed by it stay valid.
+        if d.get("ops_policy") == "kernels":
+            d.pop("ops_policy")
+        if d.get("tolerance", 0) is None:
+            d.pop("tolerance")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

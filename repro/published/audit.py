@@ -1,0 +1,337 @@
+"""Audit a release: judge every released kernel under each policy and write the ledger row by row.
+
+Throughput at KernelBench scale. Kernels built with `torch.utils.cpp_extension` (`load_inline`) spend
+most of their evaluation compiling, so those builds run first, in parallel on the host's CPU cores
+(`build_workers` processes with no GPU visible), each into a build folder of its own; the GPU meanwhile
+judges the kernels that need no build. The candidate then runs with `TORCH_EXTENSIONS_DIR` pointed at
+its built folder (a two-line prologue ahead of its source), so the harness's process loads the built
+module instead of compiling it again. The strict run comes first; the kernelbench run is made only where
+the looser rules can change the outcome (`policies.needs_second_run`), otherwise its row repeats the
+strict measurement and says so (`derived_from`).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from repro.harness.opcheck import ALWAYS_ALLOWED
+from repro.harness.settings import EvalSettings
+from repro.provenance import git_commit
+from repro.published import ledger as ledger_mod
+from repro.published import policies as pol
+from repro.published.releases import PublishedKernel, Release
+
+BUILD_MARKERS = ("load_inline", "cpp_extension")
+REASON_CHARS = 400
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def needs_build(source: str) -> bool:
+    return any(m in source for m in BUILD_MARKERS)
+
+
+def task_slug(task: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", task).strip("_")
+
+
+def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
+    """The source with a prologue naming its build folder (after any `from __future__` imports)."""
+    prologue = (
+        "import os as _kernelatlas_os\n"
+        f"_kernelatlas_os.environ['TORCH_EXTENSIONS_DIR'] = {str(build_dir)!r}\n"
+        + (f"_kernelatlas_os.environ['TORCH_CUDA_ARCH_LIST'] = {arch!r}\n" if arch else "")
+    )
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return source  # the harness reports the syntax error with the original line numbers
+    after = 0
+    for i, node in enumerate(body):
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            after = node.end_lineno or node.lineno
+        elif not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            break
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[:after]) + prologue + "".join(lines[after:])
+
+
+def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) -> dict[str, Any]:
+    """Import the kernel's module in a process with no GPU, so its `load_inline` calls build into `build_dir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_")}
+    env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
+               PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+    if arch:
+        env["TORCH_CUDA_ARCH_LIST"] = arch
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PREBUILD, str(source_file)], cwd=build_dir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    with _BUILDS_LOCK:
+        _BUILDS.add(proc)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        ok, tail = proc.returncode == 0, (out or "")[-600:]
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        ok, tail = False, f"build did not finish within {timeout_s:g} s"
+    finally:
+        with _BUILDS_LOCK:
+            _BUILDS.discard(proc)
+    return {"ok": ok, "seconds": round(time.monotonic() - t0, 1), "log_tail": tail}
+
+
+_BUILDS: set[subprocess.Popen] = set()
+_BUILDS_LOCK = threading.Lock()
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def stop_builds() -> None:
+    """Kill the builds still running (their process groups), e.g. when the deadline is reached."""
+    with _BUILDS_LOCK:
+        running = list(_BUILDS)
+    for proc in running:
+        _kill(proc)
+
+
+_PREBUILD = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules["kernelatlas_prebuild"] = module
+spec.loader.exec_module(module)
+"""
+
+
+def gpu_arch() -> str:
+    """'9.0' for an H100/H200: the compute capability of GPU 0, read without initialising CUDA here."""
+    if os.environ.get("TORCH_CUDA_ARCH_LIST"):
+        return os.environ["TORCH_CUDA_ARCH_LIST"]
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+        first = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+        return first if re.fullmatch(r"\d+\.\d+", first) else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _policy_record(res: Any, claim: Any, derived_from: str | None = None) -> dict[str, Any]:
+    d = res.to_dict() if hasattr(res, "to_dict") else res
+    claim_value = claim.value if claim else None
+    claim_metric = claim.metric if claim else "speedup"
+    speedup = d.get("speedup") if d["verdict"] == "correct" else None
+    base = d.get("baseline") or "eager"
+    return {
+        "verdict": d["verdict"],
+        "reason": (d.get("reason") or "")[:REASON_CHARS],
+        "status": pol.status(d["verdict"], d.get("reason") or "", speedup, claim_value, claim_metric),
+        "speedup": speedup,
+        "baseline": base,
+        "candidate_ms": (d.get("candidate_ms") or {}).get("median"),
+        "baseline_ms": ((d.get("baseline_ms") or {}).get(base) or {}).get("median"),
+        "sol_fraction": d.get("sol_fraction"),
+        "library_ops": sorted(op for op in (d.get("ops") or {}) if op not in ALWAYS_ALLOWED),
+        "wall_s": (d.get("overhead") or {}).get("wall_s"),
+        "derived_from": derived_from,
+    }
+
+
+def _row_provenance(prov: dict[str, Any], settings_hash: str) -> dict[str, Any]:
+    keep = ("name", "capability", "driver", "cuda", "torch", "triton", "python", "date", "git",
+            "harness_version")  # fmt: skip
+    return {**{k: prov.get(k) for k in keep}, "settings_hash": settings_hash}
+
+
+class Auditor:
+    """Judges the kernels of one release into one ledger file."""
+
+    def __init__(self, release: Release, out: Path, settings: EvalSettings, *,
+                 policies: tuple[str, ...] = pol.POLICY_NAMES, work_dir: Path,
+                 build_workers: int = 0, build_timeout_s: float = 600.0,
+                 log: Callable[[str], None] = print) -> None:  # fmt: skip
+        self.release, self.out, self.settings, self.work = release, out, settings, work_dir
+        version = release.meta.get("benchmark_version") or "KernelBench v0"
+        self.policies = {name: pol.policy(name, version) for name in policies}
+        self.build_workers, self.build_timeout_s, self.log = build_workers, build_timeout_s, log
+        self.settings_hash = settings.fingerprint()
+        if out.is_file():
+            self.ledger = ledger_mod.load(out)
+            old = self.ledger["release"].get("sha256")
+            if old != release.sha256:
+                raise ledger_mod.LedgerError(
+                    f"{out}: written for another release file (sha256 {str(old)[:12]}, this one "
+                    f"{release.sha256[:12]}); give another --out, or delete the file to start over"
+                )
+            self.ledger["policies"].update({n: p.to_dict() for n, p in self.policies.items()})
+        else:
+            self.ledger = ledger_mod.new_ledger(
+                {
+                    **release.info(),
+                    "kernels_in_release": len(release.kernels),
+                    "without_kernel": sum(k.kernel_source is None for k in release.kernels),
+                },  # fmt: skip
+                {n: p.to_dict() for n, p in self.policies.items()},
+                {**settings.to_dict(), "reproduced_fraction": pol.REPRODUCED_FRACTION},
+                self.settings_hash,
+            )
+        self.lock = threading.Lock()
+
+    def done(self, k: PublishedKernel, mode: str) -> bool:
+        """Whether `k` already has a row to keep: mode 'force' keeps none, 'only-missing' keeps any row
+        measured with these settings, 'default' those measured also at this commit."""
+        if mode == "force":
+            return False
+        row = next((r for r in self.ledger["rows"] if r["task"] == k.task), None)
+        if row is None or set(self.policies) - set(row["policies"]):
+            return False
+        if row.get("kernel_sha256") != (sha256(k.kernel_source) if k.kernel_source else None):
+            return False
+        if k.kernel_source is None:
+            return True
+        prov = row.get("provenance") or {}
+        if prov.get("settings_hash") != self.settings_hash:
+            return False
+        return mode == "only-missing" or (prov.get("git") or {}).get("commit") == git_commit().get("commit")
+
+    def _base_row(self, k: PublishedKernel) -> dict[str, Any]:
+        return {
+            "task": k.task,
+            "level": k.level,
+            "name": k.name,
+            "origin": k.origin,
+            "problem_sha256": sha256(k.problem_source),
+            "kernel_sha256": sha256(k.kernel_source) if k.kernel_source else None,
+            "claim": k.headline.to_dict() if k.headline else None,
+            "other_claims": [c.to_dict() for c in k.claims[1:]],
+        }
+
+    def _store(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            ledger_mod.upsert(self.ledger, row)
+            ledger_mod.write(self.out, self.ledger)
+
+    def judge(self, k: PublishedKernel, problem: Path, source: str) -> dict[str, Any]:
+        from repro.harness import evaluate
+
+        claim = k.headline
+        strict_settings = (
+            self.policies["strict"].settings(self.settings) if "strict" in self.policies else None
+        )
+        records: dict[str, Any] = {}
+        prov: dict[str, Any] = {}
+        first = None
+        if strict_settings is not None:
+            first = evaluate(problem, source, strict_settings)
+            records["strict"] = _policy_record(first, claim)
+            prov = first.provenance
+        if "kernelbench" in self.policies:
+            if first is not None and not pol.needs_second_run(first.verdict, first.reason):
+                records["kernelbench"] = {**_policy_record(first, claim, derived_from="strict")}
+            else:
+                res = evaluate(problem, source, self.policies["kernelbench"].settings(self.settings))
+                records["kernelbench"] = _policy_record(res, claim)
+                prov = prov or res.provenance
+        return {
+            **self._base_row(k),
+            "policies": records,
+            "provenance": _row_provenance(prov, self.settings_hash),
+        }
+
+    def run(self, kernels: list[PublishedKernel], *, mode: str = "default",
+            deadline_s: float | None = None) -> dict[str, Any]:  # fmt: skip
+        """Judge `kernels` (builds in parallel, evaluations one at a time); returns counts."""
+        t0 = time.monotonic()
+        todo = [k for k in kernels if not self.done(k, mode)]
+        counts = {"skipped": len(kernels) - len(todo), "judged": 0, "not_released": 0, "left": 0}
+        for k in [k for k in todo if k.kernel_source is None]:
+            na = {"verdict": "not_released", "reason": "the release has no kernel for this task",
+                  "status": pol.STATUS_NO_KERNEL, "speedup": None}  # fmt: skip
+            self._store({**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
+                         "provenance": {"settings_hash": self.settings_hash}})  # fmt: skip
+            counts["not_released"] += 1
+        todo = [k for k in todo if k.kernel_source is not None]
+        problems = self.work / "problems"
+        problems.mkdir(parents=True, exist_ok=True)
+        ready: queue.Queue[tuple[PublishedKernel, str] | None] = queue.Queue()
+        building = [k for k in todo if needs_build(k.kernel_source or "")] if self.build_workers else []
+        arch = gpu_arch() if building and self.settings.device == "cuda" else ""
+        pool = ThreadPoolExecutor(max_workers=max(1, self.build_workers)) if building else None
+        pending = len(todo)
+
+        def submit_build(k: PublishedKernel) -> None:
+            build_dir = (self.work / "builds" / sha256(k.kernel_source or "")[:16]).resolve()
+            build_dir.mkdir(parents=True, exist_ok=True)
+            src_file = build_dir / "kernel_source.py"
+            src_file.write_text(k.kernel_source or "")
+            info = prebuild(src_file, build_dir, arch, self.build_timeout_s)
+            self.log(
+                f"  built {k.task} in {info['seconds']} s" + ("" if info["ok"] else " (import failed there)")
+            )
+            ready.put((k, with_build_dir(k.kernel_source or "", build_dir, arch)))
+
+        for k in todo:
+            if k in building:
+                assert pool is not None
+                pool.submit(submit_build, k)
+        for k in todo:
+            if k not in building:
+                ready.put((k, k.kernel_source or ""))
+        try:
+            while pending:
+                if deadline_s is not None and time.monotonic() - t0 > deadline_s:
+                    self.log(
+                        f"deadline of {deadline_s:g} s reached: {pending} kernel(s) left for the next run"
+                    )
+                    counts["left"] = pending
+                    break
+                item = ready.get()
+                pending -= 1
+                if item is None:
+                    continue
+                k, source = item
+                problem = problems / f"{task_slug(k.task)}_{sha256(k.problem_source)[:8]}.py"
+                if not problem.is_file():
+                    problem.write_text(k.problem_source)
+                t1 = time.monotonic()
+                try:
+                    row = self.judge(k, problem, source)
+                except Exception as exc:  # the reference itself fails: recorded, the audit goes on
+                    why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                    na = {"verdict": "reference_failed", "reason": why, "status": pol.FAILED + "reference",
+                          "speedup": None}  # fmt: skip
+                    row = {**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
+                           "provenance": {"settings_hash": self.settings_hash}}  # fmt: skip
+                self._store(row)
+                counts["judged"] += 1
+                self.log(f"{k.task}: " + "; ".join(f"{n} {p['status']}" + (f" {p['speedup']:.2f}x" if p.get("speedup") else "")
+                                                   for n, p in row["policies"].items())
+                         + f"  (claimed {k.headline.value if k.headline else None}; {time.monotonic() - t1:.1f} s)")  # fmt: skip
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+                stop_builds()
+        counts["seconds"] = round(time.monotonic() - t0, 1)
+        return counts

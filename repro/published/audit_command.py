@@ -1,0 +1,111 @@
+"""`python -m repro audit`: re-measure a released kernel set under both policies into a ledger file.
+
+    python -m repro audit --format cudal1 --release PATH_OR_URL/h100.json --gpu H100 \\
+        --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540
+
+Run again with the same arguments to continue where it stopped (rows measured at this commit with the
+same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures).
+Exit status 0 when the audit ran, whatever the verdicts; 2 when the release or the ledger is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from repro.published.policies import POLICY_NAMES
+from repro.published.releases import FORMATS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from repro.harness.eval_command import add_settings_arguments
+
+    p = subparsers.add_parser("audit", help="re-measure released kernels (CUDA-L1, KernelBench runs, JSONL)")
+    p.add_argument("--format", required=True, choices=FORMATS, help="release format")
+    p.add_argument(
+        "--release", required=True, help="release file or run folder: a local path or an http(s) URL"
+    )
+    p.add_argument("--out", required=True, type=Path, help="ledger file to write (JSON)")
+    p.add_argument(
+        "--problems", type=Path, default=None, help="KernelBench checkout (kernelbench-run format)"
+    )
+    p.add_argument(
+        "--gpu", default="", help="GPU the release's claims were measured on (default from the file)"
+    )
+    p.add_argument("--paper", default="", help="paper the claims come from, e.g. arXiv:2507.14111")
+    p.add_argument("--benchmark-version", default="",
+                   help="KernelBench version the claims used (sets the kernelbench policy's tolerance)")  # fmt: skip
+    p.add_argument("--policies", default=",".join(POLICY_NAMES), help="comma-separated (default both)")
+    p.add_argument("--tasks", default=None, help="comma-separated task keys, e.g. level1/1,level2/17")
+    p.add_argument("--levels", default=None, help="comma-separated levels, e.g. 1,2")
+    p.add_argument("--limit", type=int, default=None, help="judge at most this many kernels")
+    p.add_argument("--deadline-s", type=float, default=None, help="start no kernel after this many seconds")
+    p.add_argument("--build-workers", type=int, default=None,
+                   help="parallel load_inline builds on the CPU (default: CPU count - 2; 0: build in the harness)")  # fmt: skip
+    p.add_argument("--build-timeout", type=float, default=600.0, help="seconds per build (default 600)")
+    p.add_argument("--work", type=Path, default=Path("runs") / "audit", help="problem files and builds")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--only-missing", action="store_true", help="keep rows of earlier commits too")
+    g.add_argument("--force", action="store_true", help="re-measure every row")
+    p.add_argument(
+        "--max-timing-s", type=float, default=20.0, help="timing budget per candidate (default 20)"
+    )
+    add_settings_arguments(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from repro.harness.eval_command import settings_from_args
+    from repro.published.audit import Auditor
+    from repro.published.ledger import LedgerError
+    from repro.published.releases import ReleaseError, load_release
+
+    policies = tuple(p for p in args.policies.split(",") if p)
+    unknown = [p for p in policies if p not in POLICY_NAMES]
+    if unknown or not policies:
+        print(f"error: --policies: unknown {unknown}; choose from {', '.join(POLICY_NAMES)}", file=sys.stderr)
+        return 2
+    try:
+        release = load_release(args.format, args.release, problems=args.problems, gpu=args.gpu,
+                               paper=args.paper, benchmark_version=args.benchmark_version)  # fmt: skip
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    kernels = release.kernels
+    if args.levels:
+        try:
+            levels = {int(x) for x in args.levels.split(",") if x}
+        except ValueError:
+            print(f"error: --levels {args.levels!r}: give comma-separated integers", file=sys.stderr)
+            return 2
+        kernels = [k for k in kernels if k.level in levels]
+    if args.tasks:
+        wanted = [t for t in args.tasks.split(",") if t]
+        known = {k.task for k in release.kernels}
+        missing = [t for t in wanted if t not in known]
+        if missing:
+            print(f"error: --tasks: {missing} not in {args.release} (tasks look like {sorted(known)[:3]})",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        kernels = [k for k in kernels if k.task in set(wanted)]
+    if args.limit is not None:
+        kernels = kernels[: args.limit]
+    settings = dataclasses.replace(settings_from_args(args), max_timing_s=args.max_timing_s)
+    workers = args.build_workers if args.build_workers is not None else max(0, (os.cpu_count() or 2) - 2)
+    try:
+        auditor = Auditor(release, args.out, settings, policies=policies, work_dir=args.work,
+                          build_workers=workers, build_timeout_s=args.build_timeout)  # fmt: skip
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    mode = "force" if args.force else "only-missing" if args.only_missing else "default"
+    counts = auditor.run(kernels, mode=mode, deadline_s=args.deadline_s)
+    summary = auditor.ledger.get("summary", {})
+    print(f"{args.out}: {counts}")
+    for name, s in (summary.get("policies") or {}).items():
+        print(f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}")
+    return 0

@@ -1,0 +1,162 @@
+"""The reported-versus-reproduced ledger: one versioned JSON file per audited release.
+
+Writer (`audit`) and readers (the site, the CSV export) go through this module. A file holds what was
+read (format, source, the bytes' sha256, paper, GPU of the claims), the policies, the base evaluation
+settings, and one row per kernel: the headline claim (and the others), and per policy the verdict,
+reason, status and measured speedup, with the provenance of the measurement (GPU, driver, CUDA, torch,
+triton, commit, date). It is rewritten atomically after every row, so an interrupted audit keeps what
+it measured; `--only-missing` resumes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from repro.harness.cache import write_json_atomic
+from repro.provenance import utc_now
+
+FORMAT = "kernelatlas-published-ledger"
+FORMAT_VERSION = 1
+ROW_KEYS = ("task", "claim", "policies", "provenance")
+POLICY_KEYS = ("verdict", "reason", "status", "speedup")
+
+
+class LedgerError(ValueError):
+    """A ledger file that cannot be used; the message names the file and the field."""
+
+
+def new_ledger(release: dict[str, Any], policies: dict[str, Any], settings: dict[str, Any],
+               settings_hash: str) -> dict[str, Any]:  # fmt: skip
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "release": release,
+        "policies": policies,
+        "settings": settings,
+        "settings_hash": settings_hash,
+        "rows": [],
+    }
+
+
+def validate(data: Any, where: str) -> dict[str, Any]:
+    """The ledger, or LedgerError naming the first problem."""
+    if not isinstance(data, dict):
+        raise LedgerError(f"{where}: expected a JSON object")
+    if data.get("format") != FORMAT:
+        raise LedgerError(f"{where}: format is {data.get('format')!r}, expected {FORMAT!r}")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise LedgerError(
+            f"{where}: format_version {version!r} is not supported (this reader knows {FORMAT_VERSION}); "
+            "re-run the audit with this version"
+        )
+    for key in ("release", "policies", "rows"):
+        if key not in data:
+            raise LedgerError(f"{where}: missing {key!r}")
+    if not isinstance(data["rows"], list):
+        raise LedgerError(f"{where}: rows must be a list")
+    for i, row in enumerate(data["rows"]):
+        if not isinstance(row, dict):
+            raise LedgerError(f"{where}: rows[{i}] is not an object")
+        for key in ROW_KEYS:
+            if key not in row:
+                raise LedgerError(f"{where}: rows[{i}] ({row.get('task', '?')}): missing {key!r}")
+        for name, pol in row["policies"].items():
+            if name not in data["policies"]:
+                raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policy {name!r} is not declared")
+            missing = [k for k in POLICY_KEYS if k not in pol]
+            if missing:
+                raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name} lacks {missing}")
+    return data
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise LedgerError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return validate(data, str(path))
+
+
+def upsert(ledger: dict[str, Any], row: dict[str, Any]) -> None:
+    """Replace the row of the same task, or append; rows stay in release order of first insertion."""
+    rows = ledger["rows"]
+    for i, old in enumerate(rows):
+        if old["task"] == row["task"]:
+            rows[i] = row
+            return
+    rows.append(row)
+
+
+def write(path: Path, ledger: dict[str, Any]) -> None:
+    ledger["summary"] = summary(ledger)
+    ledger["updated"] = utc_now()
+    write_json_atomic(path, ledger)
+
+
+def _geomean(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def summary(ledger: dict[str, Any]) -> dict[str, Any]:
+    """Per policy: rows judged, status counts, share accepted, and claimed against measured speedups."""
+    rows = ledger["rows"]
+    out: dict[str, Any] = {"rows": len(rows), "policies": {}}
+    claimed_all = [r["claim"]["value"] for r in rows if (r.get("claim") or {}).get("value") is not None]
+    out["claimed_mean_all"] = statistics.fmean(claimed_all) if claimed_all else None
+    for name in ledger["policies"]:
+        judged = [r for r in rows if name in r["policies"]]
+        ok = [r for r in judged if r["policies"][name]["verdict"] == "correct"]
+        measured = [r["policies"][name]["speedup"] for r in ok if r["policies"][name]["speedup"] is not None]
+        claimed = [r["claim"]["value"] for r in judged if (r.get("claim") or {}).get("value") is not None]
+        # Speedup over every judged kernel, counting a refused or wrong one as 1.0 (the reference runs).
+        as_deployed = [
+            (r["policies"][name]["speedup"] or 1.0) if r["policies"][name]["verdict"] == "correct" else 1.0
+            for r in judged
+        ]
+        out["policies"][name] = {
+            "judged": len(judged),
+            "accepted": len(ok),
+            "share_accepted": len(ok) / len(judged) if judged else None,
+            "statuses": dict(Counter(r["policies"][name]["status"] for r in judged).most_common()),
+            "claimed_mean": statistics.fmean(claimed) if claimed else None,
+            "measured_mean_accepted": statistics.fmean(measured) if measured else None,
+            "measured_geomean_accepted": _geomean(measured),
+            "measured_mean_all_refused_as_1": statistics.fmean(as_deployed) if as_deployed else None,
+        }
+    return out
+
+
+CSV_COLUMNS = ["task", "level", "name", "claim_metric", "claim_value", "claim_baseline", "claim_gpu", "paper",
+               "benchmark_version"]  # fmt: skip
+
+
+def to_csv(ledger: dict[str, Any]) -> str:
+    """One line per row, the per-policy columns side by side."""
+    names = list(ledger["policies"])
+    cols = CSV_COLUMNS + [f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")]
+    cols += ["gpu", "torch", "commit", "date"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in ledger["rows"]:
+        c = r.get("claim") or {}
+        line = [r["task"], r.get("level"), r.get("name", ""), c.get("metric"), c.get("value"), c.get("baseline"),
+                c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
+        for n in names:
+            p = r["policies"].get(n) or {}
+            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+        prov = r.get("provenance") or {}
+        line += [prov.get("name"), prov.get("torch"), (prov.get("git") or {}).get("commit"), prov.get("date")]
+        w.writerow(["" if v is None else v for v in line])
+    return buf.getvalue()

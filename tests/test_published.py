@@ -1,0 +1,413 @@
+"""Published kernels: importers (CUDA-L1, KernelBench run folders, JSONL), policies, the ledger, and an
+end-to-end audit on the CPU path with fixture releases written here in each format."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from repro.harness import EvalSettings
+from repro.published import ledger as L
+from repro.published import policies as P
+from repro.published.audit import Auditor, prebuild, with_build_dir
+from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
+
+KERNELS = Path(__file__).parent / "kernels"
+PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
+REF = '''import torch
+import torch.nn as nn
+
+class Model(nn.Module):
+    """
+    Simple model that performs a ReLU activation.
+    """
+    def forward(self, x):
+        return torch.relu(x)
+
+def get_inputs():
+    return [torch.randn(16, 16)]
+
+def get_init_inputs():
+    return []
+'''
+
+
+def cudal1_line(level: int, task: int, custom: str | None, score: float | None) -> str:
+    return json.dumps({
+        "level_id": level, "task_id": task, "ref_code": REF, "custom_code": custom, "cuda_graph_code": None,
+        "score_default": score, "score_torch_compile_default": score and score / 2,
+        "score_torch_compile_reduce_overhead": None, "score_cuda_graph": None, "score_cudnn": None,
+    })  # fmt: skip
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- importers
+
+
+def test_cudal1_release_reads_claims_and_missing_kernels(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "h100.json",
+        "\n".join([cudal1_line(1, 1, "K1", 2.75), cudal1_line(1, 2, None, None)]) + "\n",
+    )
+    rel = read_cudal1(f)
+    assert [k.task for k in rel.kernels] == ["level1/1", "level1/2"]
+    k1, k2 = rel.kernels
+    assert k1.kernel_source == "K1" and k2.kernel_source is None
+    assert k1.headline is not None and (k1.headline.value, k1.headline.baseline, k1.headline.gpu) == (
+        2.75,
+        "eager",
+        "H100",
+    )
+    assert k1.claims[1].baseline == "torch.compile" and k1.claims[1].value == pytest.approx(1.375)
+    assert k1.headline.paper == "arXiv:2507.14111" and k1.headline.benchmark_version == "KernelBench v0"
+    assert k1.name == "a ReLU activation" and k1.origin.endswith("h100.json:1")
+    assert rel.info()["gpu"] == "H100" and len(rel.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("{not json\n", "h100.json:1: not a JSON object"),
+        ('{"level_id": 1, "task_id": 1, "ref_code": "x"}\n', "missing field 'custom_code'"),
+        (cudal1_line(1, 1, "K", 1.0) + "\n" + cudal1_line(1, 1, "K", 1.0) + "\n", "h100.json:2: task level1/1 appears twice"),
+        (cudal1_line(1, 1, "K", 1.0).replace('"score_default": 1.0', '"score_default": "fast"') + "\n", "score_default: expected a number"),
+        ("\n\n", "no JSON objects"),
+        ('[1, 2]\n', "expected a JSON object"),
+    ],
+)  # fmt: skip
+def test_cudal1_bad_input_is_named(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(ReleaseError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        read_cudal1(write(tmp_path / "h100.json", text))
+
+
+def test_release_over_http_loopback(tmp_path: Path) -> None:
+    write(tmp_path / "a100.json", cudal1_line(2, 5, "K", 1.5) + "\n")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        rel = load_release("cudal1", f"{url}/a100.json")
+        assert [k.task for k in rel.kernels] == ["level2/5"] and rel.info()["gpu"] == "A100"
+        with pytest.raises(ReleaseError, match="could not be fetched"):
+            load_release("cudal1", f"{url}/missing.json")
+    finally:
+        server.shutdown()
+
+
+def test_missing_local_release_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ReleaseError, match="no such file"):
+        load_release("cudal1", tmp_path / "nope.json")
+    with pytest.raises(ReleaseError, match="unknown release format"):
+        load_release("other", tmp_path / "nope.json")
+
+
+def kernelbench_checkout(root: Path) -> Path:
+    write(root / "KernelBench" / "level1" / "19_ReLU.py", REF)
+    write(root / "KernelBench" / "level1" / "20_LeakyReLU.py", REF)
+    return root
+
+
+def test_kernelbench_run_folder(tmp_path: Path) -> None:
+    kb = kernelbench_checkout(tmp_path / "kb")
+    run = tmp_path / "runs" / "myrun"
+    write(run / "level_1_problem_19_sample_0_kernel.py", "K19")
+    write(run / "level_1_problem_20_sample_0_kernel.py", "K20")
+    write(run / "level_1_problem_20_sample_1_kernel.py", "K20b")
+    results = {
+        "19": [{"sample_id": 0, "compiled": True, "correctness": True, "runtime": 50.0, "ref_runtime": 100.0}],
+        "20": [{"sample_id": 0, "compiled": True, "correctness": False, "runtime": -1.0},
+               {"sample_id": 1, "compiled": True, "correctness": True, "runtime": 12.5}],
+    }  # fmt: skip
+    write(run / "eval_results.json", json.dumps(results))
+    rel = read_kernelbench_run(run, kb, gpu="L40S", benchmark_version="KernelBench v0.1")
+    by = {k.task: k for k in rel.kernels}
+    assert sorted(by) == ["level1/19/s0", "level1/20/s0", "level1/20/s1"]
+    assert by["level1/19/s0"].headline.value == 2.0 and by["level1/19/s0"].name == "19_ReLU"
+    assert (
+        by["level1/20/s0"].headline.value is None and "claimed incorrect" in by["level1/20/s0"].headline.where
+    )
+    assert (by["level1/20/s1"].headline.metric, by["level1/20/s1"].headline.value) == ("runtime_us", 12.5)
+    assert by["level1/19/s0"].problem_source == REF and by["level1/19/s0"].kernel_source == "K19"
+
+
+def test_kernelbench_run_errors(tmp_path: Path) -> None:
+    kb = kernelbench_checkout(tmp_path / "kb")
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(ReleaseError, match="eval_results.json: missing"):
+        read_kernelbench_run(run, kb)
+    write(run / "eval_results.json", "{oops")
+    with pytest.raises(ReleaseError, match="not valid JSON"):
+        read_kernelbench_run(run, kb)
+    write(run / "eval_results.json", "{}")
+    write(run / "level_1_problem_7_sample_0_kernel.py", "K")
+    with pytest.raises(ReleaseError, match=r"no problem file 7_\*\.py"):
+        read_kernelbench_run(run, kb)
+    with pytest.raises(ReleaseError, match="needs --problems"):
+        load_release("kernelbench-run", run)
+
+
+def test_generic_jsonl_inline_and_paths(tmp_path: Path) -> None:
+    write(tmp_path / "k" / "relu.py", "K")
+    lines = [
+        {"task": "a", "problem": REF, "kernel_path": "k/relu.py",
+         "claims": [{"metric": "speedup", "value": 3, "baseline": "torch.compile", "where": "Table 2"}]},
+        {"task": "b", "problem_path": "k/relu.py", "kernel": None, "claim": {"value": 1.2}},
+    ]  # fmt: skip
+    f = write(tmp_path / "rel.jsonl", "\n".join(json.dumps(x) for x in lines))
+    rel = read_jsonl(f, {"gpu": "H100", "paper": "arXiv:1"})
+    a, b = rel.kernels
+    assert a.kernel_source == "K" and a.headline.baseline == "torch.compile" and a.headline.gpu == "H100"
+    assert b.kernel_source is None and b.problem_source == "K" and b.headline.baseline == "eager"
+
+
+@pytest.mark.parametrize(
+    ("obj", "words"),
+    [
+        ({"problem": "x"}, "missing 'task'"),
+        ({"task": "a"}, "give 'problem'"),
+        ({"task": "a", "problem": "x", "problem_path": "p.py", "kernel_path": "nope.py"}, "kernel_path 'nope.py' does not exist"),
+        ({"task": "a", "problem": "x", "claims": [{"value": 1, "speed": 2}]}, r"claims\[0\]: unknown field\(s\) \['speed'\]"),
+        ({"task": "a", "problem": "x", "claims": [{"metric": "fast_1", "value": 1}]}, "metric 'fast_1' is not one of"),
+        ({"task": "a", "problem": "x", "claims": {"value": 1}}, "claims must be a list"),
+        ({"task": "a", "problem": "x", "level": "one"}, "level must be an integer"),
+    ],
+)  # fmt: skip
+def test_generic_jsonl_errors(tmp_path: Path, obj: dict, words: str) -> None:
+    f = write(tmp_path / "rel.jsonl", json.dumps(obj) + "\n")
+    with pytest.raises(ReleaseError, match=words):
+        read_jsonl(f)
+
+
+# ---------------------------------------------------------------- policies
+
+
+@pytest.mark.parametrize(
+    ("verdict", "reason", "status"),
+    [
+        ("rejected", "ModelNew.forward called aten::mm (the reference calls it too), which is not allowed: write it "
+         "as a kernel or list it in the task's ALLOWED_OPS", P.STATUS_LIBRARY),
+        ("rejected", "the candidate used torch.compile, which generates kernels from PyTorch ops", P.STATUS_LIBRARY),
+        ("rejected", "ModelNew.forward modified input 0 in place (shape 0)", "refused: input mutation"),
+        ("rejected", "ModelNew.forward returned an unusable value: output 0 is a x.Lazy, not a plain torch.Tensor",
+         "refused: proxy or subclass output"),
+        ("rejected", "the candidate changed torch.backends.cudnn.benchmark from False to True (seen after import)",
+         "refused: global flag changed"),
+        ("rejected", "the candidate replaced time.perf_counter_ns (seen after import)", "refused: timer patched"),
+        ("rejected", "the candidate replaced repro.harness.timing.summarize", "refused: harness patched"),
+        ("rejected", "the candidate left 1 thread(s) running (t)", "refused: thread left running"),
+        ("incorrect", "shape 0 [], timed iteration fed trial 1, output 0: max abs error 3", "refused: cached output"),
+        ("incorrect", "shape 0 [], trial 0, output 0: max abs error 0.0039 exceeds atol=0.0001", P.STATUS_INCORRECT),
+        ("compile_error", "RuntimeError during import: Error building extension", "failed: compile error"),
+        ("timeout", "the candidate did not finish within 90 s", "failed: timeout"),
+    ],
+)  # fmt: skip
+def test_status_of_each_verdict(verdict: str, reason: str, status: str) -> None:
+    assert P.status(verdict, reason, None, 2.0) == status
+
+
+def test_reproduced_against_claim() -> None:
+    assert P.status("correct", "", 1.9, 2.0) == P.STATUS_REPRODUCED  # within 10% of the claim
+    assert P.status("correct", "", 1.7, 2.0) == P.STATUS_SLOWER
+    assert P.status("correct", "", 1.7, None) == P.STATUS_CORRECT
+    assert P.status("correct", "", 1.7, 12.0, "runtime_us") == P.STATUS_CORRECT
+
+
+def test_kernelbench_policy_follows_the_benchmark_version() -> None:
+    assert P.policy("kernelbench", "KernelBench v0").tolerance == (1e-2, 1e-2)
+    assert P.policy("kernelbench", "KernelBench v0.1").tolerance == (1e-2, 1e-2)
+    assert P.policy("kernelbench", "KernelBench v0.2").tolerance is None  # per dtype, as strict
+    strict, kb = P.policy("strict"), P.policy("kernelbench")
+    assert (strict.ops_policy, kb.ops_policy) == ("kernels", "any")
+    s = kb.settings(EvalSettings(device="cpu"))
+    assert (s.ops_policy, s.tolerance) == ("any", (1e-2, 1e-2))
+    with pytest.raises(ValueError, match="unknown policy"):
+        P.policy("lenient")
+
+
+def test_second_run_only_where_the_rules_differ() -> None:
+    assert P.needs_second_run("incorrect", "max abs error 0.0039 exceeds atol=0.0001")
+    assert P.needs_second_run(
+        "rejected", "called aten::mm, which is not allowed: write it as a kernel or ..."
+    )
+    assert not P.needs_second_run("rejected", "modified input 0 in place")
+    assert not P.needs_second_run("rejected", "used torch.compile, which generates kernels")
+    assert not P.needs_second_run("correct", "")
+    assert not P.needs_second_run("compile_error", "x")
+
+
+def test_settings_hash_unchanged_by_default_judging_fields() -> None:
+    base = EvalSettings(device="cpu")
+    assert "ops_policy" not in json.dumps(base.fingerprint())
+    assert base.fingerprint() != P.policy("kernelbench").settings(base).fingerprint()
+    assert EvalSettings.from_dict(P.policy("kernelbench").settings(base).to_dict()).tolerance == (1e-2, 1e-2)
+    with pytest.raises(ValueError, match="ops_policy"):
+        EvalSettings(ops_policy="some")
+    with pytest.raises(ValueError, match="tolerance"):
+        EvalSettings(tolerance=(-1.0, 0.0))
+
+
+# ---------------------------------------------------------------- ledger
+
+
+def _row(task: str, strict: tuple, kb: tuple, claim: float | None = 2.0) -> dict:
+    def rec(t: tuple) -> dict:
+        return {"verdict": t[0], "status": t[1], "speedup": t[2], "reason": ""}
+
+    return {"task": task, "claim": {"metric": "speedup", "value": claim}, "policies": {"strict": rec(strict),
+            "kernelbench": rec(kb)}, "provenance": {}}  # fmt: skip
+
+
+def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
+    led = L.new_ledger({"name": "x", "sha256": "0"}, {"strict": {}, "kernelbench": {}}, {}, "h")
+    L.upsert(led, _row("a", ("correct", "reproduced", 2.0), ("correct", "reproduced", 2.0)))
+    L.upsert(
+        led, _row("b", ("rejected", P.STATUS_LIBRARY, None), ("correct", "slower than claimed", 1.0), 4.0)
+    )
+    L.upsert(
+        led, _row("b", ("rejected", P.STATUS_LIBRARY, None), ("correct", "slower than claimed", 0.5), 4.0)
+    )
+    path = tmp_path / "l.json"
+    L.write(path, led)
+    back = L.load(path)
+    s = back["summary"]["policies"]
+    assert [r["task"] for r in back["rows"]] == ["a", "b"]
+    assert (s["strict"]["accepted"], s["kernelbench"]["accepted"]) == (1, 2)
+    assert s["kernelbench"]["measured_mean_accepted"] == pytest.approx(1.25)
+    assert s["strict"]["measured_mean_all_refused_as_1"] == pytest.approx(1.5)
+    assert s["strict"]["statuses"] == {"reproduced": 1, P.STATUS_LIBRARY: 1}
+    assert back["summary"]["claimed_mean_all"] == pytest.approx(3.0)
+    lines = L.to_csv(back).splitlines()
+    assert lines[0].startswith("task,level,name,claim_metric") and "strict_status" in lines[0]
+    assert len(lines) == 3 and lines[2].startswith("b,")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        (lambda d: d.update(format="other"), "format is 'other'"),
+        (lambda d: d.update(format_version=99), "format_version 99 is not supported"),
+        (lambda d: d.pop("rows"), "missing 'rows'"),
+        (lambda d: d["rows"].append({"task": "z"}), r"rows\[0\] \(z\): missing 'claim'"),
+        (lambda d: d["rows"].append(_row("z", ("correct", "x", 1), ("correct", "x", 1)) | {"policies": {"lax": {}}}),
+         "policy 'lax' is not declared"),
+    ],
+)  # fmt: skip
+def test_ledger_validation_names_the_field(tmp_path: Path, mutate, words: str) -> None:
+    led = L.new_ledger({}, {"strict": {}, "kernelbench": {}}, {}, "h")
+    mutate(led)
+    path = write(tmp_path / "l.json", json.dumps(led))
+    with pytest.raises(L.LedgerError, match=words):
+        L.load(path)
+
+
+# ---------------------------------------------------------------- builds
+
+
+def test_build_prologue_goes_after_future_imports(tmp_path: Path) -> None:
+    src = '"""doc"""\nfrom __future__ import annotations\nimport torch\n'
+    out = with_build_dir(src, tmp_path / "b", "9.0")
+    lines = out.splitlines()
+    assert lines[:2] == ['"""doc"""', "from __future__ import annotations"]
+    assert "TORCH_EXTENSIONS_DIR" in lines[3] and str(tmp_path / "b") in lines[3] and "9.0" in lines[4]
+    compile(out, "x.py", "exec")
+    assert with_build_dir("def broken(:\n", tmp_path, "") == "def broken(:\n"
+
+
+def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Path) -> None:
+    src = write(tmp_path / "b" / "kernel_source.py",
+                "import os, pathlib\npathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'built').write_text("
+                "os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n")  # fmt: skip
+    info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
+    assert info["ok"], info
+    assert (tmp_path / "b" / "built").read_text() == "|9.0"
+    write(src, "raise RuntimeError('Error building extension')\n")
+    info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
+    assert not info["ok"] and "Error building extension" in info["log_tail"]
+    write(src, "import time\ntime.sleep(30)\n")
+    info = prebuild(src, tmp_path / "b", "", timeout_s=1)
+    assert not info["ok"] and "did not finish" in info["log_tail"]
+
+
+# ---------------------------------------------------------------- end to end (CPU path)
+
+FAST = dict(correctness_trials=2, timing_iters=6, min_timing_iters=3, warmup=1, baselines=("eager",),
+            timeout_s=90, max_timing_s=2.0)  # fmt: skip
+
+
+def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
+    lines = [
+        {"task": f"t/{name}", "problem_path": str(KERNELS / "problem_scale_add.py"),
+         "kernel_path": str(KERNELS / f"{name}.py"), "claim": {"value": 1.5, "gpu": "H100"}}
+        for name in ("good_triton", "torch_ops", "loose_precision", "mutates_input")
+    ] + [{"task": "t/none", "problem": PROBLEM, "kernel": None}]  # fmt: skip
+    f = write(tmp_path / "rel.jsonl", "\n".join(json.dumps(x) for x in lines))
+    rel = load_release("jsonl", f, benchmark_version="KernelBench v0.1", paper="arXiv:0000.00000")
+    out = tmp_path / "ledger.json"
+    settings = EvalSettings(device="cpu", **FAST)
+    counts = Auditor(rel, out, settings, work_dir=tmp_path / "work", log=lambda s: None).run(rel.kernels)
+    assert counts["judged"] == 4 and counts["not_released"] == 1
+    led = L.load(out)
+    rows = {r["task"]: r["policies"] for r in led["rows"]}
+    st = {t: (p["strict"]["status"], p["kernelbench"]["status"]) for t, p in rows.items()}
+    # On the CPU interpreter every kernel is slower than the eager reference: "slower than claimed".
+    assert st["t/good_triton"] == (P.STATUS_SLOWER, P.STATUS_SLOWER)
+    assert rows["t/good_triton"]["kernelbench"]["derived_from"] == "strict"
+    assert st["t/torch_ops"] == (P.STATUS_LIBRARY, P.STATUS_SLOWER)
+    assert (
+        rows["t/torch_ops"]["kernelbench"]["library_ops"]
+        and rows["t/torch_ops"]["kernelbench"]["derived_from"] is None
+    )
+    assert st["t/loose_precision"] == (P.STATUS_INCORRECT, P.STATUS_SLOWER)
+    assert "exceeds atol=0.0001" in rows["t/loose_precision"]["strict"]["reason"]
+    assert st["t/mutates_input"] == ("refused: input mutation", "refused: input mutation")
+    assert st["t/none"] == (P.STATUS_NO_KERNEL, P.STATUS_NO_KERNEL)
+    assert led["policies"]["kernelbench"]["tolerance_atol_rtol"] == [0.01, 0.01]
+    assert led["release"]["paper"] == "arXiv:0000.00000" and led["release"]["kernels_in_release"] == 5
+    row = next(r for r in led["rows"] if r["task"] == "t/good_triton")
+    assert row["claim"]["gpu"] == "H100" and row["provenance"]["settings_hash"] == settings.fingerprint()
+    assert row["provenance"]["torch"] and row["provenance"]["date"]
+    # Resumed: nothing is measured again; a changed kernel is.
+    again = Auditor(rel, out, settings, work_dir=tmp_path / "work", log=lambda s: None).run(rel.kernels)
+    assert (again["skipped"], again["judged"]) == (5, 0)
+    # A ledger of another release file is refused by name.
+    write(f, "\n".join(json.dumps(x) for x in lines[:2]))
+    other = load_release("jsonl", f)
+    with pytest.raises(L.LedgerError, match="written for another release file"):
+        Auditor(other, out, settings, work_dir=tmp_path / "work")
+
+
+def test_audit_command_errors_exit_2(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "repro", "audit", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
+
+    r = run("--format", "cudal1", "--release", str(tmp_path / "none.json"), "--out", str(tmp_path / "o.json"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+    f = write(tmp_path / "h100.json", cudal1_line(1, 1, "K", 2.0) + "\n")
+    r = run(
+        "--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--tasks", "level9/9"
+    )
+    assert r.returncode == 2 and "level9/9" in r.stderr and "level1/1" in r.stderr
+    r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--policies", "lax")
+    assert r.returncode == 2 and "unknown ['lax']" in r.stderr
