@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,28 @@ import pytest
 from site_gen.kb.paths import REPO_ROOT
 
 TODAY = dt.date(2026, 11, 21)
+
+# Caches a test could otherwise share with the machine or an earlier run (the harness's reference
+# bundles and peaks, Triton's and Inductor's compiled kernels): each run gets fresh ones.
+PRIVATE_CACHES = {
+    "KERNELATLAS_CACHE": "kernelatlas",
+    "XDG_CACHE_HOME": "xdg",
+    "TRITON_CACHE_DIR": "triton",
+    "TORCHINDUCTOR_CACHE_DIR": "inductor",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point every cache at this run's temporary directory, for the tests and their subprocesses,
+    so that nothing in ~/.cache or /tmp from another run decides an outcome."""
+    base = tmp_path_factory.mktemp("caches")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, folder in PRIVATE_CACHES.items():
+            patch.setenv(name, str(base / folder))
+        patch.delenv("KERNELATLAS_PEAKS", raising=False)
+        yield base
+
 
 # Line numbers matter: the checker tests replace single lines of this text.
 ALPHA = """\
