@@ -72,12 +72,37 @@ class FileResult:
         default_factory=list
     )  # field, label, key, line, value
     references: list[Reference] = field(default_factory=list)
+    added: str = ""  # the entry's `added` date, "" when absent: it tells the newer of two duplicates
+
+
+def unreadable_entry(path: Path, rel: str, exc: OSError) -> Problem:
+    """Why a papers/*.yaml path cannot be read as an entry, and what to do about it."""
+    if path.is_dir():
+        return Problem(
+            rel,
+            1,
+            "",
+            "is a directory, not an entry file",
+            f"move it out of {PAPERS_DIR}/ or rename it so that it does not end in .yaml",
+        )
+    if path.is_symlink() and not path.exists():
+        return Problem(
+            rel,
+            1,
+            "",
+            f"is a symbolic link to {os.readlink(path)}, which does not exist",
+            "remove the link or restore the file it points to",
+        )
+    return Problem(rel, 1, "", f"cannot be read: {exc.strerror or exc}", "check the file's permissions")
 
 
 def _parse_entry_file(path: Path, result: FileResult) -> ParsedYaml | None:
     rel = result.rel
     try:
         parsed = parse_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        result.problems.append(unreadable_entry(path, rel, exc))
+        return None
     except UnicodeDecodeError as exc:
         result.problems.append(
             Problem(rel, 1, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
@@ -104,11 +129,14 @@ def check_file(path: Path, context: CheckContext) -> FileResult:
         return result
     checker = EntryChecker(result.rel, path.stem, parsed, context)
     result.entry = checker.run()
-    result.problems, result.references = sorted(checker.problems), checker.references
+    result.problems = sorted(parsed.duplicate_problems(result.rel) + checker.problems)
+    result.references = checker.references
     result.identity = [
         (name, label, key, parsed.line_of((name,)), parsed.data[name].strip())
         for name, label, key in duplicate_keys(parsed.data)
     ]
+    added = parsed.data.get("added")
+    result.added = added if isinstance(added, str) else ""
     return result
 
 
@@ -150,22 +178,30 @@ def _check_references(results: list[FileResult], known: set[str]) -> list[Proble
 
 
 def _check_duplicates(results: list[FileResult]) -> list[Problem]:
-    """One pass with a dict per identifying key, so the cost grows linearly with the entries."""
-    first: dict[tuple[str, str], str] = {}
-    problems = []
+    """Works present twice. The entry added first (by `added`; entries without one predate the
+    field) is kept; the problem is reported on the newer copy, whose fix never touches the kept one.
+    One dict per identifying key, so the cost grows linearly with the entries."""
+    groups: dict[tuple[str, str], list[tuple[FileResult, int, str, str]]] = {}
     for result in results:
         for name, label, key, line, shown in result.identity:
-            other = first.setdefault((name, key), result.rel)
-            if other != result.rel:
-                problems.append(
-                    Problem(
-                        result.rel,
-                        line,
-                        name,
-                        f"duplicates {other} (same {label} {shown!r})",
-                        f"merge this entry into {other} and delete this file",
-                    )
+            groups.setdefault((name, key), []).append((result, line, label, shown))
+    problems = []
+    for (name, _), members in groups.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda m: (m[0].added, m[0].rel))
+        kept = members[0][0]
+        for result, line, label, shown in members[1:]:
+            if result.added > kept.added:
+                message = f"duplicates {kept.rel} (same {label} {shown!r}), which was added first"
+                fix = f"drop {result.rel} or merge what it adds into {kept.rel}"
+            else:
+                message = f"duplicates {kept.rel} (same {label} {shown!r})"
+                fix = (
+                    "keep the entry already published: drop the copy you are adding, "
+                    "or merge what it adds into the other"
                 )
+            problems.append(Problem(result.rel, line, name, message, fix))
     return problems
 
 

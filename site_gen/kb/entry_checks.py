@@ -29,7 +29,9 @@ logging.getLogger("bibtexparser").setLevel(logging.ERROR)
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 _PREPRINT_VENUES = {"arxiv", "arxiv preprint", "preprint", "corr"}
-_NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}$")
+_NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})$")
+_OLD_ARXIV_RE = re.compile(r"^[a-z-]+(?:\.[A-Z]{2})?/\d{2}(\d{2})\d{3}$")
+ARXIV_FIX = "copy the id from the paper's arXiv page, e.g. 2502.10517"
 _FIX_BY_FIELD = {
     "date": "write YYYY-MM or YYYY-MM-DD, e.g. 2025-03-14",
     "added": "write YYYY-MM-DD, e.g. 2025-03-14",
@@ -38,6 +40,27 @@ _FIX_BY_FIELD = {
     "id": "use lower-case letters, digits and '-', matching the file name",
     "benchmark": "write the id of the benchmark's entry, e.g. kernelbench",
 }
+
+
+def arxiv_never_issued(arxiv: str) -> str | None:
+    """Why an id of the right shape cannot be a real arXiv id (a month 13, too many digits for
+    its year), or None. arXiv's YYMM.NNNN scheme began in April 2007 and went to five digits in 2015."""
+    if old := _OLD_ARXIV_RE.match(arxiv):
+        month = int(old[1])
+        return None if 1 <= month <= 12 else f"there is no month {month:02d}"
+    match = _NEW_ARXIV_RE.match(arxiv)
+    if not match:
+        return None
+    year, month, digits = int(match[1]), int(match[2]), len(match[3])
+    if not 1 <= month <= 12:
+        return f"there is no month {month:02d}"
+    if (year, month) < (7, 4):
+        return "ids of this form start in April 2007 (0704.NNNN)"
+    if year < 15 and digits == 5:
+        return "ids issued before 2015 have 4 digits after the dot"
+    if year >= 15 and digits == 4:
+        return "ids issued since 2015 have 5 digits after the dot"
+    return None
 
 
 @dataclass(frozen=True)
@@ -149,6 +172,13 @@ class EntryChecker:
             if name == "arxiv" and isinstance(value, str) and re.search(r"v\d+$", value):
                 fix = f"drop the version suffix: {re.sub(r'v[0-9]+$', '', value)}"
             self.add(loc, f"{value!r} is not a valid {name}", fix)
+        elif kind == "string_too_long" and isinstance(value, str):
+            limit = error.get("ctx", {}).get("max_length")
+            self.add(
+                loc,
+                f"{len(value)} characters, at most {limit} allowed",
+                "shorten it; the full text belongs in the paper",
+            )
         elif kind in ("string_too_short", "too_short") and value in ("", []):
             self.add(loc, "is empty", _field_description(loc))
         elif kind == "list_type":
@@ -240,6 +270,9 @@ class EntryChecker:
 
     def check_arxiv_date(self, year_month: tuple[int, int] | None) -> None:
         arxiv = self.data.get("arxiv")
+        if isinstance(arxiv, str) and (reason := arxiv_never_issued(arxiv)):
+            self.add(("arxiv",), f"{arxiv!r} was never issued: {reason}", ARXIV_FIX)
+            return
         match = _NEW_ARXIV_RE.match(arxiv) if isinstance(arxiv, str) else None
         if not match or year_month is None:
             return

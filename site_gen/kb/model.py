@@ -8,7 +8,7 @@ into the schema as enums, so editors autocomplete them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,34 @@ SLUG = r"^[a-z0-9][a-z0-9-]*$"
 DATE = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
 ARXIV = r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$"
 DOI = r"^10\.\d{4,9}/\S+$"
+
+# Longest text each free-text field may hold, in characters (list fields: each item). Generous for
+# real entries; they keep a pasted abstract, a log or a runaway generator out of every page.
+TEXT_LIMITS = {
+    "title": 300,
+    "aliases": 80,
+    "authors": 120,
+    "organizations": 150,
+    "venue": 150,
+    "doi": 200,
+    "summary": 700,
+    "bibtex": 5000,
+    "url": 500,
+    "subset": 120,
+    "model": 120,
+    "hardware": 120,
+    "source": 120,
+    "notes": 500,
+    "task_description": 300,
+    "correctness": 300,
+    "timing": 300,
+    "anti_cheating": 150,
+}
+Url = Annotated[str, Field(max_length=TEXT_LIMITS["url"])]
+AliasText = Annotated[str, Field(max_length=TEXT_LIMITS["aliases"])]
+AuthorText = Annotated[str, Field(max_length=TEXT_LIMITS["authors"])]
+OrganizationText = Annotated[str, Field(max_length=TEXT_LIMITS["organizations"])]
+AntiCheatingText = Annotated[str, Field(max_length=TEXT_LIMITS["anti_cheating"])]
 
 
 class _Strict(BaseModel):
@@ -25,13 +53,13 @@ class _Strict(BaseModel):
 class Links(_Strict):
     """Where to find the work. Each is an http(s) URL."""
 
-    paper: str | None = Field(None, description="The paper (arXiv abstract page, venue page, PDF).")
-    code: str | None = Field(None, description="Source repository.")
-    project: str | None = Field(None, description="Project or product page.")
-    blog: str | None = Field(None, description="Blog post or announcement.")
-    dataset: str | None = Field(None, description="Dataset download or hub page.")
-    model: str | None = Field(None, description="Released model weights.")
-    docs: str | None = Field(None, description="Documentation.")
+    paper: Url | None = Field(None, description="The paper (arXiv abstract page, venue page, PDF).")
+    code: Url | None = Field(None, description="Source repository.")
+    project: Url | None = Field(None, description="Project or product page.")
+    blog: Url | None = Field(None, description="Blog post or announcement.")
+    dataset: Url | None = Field(None, description="Dataset download or hub page.")
+    model: Url | None = Field(None, description="Released model weights.")
+    docs: Url | None = Field(None, description="Documentation.")
 
 
 class Result(_Strict):
@@ -39,22 +67,32 @@ class Result(_Strict):
 
     benchmark: str = Field(..., pattern=SLUG, description="Id of the benchmark entry (papers/<id>.yaml).")
     subset: str | None = Field(
-        None, description="Level, split or subset, e.g. 'Level 1' or 'L1-L3 (250 tasks)'."
+        None,
+        max_length=TEXT_LIMITS["subset"],
+        description="Level, split or subset, e.g. 'Level 1' or 'L1-L3 (250 tasks)'.",
     )
     metric: str = Field(..., description="Metric slug from taxonomy/vocabularies.yaml (metrics).")
     p: float | None = Field(None, description="Threshold p for fast_p; k for pass-at-k.")
     value: float = Field(..., description="The reported value, in the metric's unit (percent as 0-100).")
     baseline: str = Field(..., description="Baseline slug from taxonomy/vocabularies.yaml (baselines).")
     model: str | None = Field(
-        None, description="LLM or system that produced the kernels, as the paper names it."
+        None,
+        max_length=TEXT_LIMITS["model"],
+        description="LLM or system that produced the kernels, as the paper names it.",
     )
     hardware: str | None = Field(
-        None, description="GPU/accelerator the number was measured on, e.g. 'NVIDIA H100'."
+        None,
+        max_length=TEXT_LIMITS["hardware"],
+        description="GPU/accelerator the number was measured on, e.g. 'NVIDIA H100'.",
     )
     source: str = Field(
-        ..., description="Where in the paper: 'Table 2', 'Figure 4', 'Section 5.1', 'Abstract'."
+        ...,
+        max_length=TEXT_LIMITS["source"],
+        description="Where in the paper: 'Table 2', 'Figure 4', 'Section 5.1', 'Abstract'.",
     )
-    notes: str | None = Field(None, description="Anything needed to read the number correctly.")
+    notes: str | None = Field(
+        None, max_length=TEXT_LIMITS["notes"], description="Anything needed to read the number correctly."
+    )
 
 
 class BenchmarkInfo(_Strict):
@@ -62,16 +100,21 @@ class BenchmarkInfo(_Strict):
 
     tasks: int | None = Field(None, ge=1, description="Number of tasks (problems) in the suite.")
     task_description: str | None = Field(
-        None, description="What the tasks are, e.g. '250 PyTorch programs in 3 levels'."
+        None,
+        max_length=TEXT_LIMITS["task_description"],
+        description="What the tasks are, e.g. '250 PyTorch programs in 3 levels'.",
     )
     correctness: str | None = Field(
         None,
+        max_length=TEXT_LIMITS["correctness"],
         description="How correctness is checked, e.g. 'allclose over 5 random inputs, atol=rtol=1e-2'.",
     )
     timing: str | None = Field(
-        None, description="How speed is measured, e.g. 'CUDA events, 100 trials, mean'."
+        None,
+        max_length=TEXT_LIMITS["timing"],
+        description="How speed is measured, e.g. 'CUDA events, 100 trials, mean'.",
     )
-    anti_cheating: list[str] = Field(
+    anti_cheating: list[AntiCheatingText] = Field(
         default_factory=list,
         description="Measures against gamed results, as short phrases (e.g. 'multiple input shapes').",
     )
@@ -85,16 +128,27 @@ class Entry(_Strict):
     """One surveyed work: a method, dataset, benchmark, library, framework, DSL or guide."""
 
     id: str = Field(..., pattern=SLUG, description="Stable id; must equal the file name without .yaml.")
-    title: str = Field(..., min_length=3, description="Full title as published.")
-    aliases: list[str] = Field(
+    title: str = Field(
+        ..., min_length=3, max_length=TEXT_LIMITS["title"], description="Full title as published."
+    )
+    aliases: list[AliasText] = Field(
         default_factory=list, description="Short names people search for (e.g. 'CudaForge')."
     )
-    authors: list[str] = Field(default_factory=list, description="Authors in order, 'First Last'.")
-    organizations: list[str] = Field(default_factory=list, description="Companies or labs behind the work.")
+    authors: list[AuthorText] = Field(default_factory=list, description="Authors in order, 'First Last'.")
+    organizations: list[OrganizationText] = Field(
+        default_factory=list, description="Companies or labs behind the work."
+    )
     date: str = Field(..., pattern=DATE, description="First public release, YYYY-MM or YYYY-MM-DD.")
-    venue: str | None = Field(None, description="Venue, e.g. 'NeurIPS 2025'; omit for preprints.")
+    venue: str | None = Field(
+        None, max_length=TEXT_LIMITS["venue"], description="Venue, e.g. 'NeurIPS 2025'; omit for preprints."
+    )
     arxiv: str | None = Field(None, pattern=ARXIV, description="arXiv id without version, e.g. '2502.10517'.")
-    doi: str | None = Field(None, pattern=DOI, description="DOI without the https://doi.org/ prefix.")
+    doi: str | None = Field(
+        None,
+        pattern=DOI,
+        max_length=TEXT_LIMITS["doi"],
+        description="DOI without the https://doi.org/ prefix.",
+    )
     kind: str = Field(..., description="Kind slug from taxonomy/vocabularies.yaml (kinds).")
     taxonomy: list[str] = Field(
         ..., min_length=1, description="One or more category slugs from taxonomy/categories.yaml."
@@ -106,8 +160,14 @@ class Entry(_Strict):
     benchmarks: list[str] = Field(
         default_factory=list, description="Ids of benchmark entries the work evaluates on."
     )
-    summary: str = Field(..., min_length=40, max_length=700, description="1-3 sentences in our own words.")
-    bibtex: str | None = Field(None, description="Exact BibTeX; generated from the fields when absent.")
+    summary: str = Field(
+        ..., min_length=40, max_length=TEXT_LIMITS["summary"], description="1-3 sentences in our own words."
+    )
+    bibtex: str | None = Field(
+        None,
+        max_length=TEXT_LIMITS["bibtex"],
+        description="Exact BibTeX; generated from the fields when absent.",
+    )
     benchmark: BenchmarkInfo | None = Field(
         None, description="For benchmark entries: tasks, correctness check, timing, anti-cheating."
     )

@@ -58,6 +58,7 @@ def _read(root: Path, rel: str, problems: list[Problem]) -> ParsedYaml | None:
             Problem(rel, error_line(exc), "", f"YAML syntax error: {error_text(exc)}", "fix the syntax")
         )
         return None
+    problems.extend(parsed.duplicate_problems(rel))
     if not isinstance(parsed.data, dict):
         problems.append(
             Problem(rel, 1, "", "must be a mapping of slug -> definition", "see the file's header comment")

@@ -8,10 +8,12 @@ when a message needs one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from site_gen.kb.problems import Problem, dotted
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -26,11 +28,34 @@ Path_ = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
+class DuplicateKey:
+    """A mapping key written twice: YAML keeps only the last value, so the first is silently lost."""
+
+    path: Path_  # the key's path, e.g. ("results", 0, "value")
+    first_line: int  # 1-based
+    line: int  # 1-based line of the repeat
+
+
+@dataclass(frozen=True)
 class ParsedYaml:
     """The loaded data and the node tree it was built from."""
 
     data: Any
     root: yaml.Node | None
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+    def duplicate_problems(self, rel: str) -> list[Problem]:
+        """One problem per repeated key, at the repeat, naming the line of the first."""
+        return [
+            Problem(
+                rel,
+                dup.line,
+                dotted(dup.path),
+                f"duplicate key: `{dup.path[-1]}:` is also on line {dup.first_line}",
+                "keep one of the two lines: YAML would silently use only the last",
+            )
+            for dup in self.duplicates
+        ]
 
     def _walk(self, path: Path_) -> tuple[yaml.Node | None, int, bool]:
         """Deepest node along `path`, its line (a key's line for mapping members), and whether all of `path` exists."""
@@ -65,6 +90,31 @@ class ParsedYaml:
         return node.value if complete and isinstance(node, yaml.ScalarNode) else None
 
 
+def _duplicate_keys(root: yaml.Node | None) -> list[DuplicateKey]:
+    """Every key repeated within one mapping, anywhere in the tree (shared anchors visited once)."""
+    found: list[DuplicateKey] = []
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    if key.value in first:
+                        found.append(DuplicateKey((*path, key.value), first[key.value], line))
+                    else:
+                        first[key.value] = line
+                    stack.append((value, (*path, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+    return sorted(found, key=lambda d: d.line)
+
+
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document; raises yaml.YAMLError (with a mark) on bad syntax."""
     loader = _Loader(text)
@@ -73,7 +123,7 @@ def parse_yaml(text: str) -> ParsedYaml:
         data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
-    return ParsedYaml(data, root)
+    return ParsedYaml(data, root, _duplicate_keys(root))
 
 
 def error_line(exc: yaml.YAMLError) -> int:
