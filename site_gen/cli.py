@@ -13,6 +13,7 @@ import importlib.util
 import sys
 
 from site_gen.kb.load import KnowledgeBaseError
+from site_gen.outputs.write import OutputError
 
 SUBCOMMANDS = [
     "site_gen.kb.check",
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except KnowledgeBaseError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

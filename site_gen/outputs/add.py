@@ -21,14 +21,25 @@ import bibtexparser
 import yaml
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
-from site_gen.kb.check import check_file, duplicate_keys
-from site_gen.kb.entry_checks import CheckContext, suggest
+from site_gen.kb.check import check_file, duplicate_keys, unreadable_entry
+from site_gen.kb.entry_checks import ARXIV_FIX, CheckContext, arxiv_never_issued, suggest
 from site_gen.kb.paths import CATEGORIES_FILE, PAPERS_DIR, VOCABULARIES_FILE, add_root_argument
 from site_gen.kb.problems import Problem
 from site_gen.kb.taxonomy import load_categories, load_vocabularies
-from site_gen.kb.yaml_lines import parse_yaml
+from site_gen.kb.yaml_lines import error_line, error_text, parse_yaml
+from site_gen.outputs.write import create_text_atomic
 
 _ARXIV_IN_TEXT = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?![\d])")
+# What --arxiv accepts: the id as arXiv shows it, with or without version, prefix or URL.
+_ARXIV_ARGUMENT = re.compile(
+    r"^(?:arxiv:|(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)?"
+    r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?/?$",
+    re.IGNORECASE,
+)
+_DATE_ARGUMENT = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_DATE_FIX = "write YYYY-MM or YYYY-MM-DD, e.g. 2025-03-14"
+# What YAML (and so an entry file) cannot hold: control characters other than tab and line breaks.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_name) if name})
 _STOPWORDS = {
@@ -65,6 +76,7 @@ class Draft:
     doi: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     bibtex: str | None = None
+    source: str = "--date"  # where `date` came from, for messages: "--date" or "entry 'key': date"
 
 
 def normalize_arxiv(text: str) -> str | None:
@@ -136,8 +148,17 @@ def draft_from_bibtex(entry: bibtexparser.model.Entry) -> Draft:
     if venue and re.search(r"arxiv|corr", venue, re.IGNORECASE):
         venue = None
     doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", fields.get("doi", ""), flags=re.IGNORECASE) or None
+    if arxiv and (reason := arxiv_never_issued(arxiv)):
+        raise AddError(f"entry {entry.key!r}: arXiv id {arxiv!r} was never issued: {reason} ({ARXIV_FIX})")
     draft = Draft(
-        title=title, authors=authors, date=date, venue=venue, arxiv=arxiv, doi=doi, bibtex=entry.raw.strip()
+        title=title,
+        authors=authors,
+        date=date,
+        venue=venue,
+        arxiv=arxiv,
+        doi=doi,
+        bibtex=entry.raw.strip(),
+        source=f"entry {entry.key!r}: date",
     )
     paper = fields.get("url") or (f"https://arxiv.org/abs/{arxiv}" if arxiv else None)
     paper = paper or (f"https://doi.org/{doi}" if doi else None)
@@ -157,10 +178,53 @@ def drafts_from_bibtex_text(text: str) -> list[Draft]:
     return [draft_from_bibtex(entry) for entry in library.entries]
 
 
+def parse_arxiv_argument(text: str) -> str:
+    """The bare id in what a user may paste (2502.10517, arXiv:2502.10517v2, an abs or pdf URL);
+    AddError for anything else, or for an id arXiv never issued (e.g. a month 13)."""
+    match = _ARXIV_ARGUMENT.match(text.strip())
+    if not match:
+        raise AddError(
+            f"--arxiv {text!r} is not an arXiv id (write it as arXiv shows it, e.g. 2502.10517,"
+            " arXiv:2502.10517v2 or https://arxiv.org/abs/2502.10517)"
+        )
+    bare = match[1]
+    if reason := arxiv_never_issued(bare):
+        raise AddError(f"--arxiv {text!r} was never issued: {reason} ({ARXIV_FIX})")
+    return bare
+
+
+def check_draft_date(draft: Draft, today: dt.date) -> None:
+    """AddError when the draft's date is malformed, not on the calendar, or after `today`."""
+    if draft.date is None:
+        return
+    match = _DATE_ARGUMENT.match(draft.date)
+    if not match:
+        raise AddError(f"{draft.source} {draft.date!r} is not a date ({_DATE_FIX})")
+    year, month, day = int(match[1]), int(match[2]), int(match[3] or 1)
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        raise AddError(f"{draft.source} {draft.date!r} is not a real date ({_DATE_FIX})") from None
+    if (year, month, day if match[3] else 1) > (today.year, today.month, today.day if match[3] else 1):
+        raise AddError(
+            f"{draft.source} {draft.date!r} is after the day the entry is added ({today.isoformat()})"
+            " (give the date of the first public release)"
+        )
+
+
+def refuse_non_printable(text: str, source: str, what: str) -> None:
+    """AddError naming the line of the first character an entry file cannot hold."""
+    if bad := _NON_PRINTABLE.search(text):
+        line = text.count("\n", 0, bad.start()) + 1
+        raise AddError(
+            f"{source}:{line}: control character U+{ord(bad[0]):04X} in {what}"
+            " (delete it; only tabs and line breaks may appear)"
+        )
+
+
 def draft_from_arxiv(arxiv: str, title: str, date: str | None) -> Draft:
-    bare = normalize_arxiv(arxiv)
-    if bare is None:
-        raise AddError(f"{arxiv!r} is not an arXiv id (expected e.g. 2502.10517)")
+    bare = parse_arxiv_argument(arxiv)
+    refuse_non_printable(title, "--title", "the title")
     title = " ".join(title.split())
     if len(title) < 3:
         raise AddError("--title is empty; give the full title as published")
@@ -226,16 +290,31 @@ def render_entry(entry_id: str, draft: Draft, kind: str | None, taxonomy: list[s
 
 
 def _existing(papers: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    """(field, key) -> (file, label) for every work already in papers/, readable or not."""
+    """(field, key) -> (file, label) for every work already in papers/. An entry that cannot be
+    read could be this very work, so it stops `add` (AddError listing each such file)."""
     known: dict[tuple[str, str], tuple[str, str]] = {}
+    unreadable: list[str] = []
+    fix = "fix it first: until it reads, add cannot tell whether your work is already there"
     for path in sorted(papers.glob("*.yaml")):
+        rel = f"{PAPERS_DIR}/{path.name}"
         try:
             data = parse_yaml(path.read_text(encoding="utf-8")).data
-        except (yaml.YAMLError, UnicodeDecodeError):
+        except OSError as exc:
+            unreadable.append(str(unreadable_entry(path, rel, exc)))
+            continue
+        except UnicodeDecodeError as exc:
+            unreadable.append(str(Problem(rel, 1, "", f"not UTF-8 text ({exc.reason})", fix)))
+            continue
+        except yaml.YAMLError as exc:
+            unreadable.append(
+                str(Problem(rel, error_line(exc), "", f"YAML syntax error: {error_text(exc)}", fix))
+            )
             continue
         if isinstance(data, dict):
             for name, label, key in duplicate_keys(data):
-                known.setdefault((name, key), (f"{PAPERS_DIR}/{path.name}", label))
+                known.setdefault((name, key), (rel, label))
+    if unreadable:
+        raise AddError("\nerror: ".join(unreadable))
     return known
 
 
@@ -265,6 +344,8 @@ def add_entries(
     (default: the system clock's date).
     """
     context = _validate_choices(root, kind, taxonomy, today or dt.date.today())
+    for draft in drafts:
+        check_draft_date(draft, context.today)
     papers = root / PAPERS_DIR
     papers.mkdir(parents=True, exist_ok=True)
     known = _existing(papers)
@@ -276,17 +357,18 @@ def add_entries(
         if clash:
             (other, label), key = clash
             print(
-                f"not added: {draft.title!r} is already in the knowledge base as {other} (same {label} {key!r})"
+                f"not added: {draft.title!r} is already in the knowledge base as {other} (same {label}"
+                f" {key!r}): drop it from what you are adding, or merge what it adds into {other}"
             )
             refused += 1
             continue
         entry_id = derive_id(draft.title, taken)
         path = papers / f"{entry_id}.yaml"
         text = render_entry(entry_id, draft, kind, taxonomy, context.today)
-        with open(
-            path, "x", encoding="utf-8"
-        ) as handle:  # never overwrite, even if a file appeared meanwhile
-            handle.write(text)
+        try:  # all or nothing, and never over a file that appeared meanwhile
+            create_text_atomic(path, text, writable_fix=f"make {papers} writable")
+        except FileExistsError:
+            raise AddError(f"{path} appeared while adding; run the command again") from None
         taken.add(entry_id)
         for name, label, key in keys:
             known[(name, key)] = (f"{PAPERS_DIR}/{path.name}", label)
@@ -310,12 +392,40 @@ def _iso_day(text: str) -> dt.date:
         ) from None
 
 
+def read_bibtex(name: str) -> str:
+    """The text of a BibTeX file ('-': standard input), refused with the line to fix when it is
+    not UTF-8 or holds characters an entry file cannot."""
+    source = "standard input" if name == "-" else name
+    try:
+        if name != "-":
+            data = Path(name).read_bytes()
+        elif hasattr(sys.stdin, "buffer"):
+            data = sys.stdin.buffer.read()
+        else:  # a text stream without bytes underneath (e.g. replaced by a caller)
+            data = sys.stdin.read().encode("utf-8")
+    except OSError as exc:
+        raise AddError(f"cannot read {source}: {exc.strerror} (give the path of a BibTeX file)") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise AddError(
+            f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the file as UTF-8"
+        ) from None
+    refuse_non_printable(text, source, "the BibTeX")
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     taxonomy = [slug.strip() for value in args.taxonomy or [] for slug in value.split(",") if slug.strip()]
     try:
         if args.bibtex:
-            text = sys.stdin.read() if args.bibtex == "-" else Path(args.bibtex).read_text(encoding="utf-8")
-            drafts = drafts_from_bibtex_text(text)
+            source = "standard input" if args.bibtex == "-" else args.bibtex
+            text = read_bibtex(args.bibtex)
+            try:
+                drafts = drafts_from_bibtex_text(text)
+            except AddError as exc:
+                raise AddError(f"{source}: {exc}") from None
         else:
             if not args.title:
                 raise AddError("--arxiv needs --title (the full title as published)")

@@ -74,7 +74,7 @@ def render_awesome(kb: KnowledgeBase) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    write_output(render_awesome(load_knowledge_base(Path(args.root))), args.out)
+    write_output(render_awesome(load_knowledge_base(Path(args.root))), args.out, "README.md")
     return 0
 
 

@@ -105,7 +105,7 @@ def papers_bib(entries: list[Entry]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    write_output(papers_bib(load_knowledge_base(Path(args.root)).entries), args.out)
+    write_output(papers_bib(load_knowledge_base(Path(args.root)).entries), args.out, "papers.bib")
     return 0
 
 

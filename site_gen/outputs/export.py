@@ -10,14 +10,16 @@ import argparse
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from site_gen.kb.load import KnowledgeBase, load_knowledge_base
 from site_gen.kb.model import Entry, Links
-from site_gen.kb.paths import add_root_argument
+from site_gen.kb.paths import PAPERS_DIR, add_root_argument
+from site_gen.kb.problems import dotted
 from site_gen.outputs.bib import papers_bib
-from site_gen.outputs.write import write_text_atomic
+from site_gen.outputs.write import OutputError, write_text_atomic
 
 LIST_SEPARATOR = "; "
 _CSV_LISTS = [
@@ -42,9 +44,32 @@ def entry_record(kb: KnowledgeBase, entry: Entry) -> dict[str, Any]:
     return record
 
 
+def _non_finite(
+    value: object, path: tuple[str | int, ...] = ()
+) -> tuple[tuple[str | int, ...], float] | None:
+    """The first NaN or infinity in `value` (nested dicts and lists) and where it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if found := _non_finite(item, (*path, key)):
+            return found
+    return None
+
+
 def papers_json(kb: KnowledgeBase) -> str:
+    """Every entry as JSON that a browser's JSON.parse reads: NaN and infinities are refused
+    (JSON has no spelling for them), naming the entry and the field that holds one."""
+    for entry in kb.entries:
+        if found := _non_finite(entry.model_dump()):
+            path, value = found
+            raise OutputError(
+                f"{PAPERS_DIR}/{entry.id}.yaml: {dotted(path)}: {value} is not a finite number,"
+                " which JSON cannot hold (write the number the paper reports)"
+            )
     records = [entry_record(kb, entry) for entry in kb.entries]
-    return json.dumps({"count": len(records), "entries": records}, indent=2, ensure_ascii=False) + "\n"
+    data = {"count": len(records), "entries": records}
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def papers_csv(kb: KnowledgeBase) -> str:
@@ -78,6 +103,12 @@ def export_files(kb: KnowledgeBase) -> dict[str, str]:
 
 
 def write_exports(kb: KnowledgeBase, out_dir: Path) -> list[Path]:
+    """Each file is replaced atomically; `out_dir` is created when missing."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(
+            f"{out_dir} is a file: --out takes the directory to write papers.json, papers.csv"
+            " and papers.bib into (name a directory, e.g. build/exports)"
+        )
     paths = []
     for name, content in export_files(kb).items():
         write_text_atomic(out_dir / name, content)
