@@ -72,16 +72,23 @@ summary: >-
   real entry so that the timings mean something.
 results:
   - benchmark: synthetic-{i - i % 50:05d}
-    subset: Level 1
-    metric: fast_p
+    metric: speedup
+    aggregate: fast_p
     p: 1.0
     value: {i % 100}.5
     baseline: eager
+    model: Synthetic-{i % 7}
+    hardware: nvidia-h100
+    arxiv: {arxiv}v1
     source: Table 2
   - benchmark: synthetic-{i - i % 50:05d}
-    metric: geomean-speedup
+    metric: speedup
+    aggregate: geomean
     value: 1.{i % 10}
-    baseline: torch-compile
+    baseline: compile-default
+    model: Synthetic-{i % 7}
+    hardware: nvidia-a100
+    arxiv: {arxiv}v1
     source: Figure 3
 """
     if i % 3 == 0:

@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     "site_gen.outputs.awesome",
     "site_gen.outputs.export",
     "site_gen.outputs.schema",
+    "site_gen.outputs.stats",
 ]
 # The site build (`build`, `serve`) is registered by its own module once it exists.
 OPTIONAL_SUBCOMMANDS = ["site_gen.site.build"]

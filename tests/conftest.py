@@ -52,10 +52,14 @@ benchmarks: [bench]
 summary: A method that repairs and speeds up kernels from execution feedback, turn by turn.
 results:
   - benchmark: bench
-    metric: fast_p
+    metric: speedup
+    aggregate: fast_p
     p: 1.0
     value: 40.0
     baseline: eager
+    model: Alpha
+    hardware: nvidia-h100
+    arxiv: 2502.10517v1
     source: Table 2
 """
 
@@ -69,6 +73,7 @@ taxonomy: [benchmarks]
 links:
   code: https://github.com/example/bench
 summary: A suite of kernel tasks with a harness that checks correctness and times every candidate.
+authors: [Grace Hopper]
 """
 
 

@@ -77,7 +77,7 @@ def test_add_from_arxiv_lists_every_field_to_fill(kb_root: Path, capsys: pytest.
     )
     out = capsys.readouterr().out
     fields = [line.split(": ")[1] for line in out.splitlines() if line.startswith("    papers/gamma.yaml")]
-    assert fields == ["kind", "taxonomy", "summary"]
+    assert fields == ["authors", "kind", "taxonomy", "summary"]
     assert 'date: "2025-03"' in (kb_root / "papers" / "gamma.yaml").read_text()
 
 

@@ -75,7 +75,7 @@ def test_valid_knowledge_base_has_no_problems(kb_root: Path) -> None:
         (
             4,
             'date: "2025-04-01"',
-            "papers/alpha.yaml:5: arxiv: arXiv id 2502.10517 was issued in 2025-02 but date is 2025-04-01",
+            "papers/alpha.yaml:5: arxiv: arXiv id 2502.10517 was issued in 2025-02, before the date 2025-04-01",
         ),
         (
             5,
@@ -97,19 +97,19 @@ def test_valid_knowledge_base_has_no_problems(kb_root: Path) -> None:
             "benchmarks: [benchh]",
             "papers/alpha.yaml:12: benchmarks[0]: no entry with id 'benchh' (did you mean 'bench'?)",
         ),
-        (17, None, "papers/alpha.yaml:16: results[0].metric: fast_p needs its threshold p"),
+        (18, None, "papers/alpha.yaml:17: results[0].aggregate: fast_p needs its speedup threshold p"),
         (
-            16,
-            "    metric: fastp",
-            "papers/alpha.yaml:16: results[0].metric: unknown metrics term 'fastp' (did you mean 'fast_p'?)",
+            17,
+            "    aggregate: fastp",
+            "papers/alpha.yaml:17: results[0].aggregate: unknown aggregates term 'fastp' (did you mean 'fast_p'?)",
         ),
         (
-            19,
+            20,
             "    baseline: torch.compile",
-            "papers/alpha.yaml:19: results[0].baseline: unknown baselines term 'torch.compile' (did you mean 'torch-compile'?)",
+            "papers/alpha.yaml:20: results[0].baseline: unknown baselines term 'torch.compile' (did you mean 'compile-default'",
         ),
-        (20, None, "papers/alpha.yaml:15: results[0].source: required field is missing"),
-        (18, "    value: forty", "papers/alpha.yaml:18: results[0].value: Input should be a valid number"),
+        (24, None, "papers/alpha.yaml:15: results[0].source: required field is missing"),
+        (19, "    value: forty", "papers/alpha.yaml:19: results[0].value: 'forty' is text, not a number"),
         (
             3,
             "venue: arXiv",
@@ -133,17 +133,17 @@ def test_bad_entry_is_reported_with_line_and_fix(
 @pytest.mark.parametrize(
     ("block", "expected"),
     [
-        ("  tasks: 0", "papers/bench.yaml:11: benchmark.tasks: Input should be greater than or equal to 1"),
-        ("  tasks: many", "papers/bench.yaml:11: benchmark.tasks: Input should be a valid integer"),
+        ("  tasks: 0", "papers/bench.yaml:12: benchmark.tasks: Input should be greater than or equal to 1"),
+        ("  tasks: many", "papers/bench.yaml:12: benchmark.tasks: Input should be a valid integer"),
         (
             "  baselines: [pytorch-eager]",
-            "papers/bench.yaml:11: benchmark.baselines[0]: unknown baselines term 'pytorch-eager' (did you mean 'eager'?)",
+            "papers/bench.yaml:12: benchmark.baselines[0]: unknown baselines term 'pytorch-eager' (did you mean 'eager'?)",
         ),
         (
             "  anti-cheating: [fresh inputs]",
-            "papers/bench.yaml:11: benchmark.anti-cheating: unknown field (did you mean 'anti_cheating'?)",
+            "papers/bench.yaml:12: benchmark.anti-cheating: unknown field (did you mean 'anti_cheating'?)",
         ),
-        ("  anti_cheating: fresh inputs", "papers/bench.yaml:11: benchmark.anti_cheating: must be a list"),
+        ("  anti_cheating: fresh inputs", "papers/bench.yaml:12: benchmark.anti_cheating: must be a list"),
     ],
 )
 def test_bad_benchmark_block_is_reported_with_line_and_fix(kb_root: Path, block: str, expected: str) -> None:
@@ -158,8 +158,9 @@ def test_benchmark_block_is_valid_on_benchmarks_only(kb_root: Path) -> None:
     assert problems_for(kb_root) == []
     write_entry(kb_root, "alpha", ALPHA + block)
     assert problems_for(kb_root) == [
-        "papers/alpha.yaml:21: benchmark: a benchmark block belongs to benchmark entries only (set `kind: benchmark`, "
-        "add `benchmarks` to taxonomy, or move the block to the benchmark's entry)"
+        "papers/alpha.yaml:25: benchmark: a benchmark block belongs to benchmark entries only (set `kind: benchmark`, "
+        "add `benchmarks` to taxonomy, or move the block to the benchmark's entry "
+        "(a method's own task set may keep it when the method's results name it))"
     ]
 
 
@@ -171,7 +172,7 @@ def test_unquoted_timestamp_dates_are_accepted(kb_root: Path) -> None:
 def test_bibtex_that_does_not_parse(kb_root: Path) -> None:
     write_entry(kb_root, "alpha", ALPHA + "bibtex: |\n  @article{alpha,\n    title = {Alpha}\n")
     assert (
-        "papers/alpha.yaml:21: bibtex: BibTeX does not parse (its line 1): Unexpectedly reached end of file."
+        "papers/alpha.yaml:25: bibtex: BibTeX does not parse (its line 1): Unexpectedly reached end of file."
         in problems_for(kb_root)[0]
     )
 

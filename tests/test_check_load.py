@@ -18,7 +18,7 @@ def test_entries_categories_and_vocab(kb_root: Path) -> None:
     assert (leaf.parent, leaf.depth, leaf.stream) == ("learning-mechanisms", 2, "agent4kernel")
     assert "iterative-refinement" in kb.categories["learning-mechanisms"].children
     assert kb.categories["benchmarks"].parent is None
-    assert kb.vocab["metrics"]["fast_p"].higher_is_better is True
+    assert kb.vocab["metrics"]["speedup"].higher_is_better is True
     assert "rocm" in kb.vocab["languages"]["hip"].aliases
     assert kb.source_path("alpha") == kb_root / "papers" / "alpha.yaml"
 

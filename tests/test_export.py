@@ -16,7 +16,7 @@ def test_json_and_csv(kb_root: Path, tmp_path: Path) -> None:
     data = json.loads((out / "papers.json").read_text())
     assert data["count"] == 2
     alpha = data["entries"][0]
-    assert alpha["id"] == "alpha" and alpha["results"][0]["metric"] == "fast_p"
+    assert alpha["id"] == "alpha" and alpha["results"][0]["aggregate"] == "fast_p"
     assert alpha["categories"] == [
         {
             "slug": "iterative-refinement",

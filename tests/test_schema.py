@@ -23,7 +23,8 @@ def test_schema_carries_vocabulary_enums(kb_root: Path) -> None:
     assert "iterative-refinement" in schema["properties"]["taxonomy"]["items"]["enum"]
     assert "cuda" in schema["properties"]["languages"]["items"]["enum"]
     assert "benchmark" in schema["properties"]["kind"]["enum"]
-    assert "fast_p" in schema["$defs"]["Result"]["properties"]["metric"]["enum"]
+    assert "fast_p" in schema["$defs"]["Result"]["properties"]["aggregate"]["enum"]
+    assert "speedup" in schema["$defs"]["Result"]["properties"]["metric"]["enum"]
 
 
 def test_check_flag_detects_stale_schema(kb_root: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from site_gen.kb.load import load_knowledge_base
+from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
 from site_gen.kb.paths import REPO_ROOT
 from site_gen.site.charts import chronology_svg, works_per_quarter
 from site_gen.site.render import DocsWriter, PageFragments, front_matter, md_escape
@@ -51,25 +51,25 @@ def _kb_with_results(tmp_path: Path, results: str) -> Path:
     papers.mkdir()
     summary = "A summary long enough to satisfy the checker's minimum length for entries."
     (papers / "bench.yaml").write_text(
-        f"id: bench\ntitle: A benchmark\ndate: 2025-01\nkind: benchmark\ntaxonomy: [benchmarks]\nsummary: {summary}\n"
+        f"id: bench\ntitle: A benchmark\nauthors: [A B]\ndate: 2025-01\nkind: benchmark\ntaxonomy: [benchmarks]\nsummary: {summary}\n"
     )
     for name in ("alpha", "beta", "gamma"):
         block = results.replace("NAME", name)
         (papers / f"{name}.yaml").write_text(
-            f"id: {name}\ntitle: Method {name}\ndate: 2025-02\nkind: method\ntaxonomy: [rl]\n"
+            f"id: {name}\ntitle: Method {name}\nauthors: [A B]\ndate: 2025-02\nkind: method\ntaxonomy: [rl]\n"
             f"benchmarks: [bench]\nsummary: {summary}\nresults:\n{block}"
         )
     return tmp_path
 
 
 def test_reported_numbers_are_only_ranked_within_same_hardware_and_baseline(tmp_path: Path) -> None:
-    results = """  - {benchmark: bench, metric: geomean-speedup, value: VALUE, baseline: eager, hardware: HW, source: Table 1}
+    results = """  - {benchmark: bench, metric: speedup, aggregate: geomean, value: VALUE, baseline: eager, model: M, hardware: HW, url: "https://example.org/NAME", source: Table 1}
 """
     root = _kb_with_results(tmp_path, results)
     values = {
-        "alpha": ("1.5", "NVIDIA H100"),
-        "beta": ("2.5", "NVIDIA A100"),
-        "gamma": ("1.9", "NVIDIA H100"),
+        "alpha": ("1.5", "nvidia-h100"),
+        "beta": ("2.5", "nvidia-a100"),
+        "gamma": ("1.9", "nvidia-h100"),
     }
     for name, (value, hw) in values.items():
         path = root / "papers" / f"{name}.yaml"
@@ -77,16 +77,15 @@ def test_reported_numbers_are_only_ranked_within_same_hardware_and_baseline(tmp_
     (section,) = reported_groups(load_knowledge_base(root))
     (metric,) = section.metrics
     groups = {g.hardware: [r.entry.id for r in g.rows] for g in metric.groups}
-    assert groups == {"NVIDIA A100": ["beta"], "NVIDIA H100": ["gamma", "alpha"]}
+    assert groups == {"nvidia-a100": ["beta"], "nvidia-h100": ["gamma", "alpha"]}
     ranked = {g.hardware: g.ranked for g in metric.groups}
-    assert ranked == {"NVIDIA A100": False, "NVIDIA H100": True}
+    assert ranked == {"nvidia-a100": False, "nvidia-h100": True}
 
 
-def test_numbers_without_hardware_are_never_ranked(tmp_path: Path) -> None:
-    results = "  - {benchmark: bench, metric: correctness, value: 50, baseline: none, source: Abstract}\n"
-    (section,) = reported_groups(load_knowledge_base(_kb_with_results(tmp_path, results)))
-    (group,) = section.metrics[0].groups
-    assert group.hardware == "not stated" and len(group.rows) == 3 and not group.ranked
+def test_numbers_without_hardware_are_refused(tmp_path: Path) -> None:
+    results = '  - {benchmark: bench, metric: correctness, aggregate: share, value: 50, model: M, url: "https://example.org/r", source: Table 1}\n'
+    with pytest.raises(KnowledgeBaseError, match="needs `hardware`"):
+        load_knowledge_base(_kb_with_results(tmp_path, results))
 
 
 def test_timeline_buckets_old_works_and_counts_each_stream() -> None:

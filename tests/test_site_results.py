@@ -115,26 +115,30 @@ def test_the_chart_draws_a_bar_per_correct_kernel_and_a_cross_otherwise(tmp_path
 KERNELBENCH = """\
 id: kernelbench
 title: "KernelBench: can LLMs write GPU kernels?"
+authors: [A B]
 date: "2025-02"
 kind: benchmark
 taxonomy: [benchmarks]
 summary: A benchmark of PyTorch workloads to be rewritten as fast, correct GPU kernels.
+benchmark:
+  subsets: {level1: {name: Level 1}, level2: {name: Level 2}, levels1-3: {name: Levels 1-3}}
 """
 REPORTER = """\
 id: reporter
 title: "Reporter: numbers on KernelBench"
+authors: [A B]
 date: "2025-06"
 kind: method
 taxonomy: [iterative-refinement]
 benchmarks: [kernelbench]
 summary: A method that reports fast_1 and correctness on single KernelBench levels.
 results:
-  - {benchmark: kernelbench, subset: "Level 1", metric: fast_p, p: 1.0, value: 43, baseline: eager, hardware: NVIDIA L40S, source: Table 1}
-  - {benchmark: kernelbench, subset: "Level 1", metric: correctness, value: 90, baseline: none, source: Table 1}
-  - {benchmark: kernelbench, subset: "Level 1", metric: geomean-speedup, value: 1.1, baseline: torch-compile, source: Table 2}
-  - {benchmark: kernelbench, subset: "Levels 1-3", metric: fast_p, p: 1.0, value: 20, baseline: eager, source: Table 3}
-  - {benchmark: kernelbench, subset: "Level 2", metric: fast_p, p: 1.0, value: 30, baseline: eager, source: Table 3}
-  - {benchmark: kernelbench, subset: "Level 1", metric: mean-speedup, value: 2.0, baseline: eager, source: Table 4}
+  - {benchmark: kernelbench, subset: level1, metric: speedup, aggregate: fast_p, p: 1.0, value: 43, baseline: eager, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 1}
+  - {benchmark: kernelbench, subset: level1, metric: correctness, aggregate: share, value: 90, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 1}
+  - {benchmark: kernelbench, subset: level1, metric: speedup, aggregate: geomean, value: 1.1, baseline: compile-default, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 2}
+  - {benchmark: kernelbench, subset: levels1-3, metric: speedup, aggregate: fast_p, p: 1.0, value: 20, baseline: eager, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 3}
+  - {benchmark: kernelbench, subset: level2, metric: speedup, aggregate: fast_p, p: 1.0, value: 30, baseline: eager, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 3}
+  - {benchmark: kernelbench, subset: level1, metric: speedup, aggregate: mean, value: 2.0, baseline: eager, model: M, hardware: nvidia-l40s, url: "https://example.org/r", source: Table 4}
 """
 
 
@@ -147,8 +151,8 @@ def test_single_level_numbers_with_our_metric_and_baseline_are_paired_with_ours(
     (gpu,) = render_reproduced(write_sample(tmp_path / "results")).gpus
     pairs = comparisons(kb, gpu)
     # Levels 1-3 (mixed), Level 2 (not measured here) and mean speedup (not ours) have no analogue.
-    assert [(c.reported.result.metric, c.reported.value_label) for c in pairs] == [
-        ("fast_p", "43%"), ("correctness", "90%"), ("geomean-speedup", "1.1×")
+    assert [(c.reported.result.aggregate, c.reported.value_label) for c in pairs] == [
+        ("fast_p", "43%"), ("share", "90%"), ("geomean", "1.1×")
     ]  # fmt: skip
     assert pairs[0].ours == {"hand-written": "50%", "refine (offline)": "—"}
     assert pairs[2].ours["hand-written"] == "1.26×"

@@ -26,6 +26,7 @@ from site_gen.kb.entry_checks import CheckContext, EntryChecker, Reference
 from site_gen.kb.model import Entry
 from site_gen.kb.paths import PAPERS_DIR, REPO_ROOT, add_root_argument
 from site_gen.kb.problems import Problem
+from site_gen.kb.result_checks import SubsetReference, resolve_subsets
 from site_gen.kb.taxonomy import Category, Vocab, load_categories, load_vocabularies
 from site_gen.kb.yaml_lines import ParsedYaml, error_line, error_text, parse_yaml
 
@@ -73,6 +74,8 @@ class FileResult:
     )  # field, label, key, line, value
     references: list[Reference] = field(default_factory=list)
     added: str = ""  # the entry's `added` date, "" when absent: it tells the newer of two duplicates
+    subset_refs: list[SubsetReference] = field(default_factory=list)
+    declared: tuple[dict, list] | None = None  # a benchmark entry's (subsets, versions)
 
 
 def unreadable_entry(path: Path, rel: str, exc: OSError) -> Problem:
@@ -131,6 +134,14 @@ def check_file(path: Path, context: CheckContext) -> FileResult:
     result.entry = checker.run()
     result.problems = sorted(parsed.duplicate_problems(result.rel) + checker.problems)
     result.references = checker.references
+    result.subset_refs = checker.subset_refs
+    block = parsed.data.get("benchmark")
+    if isinstance(block, dict):
+        subsets, versions = block.get("subsets"), block.get("versions")
+        result.declared = (
+            subsets if isinstance(subsets, dict) else {},
+            versions if isinstance(versions, list) else [],
+        )
     result.identity = [
         (name, label, key, parsed.line_of((name,)), parsed.data[name].strip())
         for name, label, key in duplicate_keys(parsed.data)
@@ -224,7 +235,11 @@ def check_knowledge_base(root: Path = REPO_ROOT, today: dt.date | None = None) -
         if result.entry is not None:
             report.entries.append(result.entry)
             report.files[result.entry.id] = result.rel
-    report.problems.extend(_check_references(results, {path.stem for path in paths}))
+    known = {path.stem for path in paths}
+    report.problems.extend(_check_references(results, known))
+    declared = {Path(r.rel).stem: r.declared for r in results if r.declared is not None}
+    refs = [ref for r in results for ref in r.subset_refs]
+    report.problems.extend(resolve_subsets(refs, declared, known))
     report.problems.extend(_check_duplicates(results))
     report.problems.sort()
     return report

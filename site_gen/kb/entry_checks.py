@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import bibtexparser
 from pydantic import BaseModel, ValidationError
 
+from site_gen.kb import citation_checks, result_checks
 from site_gen.kb.model import FACETS, BenchmarkInfo, Entry, Links, Result
 from site_gen.kb.paths import CATEGORIES_FILE, VOCABULARIES_FILE
 from site_gen.kb.problems import Problem, dotted
@@ -128,6 +129,7 @@ class EntryChecker:
         self.context, self.today = context, context.today
         self.problems: list[Problem] = []
         self.references: list[Reference] = []
+        self.subset_refs: list[result_checks.SubsetReference] = []
 
     def add(self, path: tuple[str | int, ...], message: str, fix: str = "") -> None:
         self.problems.append(Problem(self.rel, self.parsed.line_of(path), dotted(path), message, fix))
@@ -169,7 +171,9 @@ class EntryChecker:
             self.add(loc, f"{raw} is read as a number, not text", f'quote it: {name}: "{raw}"')
         elif kind == "string_pattern_mismatch":
             fix = _FIX_BY_FIELD.get(name, _field_description(loc))
-            if name == "arxiv" and isinstance(value, str) and re.search(r"v\d+$", value):
+            if name == "arxiv" and "results" in loc:
+                fix = "write the version the number is read from, e.g. 2502.10517v2"
+            elif name == "arxiv" and isinstance(value, str) and re.search(r"v\d+$", value):
                 fix = f"drop the version suffix: {re.sub(r'v[0-9]+$', '', value)}"
             self.add(loc, f"{value!r} is not a valid {name}", fix)
         elif kind == "string_too_long" and isinstance(value, str):
@@ -242,6 +246,7 @@ class EntryChecker:
             self.check_bibtex(data["bibtex"])
         if isinstance(data.get("benchmark"), dict):
             self.check_benchmark_block(data["benchmark"])
+        citation_checks.check_citation(self)
 
     def check_date(self, name: str) -> tuple[int, int] | None:
         """Checks a date the model's pattern accepted; returns (year, month) when it is usable."""
@@ -277,12 +282,7 @@ class EntryChecker:
         if not match or year_month is None:
             return
         issued = (2000 + int(match[1]), int(match[2]))
-        if issued != year_month:
-            self.add(
-                ("arxiv",),
-                f"arXiv id {arxiv} was issued in {issued[0]}-{issued[1]:02d} but date is {self.data['date']}",
-                f"set date to the first arXiv version ({issued[0]}-{issued[1]:02d}) or correct the id",
-            )
+        citation_checks.check_arxiv_date(self, year_month, issued)
 
     def check_url(self, path: tuple[str | int, ...], url: str) -> None:
         parts = urlparse(url.strip())
@@ -305,34 +305,30 @@ class EntryChecker:
             )
 
     def check_result(self, i: int, result: dict[str, Any]) -> None:
-        if isinstance(result.get("benchmark"), str):
-            self.refer(("results", i, "benchmark"), result["benchmark"])
-        for name, group in (("metric", "metrics"), ("baseline", "baselines")):
-            if isinstance(result.get(name), str):
-                self.check_term(("results", i, name), result[name], group)
-        metric = result.get("metric")
-        if metric in ("fast_p", "pass-at-k") and result.get("p") is None:
-            letter = "p" if metric == "fast_p" else "k"
-            self.add(
-                ("results", i, "metric"),
-                f"{metric} needs its threshold {letter}",
-                f"add `p:` with the {letter} the paper uses, e.g. p: 1.0",
-            )
+        ref = result_checks.check_result(self, i, result)
+        if ref is not None:
+            self.subset_refs.append(ref)
 
     def check_benchmark_block(self, block: dict[str, Any]) -> None:
         taxonomy = self.data.get("taxonomy")
         in_benchmarks = isinstance(taxonomy, list) and "benchmarks" in taxonomy
-        if self.data.get("kind") != "benchmark" and not in_benchmarks:
+        results = self.data.get("results")
+        own_set = isinstance(results, list) and any(
+            isinstance(r, dict) and r.get("benchmark") == self.data.get("id") for r in results
+        )  # a method evaluated on its own task set declares that set's subsets here
+        if self.data.get("kind") != "benchmark" and not in_benchmarks and not own_set:
             self.add(
                 ("benchmark",),
                 "a benchmark block belongs to benchmark entries only",
-                "set `kind: benchmark`, add `benchmarks` to taxonomy, or move the block to the benchmark's entry",
+                "set `kind: benchmark`, add `benchmarks` to taxonomy, or move the block to the benchmark's entry "
+                "(a method's own task set may keep it when the method's results name it)",
             )
-        baselines = block.get("baselines")
-        if isinstance(baselines, list):
-            for i, value in enumerate(baselines):
-                if isinstance(value, str):
-                    self.check_term(("benchmark", "baselines", i), value, "baselines")
+        for name, group in (("baselines", "baselines"), ("reference_hardware", "devices")):
+            values = block.get(name)
+            if isinstance(values, list):
+                for i, value in enumerate(values):
+                    if isinstance(value, str):
+                        self.check_term(("benchmark", name, i), value, group)
 
     def check_bibtex(self, text: str) -> None:
         library = bibtexparser.parse_string(text)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 DATE = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
@@ -62,37 +63,97 @@ class Links(_Strict):
     docs: Url | None = Field(None, description="Documentation.")
 
 
+SUBSET = r"^[a-z0-9][a-z0-9.-]*(:[a-z0-9][a-z0-9-]*)?$"
+ARXIV_VERSION = r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})v\d+$"
+
+
 class Result(_Strict):
-    """One number a paper reports, with enough context to compare it honestly."""
+    """One number a paper reports, with enough context to compare it honestly.
+
+    Two results are comparable (ranked in one leaderboard) when they share benchmark, subset,
+    benchmark version, metric, aggregate, p or k, baseline and hardware."""
 
     benchmark: str = Field(..., pattern=SLUG, description="Id of the benchmark entry (papers/<id>.yaml).")
     subset: str | None = Field(
         None,
+        pattern=SUBSET,
         max_length=TEXT_LIMITS["subset"],
-        description="Level, split or subset, e.g. 'Level 1' or 'L1-L3 (250 tasks)'.",
+        description="Subset slug the benchmark entry declares (benchmark.subsets), e.g. level1, "
+        "levels1-3; or holdout:<entry id> for a selection of tasks made by that paper. Leave out "
+        "for a benchmark without subsets.",
     )
-    metric: str = Field(..., description="Metric slug from taxonomy/vocabularies.yaml (metrics).")
-    p: float | None = Field(None, description="Threshold p for fast_p; k for pass-at-k.")
-    value: float = Field(..., description="The reported value, in the metric's unit (percent as 0-100).")
-    baseline: str = Field(..., description="Baseline slug from taxonomy/vocabularies.yaml (baselines).")
+    benchmark_version: str | None = Field(
+        None, description="Benchmark version the benchmark entry declares (benchmark.versions), e.g. v0.1."
+    )
+    metric: str = Field(
+        ..., description="What is measured per task: metrics slug (speedup, correctness, ...)."
+    )
+    aggregate: str = Field(
+        ...,
+        description="How tasks are combined: aggregates slug (mean, geomean, median, max, share, fast_p, pass-at-k).",
+    )
+    p: float | None = Field(None, description="Speedup threshold p of fast_p, e.g. 1.0.")
+    k: int | None = Field(None, ge=1, description="Samples k of pass-at-k.")
+    value: float = Field(
+        ...,
+        allow_inf_nan=False,
+        description="The reported number: speedups as ratios (1.5), percentages as 0-100.",
+    )
+    baseline: str = Field(
+        "none", description="What speed is compared with: baselines slug (eager, compile-default, ...)."
+    )
     model: str | None = Field(
         None,
         max_length=TEXT_LIMITS["model"],
-        description="LLM or system that produced the kernels, as the paper names it.",
+        description="LLM or system that produced the kernels, as the paper names it; required for "
+        "speed and correctness metrics.",
     )
     hardware: str | None = Field(
         None,
         max_length=TEXT_LIMITS["hardware"],
-        description="GPU/accelerator the number was measured on, e.g. 'NVIDIA H100'.",
+        description="Device the number was measured on: devices slug (nvidia-h100, ...); required "
+        "for speed and correctness metrics.",
+    )
+    arxiv: str | None = Field(
+        None,
+        pattern=ARXIV_VERSION,
+        description="The arXiv version the number is read from, with its version: 2507.14111v8.",
+    )
+    url: str | None = Field(
+        None,
+        max_length=TEXT_LIMITS["url"],
+        description="Where the number is read from when that is not an arXiv version (README, model card, report).",
     )
     source: str = Field(
         ...,
         max_length=TEXT_LIMITS["source"],
-        description="Where in the paper: 'Table 2', 'Figure 4', 'Section 5.1', 'Abstract'.",
+        description="Where in that document: 'Table 2', 'Figure 4', 'Section 5.1', 'Abstract'.",
     )
     notes: str | None = Field(
         None, max_length=TEXT_LIMITS["notes"], description="Anything needed to read the number correctly."
     )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _plain_number(cls, value: object) -> object:
+        """YAML reads `yes`, `true` and `"1.5"` without complaint; a result is a bare number."""
+        if isinstance(value, bool):
+            shown = "true" if value else "false"
+            raise PydanticCustomError("number_type", f"{shown} is a yes/no value, not a number")
+        if isinstance(value, str):
+            shown = repr(value).replace("{", "(").replace("}", ")")
+            raise PydanticCustomError(
+                "number_type", f"{shown} is text, not a number: write the bare number (3.12, not '3.12x')"
+            )
+        return value
+
+
+class Subset(_Strict):
+    """A named part of a benchmark that results may be reported on."""
+
+    name: str = Field(..., description="What the site shows, e.g. 'Level 1'.")
+    tasks: int | None = Field(None, ge=1, description="Number of tasks in the subset.")
+    description: str | None = Field(None, description="What the subset holds.")
 
 
 class BenchmarkInfo(_Strict):
@@ -121,6 +182,17 @@ class BenchmarkInfo(_Strict):
     baselines: list[str] = Field(
         default_factory=list,
         description="Baseline slugs from taxonomy/vocabularies.yaml (baselines) speed is compared with.",
+    )
+    reference_hardware: list[str] = Field(
+        default_factory=list,
+        description="Devices slugs the benchmark publishes baseline timings or reference results for.",
+    )
+    subsets: dict[str, Subset] = Field(
+        default_factory=dict,
+        description="The subsets results may name, slug -> {name, tasks}: e.g. level1: {name: Level 1, tasks: 100}.",
+    )
+    versions: list[str] = Field(
+        default_factory=list, description="Released versions results may name, e.g. [v0, v0.1]."
     )
 
 

@@ -17,9 +17,11 @@ from site_gen.kb.problems import Problem
 from site_gen.kb.yaml_lines import ParsedYaml, error_line, error_text, parse_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-VOCABULARIES = ("kinds", "languages", "hardware", "techniques", "metrics", "baselines")
+VOCABULARIES = (
+    "kinds", "languages", "hardware", "techniques", "metrics", "aggregates", "baselines", "devices",
+)  # fmt: skip
 _CATEGORY_KEYS = {"name", "description", "children"}
-_TERM_KEYS = {"name", "description", "aliases", "unit", "higher_is_better"}
+_TERM_KEYS = {"name", "description", "aliases", "unit", "higher_is_better", "group"}
 
 
 @dataclass
@@ -41,6 +43,7 @@ class VocabTerm:
     aliases: tuple[str, ...] = ()
     unit: str | None = None
     higher_is_better: bool | None = None
+    group: str | None = None  # metrics: speed, correctness or other (what a result must name)
 
 
 Vocab = dict[str, dict[str, VocabTerm]]
@@ -252,5 +255,6 @@ def load_vocabularies(root: Path, problems: list[Problem]) -> Vocab:
                 aliases=tuple(aliases),
                 unit=spec.get("unit"),
                 higher_is_better=spec.get("higher_is_better"),
+                group=spec.get("group"),
             )
     return vocab

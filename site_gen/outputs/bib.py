@@ -19,6 +19,7 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry as BibEntry
 from bibtexparser.model import Field
 
+from site_gen.kb.citation_checks import bib_year
 from site_gen.kb.load import load_knowledge_base
 from site_gen.kb.model import Entry
 from site_gen.kb.paths import add_root_argument
@@ -64,17 +65,29 @@ def _from_stored(entry: Entry) -> BibEntry:
     return BibEntry(stored.entry_type, entry.id, stored.fields)
 
 
+# Kinds whose works are software, data or documentation rather than papers.
+_MANUAL_KINDS = {"documentation", "tutorial"}
+
+
 def _from_fields(entry: Entry) -> BibEntry:
-    """@inproceedings for a venue, @article for a journal, @misc for preprints and everything else."""
+    """@inproceedings for a venue, @article for a journal, @manual for documentation, @misc for
+    preprints, software and everything else. A work without named authors is credited to its
+    organizations (braced, so BibTeX does not split them into first and last names)."""
     fields = [Field("title", "{" + _braced(entry.title) + "}")]  # double braces keep the capitals
     if entry.authors:
         fields.append(Field("author", _braced(" and ".join(entry.authors))))
-    kind = "misc"
+    elif entry.organizations:
+        fields.append(Field("author", "{" + " and ".join(_braced(o) for o in entry.organizations) + "}"))
+    kind = "manual" if entry.kind in _MANUAL_KINDS and not entry.venue else "misc"
     if entry.venue and not _PREPRINT_RE.search(entry.venue):
         kind = "article" if _JOURNAL_RE.search(entry.venue) else "inproceedings"
         fields.append(Field("journal" if kind == "article" else "booktitle", _braced(entry.venue)))
-    year, month = entry.date[:4], int(entry.date[5:7])
-    fields += [Field("year", year), Field("month", calendar.month_abbr[month].lower())]
+    elif entry.organizations and (entry.authors or kind == "manual"):
+        fields.append(Field("organization", _braced(", ".join(entry.organizations))))
+    year, month = bib_year(entry.venue, entry.date), int(entry.date[5:7])
+    fields.append(Field("year", year))
+    if year == entry.date[:4]:  # the release month; a proceedings year has its own month
+        fields.append(Field("month", calendar.month_abbr[month].lower()))
     if entry.doi:
         fields.append(Field("doi", _braced(entry.doi)))
     if entry.arxiv:
@@ -83,6 +96,8 @@ def _from_fields(entry: Entry) -> BibEntry:
     url = url or next((u for u in entry.links.model_dump().values() if u), None)
     if url:
         fields.append(Field("url", "{" + url.replace("%", r"\%").replace("#", r"\#") + "}"))
+    if kind == "misc" and not entry.arxiv and not entry.doi and url:
+        fields.append(Field("howpublished", "{\\url{" + url.replace("%", r"\%").replace("#", r"\#") + "}}"))
     return BibEntry(kind, entry.id, fields)
 
 

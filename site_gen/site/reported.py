@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry, Result
+from site_gen.kb.result_checks import result_unit
 
 NOT_STATED = "not stated"
 MATRIX_COLUMNS = 24  # the most used benchmarks get a column of the works x benchmarks matrix
@@ -26,10 +27,12 @@ class ResultRow:
 
     @property
     def metric_label(self) -> str:
-        if self.result.p is None:
-            return self.metric_name
-        symbol = "k" if self.result.metric == "pass-at-k" else "p"
-        return f"{self.metric_name} ({symbol} = {self.result.p:g})"
+        r = self.result
+        if r.aggregate == "fast_p":
+            return f"fast_p (p = {r.p:g})" if r.p is not None else "fast_p"
+        if r.aggregate == "pass-at-k":
+            return f"pass@k (k = {r.k})" if r.k is not None else "pass@k"
+        return f"{self.metric_name}, {r.aggregate}"
 
     @property
     def value_label(self) -> str:
@@ -44,7 +47,7 @@ def result_row(kb: KnowledgeBase, entry: Entry, result: Result) -> ResultRow:
         result=result,
         metric_name=metric.name,
         baseline_name=kb.vocab["baselines"][result.baseline].name,
-        unit=metric.unit or "",
+        unit=result_unit(metric.unit, result.aggregate),
         higher_is_better=metric.higher_is_better,
     )
 

@@ -25,11 +25,10 @@ METHOD_LABELS = {
 # Reported KernelBench metrics with an analogue among ours: (metric, p) -> our metric key stem.
 COMPARABLE = {
     ("fast_p", 1.0): "fast_1",
-    ("faster-rate", None): "fast_1",
-    ("correctness", None): "correct_rate",
-    ("geomean-speedup", None): "geomean_speedup",
+    ("share", None): "correct_rate",
+    ("geomean", None): "geomean_speedup",
 }
-BASELINE_KEYS = {"eager": "eager", "torch-compile": "compile", "reference": "eager"}
+BASELINE_KEYS = {"eager": "eager", "compile-default": "compile", "reference": "eager"}
 
 
 @dataclass
@@ -300,7 +299,7 @@ def comparisons(kb: KnowledgeBase, gpu: GpuReport) -> list[Comparison]:
     for entry in sorted(kb.entries, key=lambda e: e.id):
         for result in entry.results:
             level = _level_of_subset(result.subset)
-            stem = COMPARABLE.get((result.metric, result.p))
+            stem = COMPARABLE.get((result.aggregate, result.p))
             if result.benchmark != "kernelbench" or level not in suites or stem is None:
                 continue
             if stem != "correct_rate" and result.baseline not in BASELINE_KEYS:
