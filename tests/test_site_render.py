@@ -15,8 +15,8 @@ import pytest
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
 from site_gen.kb.paths import REPO_ROOT
 from site_gen.site.charts import chronology_svg, works_per_quarter
+from site_gen.site.leaderboards import sections
 from site_gen.site.render import DocsWriter, PageFragments, front_matter, md_escape
-from site_gen.site.reported import reported_groups
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -74,12 +74,14 @@ def test_reported_numbers_are_only_ranked_within_same_hardware_and_baseline(tmp_
     for name, (value, hw) in values.items():
         path = root / "papers" / f"{name}.yaml"
         path.write_text(path.read_text().replace("VALUE", value).replace("HW", hw))
-    (section,) = reported_groups(load_knowledge_base(root))
-    (metric,) = section.metrics
-    groups = {g.hardware: [r.entry.id for r in g.rows] for g in metric.groups}
-    assert groups == {"nvidia-a100": ["beta"], "nvidia-h100": ["gamma", "alpha"]}
-    ranked = {g.hardware: g.ranked for g in metric.groups}
-    assert ranked == {"nvidia-a100": False, "nvidia-h100": True}
+    (section,) = sections(load_knowledge_base(root))
+    (board,) = section.boards
+    assert board.hardware == "nvidia-h100" and [r.work_id for r in board.rows] == ["gamma", "alpha"]
+    assert [r.rank for r in board.rows] == [1, 2] and board.works == 2
+    assert "<polyline" in str(board.chart) and "gamma 1.9×" in str(board.chart)
+    (unranked,) = section.unranked
+    assert unranked.row.entry.id == "beta"
+    assert unranked.reason.startswith("the closest numbers (alpha, gamma) differ in hardware")
 
 
 def test_numbers_without_hardware_are_refused(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from site_fixture import REPRODUCTION, BuiltSite
 
 from site_gen.kb.load import load_knowledge_base
 from site_gen.site.charts import speedup_chart_svg
+from site_gen.site.leaderboards import reproduced_section
 from site_gen.site.reproduced import comparisons, render_reproduced
 
 built_site = site_fixture.built_site
@@ -184,3 +185,15 @@ def test_a_task_no_method_reached_is_not_run_and_left_out_of_the_charts(tmp_path
     assert [r.ran for r in suite.rows] == [True, False]
     svg = speedup_chart_svg("chart", suite, "eager")
     assert "level1/03_softmax" in svg and "level1/05_layer_norm" not in svg
+
+
+def test_reproduced_runs_become_leaderboards_beside_the_reported_ones(tmp_path: Path) -> None:
+    section = reproduced_section(render_reproduced(write_sample(tmp_path / "results")))
+    assert section is not None and "not comparable with KernelBench" in section.note
+    titles = {b.title: [(r.work, r.value_label, r.kind) for r in b.rows] for b in section.boards}
+    assert titles["level1 · fast_p (p = 1) · over PyTorch eager · NVIDIA H200"] == [
+        ("hand-written", "50%", "reproduced")
+    ]
+    assert titles["level1 · Speedup, geometric mean · over torch.compile (default) · NVIDIA H200"] == [
+        ("hand-written", "1.26×", "reproduced")
+    ]

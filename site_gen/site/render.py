@@ -20,10 +20,11 @@ from markupsafe import Markup
 
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
+from site_gen.kb.results import stats as results_stats
 from site_gen.outputs.bib import bibtex_by_id
 from site_gen.outputs.export import export_files
 from site_gen.outputs.schema import schema_text
-from site_gen.site import charts, reported, reproduced, works
+from site_gen.site import charts, leaderboards, reported, reproduced, works
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -186,10 +187,17 @@ class SiteInfo:
 
 
 def _entry_context(
-    kb: KnowledgeBase, entry: Entry, bib: str, related: list[Entry], evaluated_on_it: list[Entry]
+    kb: KnowledgeBase,
+    entry: Entry,
+    bib: str,
+    related: list[Entry],
+    evaluated_on_it: list[Entry],
+    boards: leaderboards.Section | None = None,
 ) -> dict:
     vocab = kb.vocab
     return {
+        "leaderboards": boards,
+        "leaderboard_options": leaderboards.filter_options([boards]) if boards else {},
         "entry": entry,
         "kind": vocab["kinds"][entry.kind],
         "paths": [kb.category_path(slug) for slug in entry.taxonomy],
@@ -263,8 +271,13 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         for bench in entry.benchmarks:
             if bench != entry.id:
                 evaluated_on[bench].append(entry)
+    runs = reproduced.render_reproduced(results_dir)
+    sections = leaderboards.sections(kb, runs)
+    boards_of = {s.id: s for s in sections}
     for entry in kb.entries:
-        context = _entry_context(kb, entry, bibs[entry.id], related[entry.id], evaluated_on[entry.id])
+        context = _entry_context(
+            kb, entry, bibs[entry.id], related[entry.id], evaluated_on[entry.id], boards_of.get(entry.id)
+        )
         page(f"papers/{entry.id}.md", "entry.md.j2", source=f"papers/{entry.id}.yaml", **context)
 
     members = works.category_members(kb)
@@ -297,8 +310,15 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     page("timeline.md", "timeline.md.j2", quarters=quarters, chronology=Markup(chronology))
 
     page("benchmarks.md", "benchmarks.md.j2", **reported.benchmark_matrices(kb))
-    page("results/reported.md", "reported.md.j2", groups=reported.reported_groups(kb))
-    runs = reproduced.render_reproduced(results_dir)
+    page(
+        "results/reported.md",
+        "reported.md.j2",
+        sections=sections,
+        options=leaderboards.filter_options(sections),
+        stats=results_stats(kb),
+    )
+    for name, content in leaderboards.results_downloads(kb).items():
+        writer.write(f"downloads/{name}", content)
     page("results/reproduced.md", "reproduced.md.j2", reproduced=runs)
     gpu_pages = []
     for gpu in runs.gpus:

@@ -1,5 +1,5 @@
-"""Numbers papers report, as the site shows them: grouped so that only like is ranked with like,
-and the benchmark comparison matrices. Reads the knowledge base only."""
+"""Numbers papers report on entry pages, and the benchmark comparison matrices. The leaderboards
+(what may be ranked with what) are in site_gen.site.leaderboards. Reads the knowledge base only."""
 
 from __future__ import annotations
 
@@ -8,105 +8,25 @@ from dataclasses import dataclass
 
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry, Result
-from site_gen.kb.result_checks import result_unit
+from site_gen.kb.results import Row, rows
 
-NOT_STATED = "not stated"
 MATRIX_COLUMNS = 24  # the most used benchmarks get a column of the works x benchmarks matrix
 
 
-@dataclass(frozen=True)
-class ResultRow:
-    """A reported number with its names resolved for display."""
-
-    entry: Entry
-    result: Result
-    metric_name: str
-    baseline_name: str
-    unit: str
-    higher_is_better: bool | None
-
-    @property
-    def metric_label(self) -> str:
-        r = self.result
-        if r.aggregate == "fast_p":
-            return f"fast_p (p = {r.p:g})" if r.p is not None else "fast_p"
-        if r.aggregate == "pass-at-k":
-            return f"pass@k (k = {r.k})" if r.k is not None else "pass@k"
-        return f"{self.metric_name}, {r.aggregate}"
-
-    @property
-    def value_label(self) -> str:
-        value = f"{self.result.value:g}"
-        return {"%": f"{value}%", "x": f"{value}×"}.get(self.unit, value)
+def entry_results(kb: KnowledgeBase, entry: Entry) -> list[Row]:
+    """An entry's reported numbers with every name resolved, in the order the entry lists them."""
+    by_entry = kb.__dict__.get("_rows_by_entry")  # resolved once per knowledge base, not per page
+    if by_entry is None:
+        by_entry = defaultdict(list)
+        for row in rows(kb):
+            by_entry[row.entry.id].append(row)
+        kb.__dict__["_rows_by_entry"] = by_entry
+    return by_entry.get(entry.id, [])
 
 
-def result_row(kb: KnowledgeBase, entry: Entry, result: Result) -> ResultRow:
-    metric = kb.vocab["metrics"][result.metric]
-    return ResultRow(
-        entry=entry,
-        result=result,
-        metric_name=metric.name,
-        baseline_name=kb.vocab["baselines"][result.baseline].name,
-        unit=result_unit(metric.unit, result.aggregate),
-        higher_is_better=metric.higher_is_better,
-    )
-
-
-def entry_results(kb: KnowledgeBase, entry: Entry) -> list[ResultRow]:
-    return [result_row(kb, entry, r) for r in entry.results]
-
-
-@dataclass
-class ComparisonGroup:
-    """Numbers measured on the same benchmark subset, metric, hardware and baseline: the only
-    numbers that may be put in order. A group whose hardware is not stated is never ranked."""
-
-    subset: str
-    hardware: str
-    baseline: str
-    rows: list[ResultRow]
-
-    @property
-    def ranked(self) -> bool:
-        return (
-            self.hardware != NOT_STATED and self.rows[0].higher_is_better is not None and len(self.rows) > 1
-        )
-
-
-@dataclass
-class MetricSection:
-    label: str
-    groups: list[ComparisonGroup]
-
-
-@dataclass
-class BenchmarkSection:
-    benchmark: Entry
-    metrics: list[MetricSection]
-
-
-def reported_groups(kb: KnowledgeBase) -> list[BenchmarkSection]:
-    """Benchmark -> metric (with p/k) -> comparison group, each group best first."""
-    tree: dict[str, dict[str, dict[tuple[str, str, str], list[ResultRow]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
-    for entry in kb.entries:
-        for result in entry.results:
-            row = result_row(kb, entry, result)
-            key = (result.subset or "whole benchmark", result.hardware or NOT_STATED, row.baseline_name)
-            tree[result.benchmark][row.metric_label][key].append(row)
-    sections = []
-    for bench_id in sorted(tree, key=lambda b: kb.by_id[b].title.lower()):
-        metrics = []
-        for label in sorted(tree[bench_id]):
-            groups = []
-            for (subset, hardware, baseline), rows in sorted(tree[bench_id][label].items()):
-                better_high = rows[0].higher_is_better is not False
-                rows.sort(key=lambda r: (-r.result.value if better_high else r.result.value, r.entry.id))
-                groups.append(ComparisonGroup(subset, hardware, baseline, rows))
-            metrics.append(MetricSection(label, groups))
-        sections.append(BenchmarkSection(kb.by_id[bench_id], metrics))
-    return sections
+def result_row(kb: KnowledgeBase, entry: Entry, result: Result) -> Row:
+    """The resolved row of one of an entry's results."""
+    return next(row for row in entry_results(kb, entry) if row.result is result)
 
 
 def is_benchmark(entry: Entry) -> bool:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_gen.kb.load import KnowledgeBase
-from site_gen.site.reported import ResultRow, result_row
+from site_gen.kb.results import Row
+from site_gen.site.reported import result_row
 
 REPRODUCTION_FORMAT = "kernelatlas-reproduction"
 OTHER_OUTPUTS = ("bench", "eval-suite")  # folders of repro/results that other commands write
@@ -281,7 +282,7 @@ def has_speedups(suite: SuiteReport, baseline: str) -> bool:
 class Comparison:
     """A number a paper reports on KernelBench next to our closest analogue (never ranked)."""
 
-    reported: ResultRow
+    reported: Row
     suite: str
     ours: dict[str, str]  # method label -> our value, formatted in the reported metric's unit
 
