@@ -9,6 +9,9 @@ through this module, so all of them agree on what is comparable.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -335,3 +338,32 @@ def stats(kb: KnowledgeBase) -> Stats:
             for b in benchmark_order(kb, set(per))
         ],
     )
+
+
+def results_files(kb: KnowledgeBase) -> dict[str, str]:
+    """results.csv and results.json: one line per reported number with every provenance field."""
+    records = [r.as_record() for r in rows(kb)]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=RECORD_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    payload = {
+        "format": "kernelatlas-results",
+        "fields": RECORD_FIELDS,
+        "comparable_when_equal": [
+            "benchmark",
+            "subset",
+            "benchmark_version",
+            "metric",
+            "aggregate",
+            "p",
+            "k",
+            "baseline",
+            "hardware",
+        ],  # fmt: skip
+        "results": records,
+    }
+    return {
+        "results.csv": buf.getvalue(),
+        "results.json": json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+    }

@@ -18,6 +18,7 @@ from site_gen.kb.load import KnowledgeBase, load_knowledge_base
 from site_gen.kb.model import Entry, Links
 from site_gen.kb.paths import PAPERS_DIR, add_root_argument
 from site_gen.kb.problems import dotted
+from site_gen.kb.results import results_files
 from site_gen.outputs.bib import papers_bib
 from site_gen.outputs.write import OutputError, write_text_atomic
 
@@ -99,6 +100,7 @@ def export_files(kb: KnowledgeBase) -> dict[str, str]:
         "papers.json": papers_json(kb),
         "papers.csv": papers_csv(kb),
         "papers.bib": papers_bib(kb.entries),
+        **results_files(kb),
     }
 
 
@@ -106,8 +108,8 @@ def write_exports(kb: KnowledgeBase, out_dir: Path) -> list[Path]:
     """Each file is replaced atomically; `out_dir` is created when missing."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(
-            f"{out_dir} is a file: --out takes the directory to write papers.json, papers.csv"
-            " and papers.bib into (name a directory, e.g. build/exports)"
+            f"{out_dir} is a file: --out takes the directory to write papers.json, papers.csv,"
+            " papers.bib, results.csv and results.json into (name a directory, e.g. build/exports)"
         )
     paths = []
     for name, content in export_files(kb).items():
@@ -123,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="write papers.json, papers.csv and papers.bib")
+    parser = subparsers.add_parser(
+        "export", help="write papers.json, papers.csv, papers.bib, results.csv and results.json"
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     add_root_argument(parser)
     parser.set_defaults(func=run)

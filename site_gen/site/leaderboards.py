@@ -9,9 +9,6 @@ assets/leaderboards.js with the view kept in the URL.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
@@ -21,13 +18,11 @@ from markupsafe import Markup
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
 from site_gen.kb.results import (
-    RECORD_FIELDS,
     Cell,
     Row,
     benchmark_name,
     cells,
     not_comparable_reason,
-    rows,
 )
 from site_gen.site.reproduced import Reproduced
 
@@ -310,32 +305,3 @@ def _short(value: float, cell: Cell) -> str:
     unit = cell.first.unit
     text = f"{value:.3g}" if not math.isclose(value, round(value)) else f"{value:.0f}"
     return {"%": f"{text}%", "x": f"{text}×"}.get(unit, text)
-
-
-def results_downloads(kb: KnowledgeBase) -> dict[str, str]:
-    """results.csv and results.json: one line per reported number with every provenance field."""
-    records = [r.as_record() for r in rows(kb)]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=RECORD_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    payload = {
-        "format": "kernelatlas-results",
-        "fields": RECORD_FIELDS,
-        "comparable_when_equal": [
-            "benchmark",
-            "subset",
-            "benchmark_version",
-            "metric",
-            "aggregate",
-            "p",
-            "k",
-            "baseline",
-            "hardware",
-        ],  # fmt: skip
-        "results": records,
-    }
-    return {
-        "results.csv": buf.getvalue(),
-        "results.json": json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
-    }

@@ -317,8 +317,6 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         options=leaderboards.filter_options(sections),
         stats=results_stats(kb),
     )
-    for name, content in leaderboards.results_downloads(kb).items():
-        writer.write(f"downloads/{name}", content)
     page("results/reproduced.md", "reproduced.md.j2", reproduced=runs)
     gpu_pages = []
     for gpu in runs.gpus:
