@@ -247,7 +247,12 @@ def check_knowledge_base(root: Path = REPO_ROOT, today: dt.date | None = None) -
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    report = check_knowledge_base(Path(args.root))
+    return print_report(check_knowledge_base(Path(args.root)), started)
+
+
+def print_report(report: CheckReport, started: float) -> int:
+    """Every problem, one per line, then a summary; the exit code (1 when there are problems).
+    `build` prints the same, so a failed build reads exactly like `check`."""
     for problem in report.problems:
         print(problem)
     if report.problems:

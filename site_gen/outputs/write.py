@@ -19,7 +19,8 @@ class OutputError(Exception):
 _NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
-def _failure(action: str, path: Path, exc: OSError, writable_fix: str) -> OutputError:
+def write_failure(action: str, path: Path, exc: OSError, writable_fix: str) -> OutputError:
+    """`action` on `path` failed: one line with the system's reason and what to do about it."""
     reason = exc.strerror or type(exc).__name__
     if exc.errno in _NO_SPACE:
         fix = "free some space or write somewhere else"
@@ -37,11 +38,11 @@ def _temporary_copy(path: Path, text: str, writable_fix: str) -> str:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _failure("create the folder", path.parent, exc, writable_fix) from None
+        raise write_failure("create the folder", path.parent, exc, writable_fix) from None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise _failure("write", path, exc, writable_fix) from None
+        raise write_failure("write", path, exc, writable_fix) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -50,7 +51,7 @@ def _temporary_copy(path: Path, text: str, writable_fix: str) -> str:
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise _failure("write", path, exc, writable_fix) from None
+            raise write_failure("write", path, exc, writable_fix) from None
         raise
     return tmp
 
@@ -64,7 +65,7 @@ def write_text_atomic(path: Path, text: str, *, writable_fix: str | None = None)
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise _failure("write", path, exc, fix) from None
+            raise write_failure("write", path, exc, fix) from None
         raise
 
 
@@ -77,7 +78,7 @@ def create_text_atomic(path: Path, text: str, *, writable_fix: str) -> None:
     except FileExistsError:
         raise
     except OSError as exc:
-        raise _failure("write", path, exc, writable_fix) from None
+        raise write_failure("write", path, exc, writable_fix) from None
     finally:
         os.unlink(tmp)
 
