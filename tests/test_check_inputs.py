@@ -19,18 +19,24 @@ def problems_for(root: Path) -> list[str]:
     return [str(p) for p in check_knowledge_base(root, today=TODAY).problems]
 
 
+def _line_of(text: str, line: str) -> int:
+    return text.splitlines().index(line) + 1
+
+
 def test_duplicate_top_level_key_names_both_lines(kb_root: Path) -> None:
     write_entry(kb_root, "alpha", ALPHA + 'title: "Alpha, the second title"\n')
+    repeat = len(ALPHA.splitlines()) + 1
     assert problems_for(kb_root) == [
-        "papers/alpha.yaml:21: title: duplicate key: `title:` is also on line 2"
+        f"papers/alpha.yaml:{repeat}: title: duplicate key: `title:` is also on line 2"
         " (keep one of the two lines: YAML would silently use only the last)"
     ]
 
 
 def test_duplicate_nested_key_names_both_lines(kb_root: Path) -> None:
-    write_entry(kb_root, "alpha", replace_line(ALPHA, 18, "    value: 40.0\n    value: 4.0"))
+    first = _line_of(ALPHA, "    value: 40.0")
+    write_entry(kb_root, "alpha", replace_line(ALPHA, first, "    value: 40.0\n    value: 4.0"))
     assert problems_for(kb_root) == [
-        "papers/alpha.yaml:19: results[0].value: duplicate key: `value:` is also on line 18"
+        f"papers/alpha.yaml:{first + 1}: results[0].value: duplicate key: `value:` is also on line {first}"
         " (keep one of the two lines: YAML would silently use only the last)"
     ]
 
@@ -90,38 +96,48 @@ def test_every_free_text_field_of_an_entry_has_a_length_cap(
     assert f"at most {limit} allowed" in found[0] and "shorten it" in found[0]
 
 
-RESULT_FIELDS = ["subset", "model", "hardware", "source", "notes"]
+RESULT_FIELDS = ["subset", "benchmark_version", "model", "hardware", "url", "source", "notes"]
 
 
 @pytest.mark.parametrize("name", RESULT_FIELDS)
 def test_every_free_text_field_of_a_result_has_a_length_cap(kb_root: Path, name: str) -> None:
     limit = TEXT_LIMITS[name]
     long = "y" * (limit + 1)
-    text = ALPHA.replace("    source: Table 2\n", "") + f"    {name}: {long}\n"
-    if name != "source":
-        text += "    source: Table 2\n"
+    lines = [line for line in ALPHA.splitlines() if not line.startswith(f"    {name}:")]
+    lines.insert(lines.index("    value: 40.0") + 1, f"    {name}: {long}")
+    text = "\n".join(lines) + "\n"
     write_entry(kb_root, "alpha", text)
     found = [p for p in problems_for(kb_root) if "characters" in p]
     assert found == [
-        f"papers/alpha.yaml:{text.splitlines().index(f'    {name}: {long}') + 1}: results[0].{name}:"
+        f"papers/alpha.yaml:{_line_of(text, f'    {name}: {long}')}: results[0].{name}:"
         f" {limit + 1} characters, at most {limit} allowed (shorten it; the full text belongs in the paper)"
     ]
 
 
 def test_a_five_megabyte_subset_is_refused(kb_root: Path) -> None:
-    write_entry(
-        kb_root, "alpha", replace_line(ALPHA, 15, "  - benchmark: bench\n    subset: " + "L" * 5_000_000)
-    )
-    found = problems_for(kb_root)
-    assert len(found) == 1 and "results[0].subset: 5000000 characters" in found[0]
+    text = ALPHA.replace("    value: 40.0\n", "    value: 40.0\n    subset: " + "l" * 5_000_000 + "\n")
+    write_entry(kb_root, "alpha", text)
+    found = [p for p in problems_for(kb_root) if "results[0].subset: 5000000 characters" in p]
+    assert len(found) == 1, problems_for(kb_root)
 
 
-@pytest.mark.parametrize("name", ["task_description", "correctness", "timing", "anti_cheating"])
+BENCHMARK_FIELDS = {
+    "task_description": "  task_description: {}",
+    "correctness": "  correctness: {}",
+    "timing": "  timing: {}",
+    "anti_cheating": "  anti_cheating: [{}]",
+    "versions": "  versions: [{}]",
+    "subset_name": "  subsets:\n    level1: {{name: {}}}",
+    "subset_description": "  subsets:\n    level1: {{name: Level 1, description: {}}}",
+}
+
+
+@pytest.mark.parametrize("name", BENCHMARK_FIELDS)
 def test_every_free_text_field_of_a_benchmark_block_has_a_length_cap(kb_root: Path, name: str) -> None:
     limit = TEXT_LIMITS[name]
-    long = "z" * (limit + 1)
-    value = f"[{long}]" if name == "anti_cheating" else long
-    write_entry(kb_root, "bench", BENCH + f"benchmark:\n  {name}: {value}\n")
+    block = BENCHMARK_FIELDS[name].format("z" * (limit + 1))
+    text = BENCH if "\nbenchmark:" in BENCH else BENCH + "benchmark:\n"
+    write_entry(kb_root, "bench", text + block + "\n")
     found = [p for p in problems_for(kb_root) if "characters" in p]
     assert len(found) == 1 and f"at most {limit} allowed" in found[0], problems_for(kb_root)
 

@@ -39,12 +39,17 @@ TEXT_LIMITS = {
     "correctness": 300,
     "timing": 300,
     "anti_cheating": 150,
+    "benchmark_version": 40,
+    "versions": 40,
+    "subset_name": 80,
+    "subset_description": 300,
 }
 Url = Annotated[str, Field(max_length=TEXT_LIMITS["url"])]
 AliasText = Annotated[str, Field(max_length=TEXT_LIMITS["aliases"])]
 AuthorText = Annotated[str, Field(max_length=TEXT_LIMITS["authors"])]
 OrganizationText = Annotated[str, Field(max_length=TEXT_LIMITS["organizations"])]
 AntiCheatingText = Annotated[str, Field(max_length=TEXT_LIMITS["anti_cheating"])]
+VersionText = Annotated[str, Field(max_length=TEXT_LIMITS["versions"])]
 
 
 class _Strict(BaseModel):
@@ -83,7 +88,9 @@ class Result(_Strict):
         "for a benchmark without subsets.",
     )
     benchmark_version: str | None = Field(
-        None, description="Benchmark version the benchmark entry declares (benchmark.versions), e.g. v0.1."
+        None,
+        max_length=TEXT_LIMITS["benchmark_version"],
+        description="Benchmark version the benchmark entry declares (benchmark.versions), e.g. v0.1.",
     )
     metric: str = Field(
         ..., description="What is measured per task: metrics slug (speedup, correctness, ...)."
@@ -151,9 +158,13 @@ class Result(_Strict):
 class Subset(_Strict):
     """A named part of a benchmark that results may be reported on."""
 
-    name: str = Field(..., description="What the site shows, e.g. 'Level 1'.")
+    name: str = Field(
+        ..., max_length=TEXT_LIMITS["subset_name"], description="What the site shows, e.g. 'Level 1'."
+    )
     tasks: int | None = Field(None, ge=1, description="Number of tasks in the subset.")
-    description: str | None = Field(None, description="What the subset holds.")
+    description: str | None = Field(
+        None, max_length=TEXT_LIMITS["subset_description"], description="What the subset holds."
+    )
 
 
 class BenchmarkInfo(_Strict):
@@ -191,7 +202,7 @@ class BenchmarkInfo(_Strict):
         default_factory=dict,
         description="The subsets results may name, slug -> {name, tasks}: e.g. level1: {name: Level 1, tasks: 100}.",
     )
-    versions: list[str] = Field(
+    versions: list[VersionText] = Field(
         default_factory=list, description="Released versions results may name, e.g. [v0, v0.1]."
     )
 
