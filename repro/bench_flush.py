@@ -52,7 +52,7 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
         for flush_name, flush in flushes.items():
             for name, (fn, nbytes) in calls.items():
                 res = timing.measure(
-                    fn, lambda trial, i: [], "cuda", warmup=5, min_iters=40, max_iters=200, target_rel_ci=0.003,
+                    fn, lambda i: [], "cuda", warmup=5, min_iters=40, max_iters=200, target_rel_ci=0.003,
                     max_time_s=5.0, flush=flush,
                 )  # fmt: skip
                 rows.append({"round": r, "flush": flush_name, "workload": name, "bytes": nbytes,

@@ -68,7 +68,7 @@ def _harness_ms(fn, flush) -> float:
 
     from repro.harness import timing
 
-    res = timing.measure(fn, lambda trial, i: [], "cuda", warmup=5, min_iters=30, max_iters=100,
+    res = timing.measure(fn, lambda i: [], "cuda", warmup=5, min_iters=30, max_iters=100,
                          target_rel_ci=0.01, max_time_s=5.0, flush=flush)  # fmt: skip
     return statistics.median(res.samples_ms)
 

@@ -18,6 +18,16 @@ def cache_dir() -> Path:
     return Path(base) / "kernelatlas"
 
 
+def private_dir() -> Path:
+    """The cache folder, created if needed and kept readable by its owner only (candidate processes run
+    under another uid, or under Landlock, and must not read the reference outputs kept here)."""
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if root.stat().st_mode & 0o077:
+        root.chmod(0o700)
+    return root
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -17,6 +17,15 @@ FULL_COMPARE_MAX = 1 << 22
 SAMPLED_POSITIONS = 1 << 20
 EDGE_POSITIONS = 1 << 15
 
+# Outputs of timed iterations: up to TIMED_FULL_MAX elements travel in full; larger ones at the positions
+# the parent names once the call has returned (TIMED_POSITIONS random ones plus TIMED_EDGE at each end).
+TIMED_FULL_MAX = 1 << 16
+TIMED_POSITIONS = 1 << 16
+TIMED_EDGE = 1 << 12
+# Unseen inputs whose reference outputs the reference worker computes (the cache keeps them out of the
+# candidate's reach); the parent feeds some of them to timed iterations and checks those outputs.
+POOL_SIZE = 16
+
 
 @dataclass
 class Mismatch:

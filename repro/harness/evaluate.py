@@ -12,9 +12,11 @@ import fcntl
 import functools
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,14 +24,19 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, compare, peaks, sandbox
+from repro.harness import cache, compare, isolation, peaks, sandbox
 from repro.harness.result import EvalResult
+from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
 from repro.provenance import git_commit, provenance, utc_now
 
 # Part of the reference-cache key: bump when baselines would be timed or checked differently.
 # 2: L2 flushed by a read; peaks timed with the harness timer.
-HARNESS_VERSION = "2"
+# 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
+HARNESS_VERSION = "3"
+# A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
+# bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
+FLOOR_MARGIN = 0.8
 CPU_TIMING_NOTE = "cpu-interpreter (mechanism test only)"
 
 
@@ -141,13 +148,18 @@ def reference_bundle(problem_path: Path, problem_src: str, settings: EvalSetting
         if key in _bundle_memo:
             return _bundle_memo[key]
         lock = _bundle_locks.setdefault(key, threading.Lock())
-    folder = cache.cache_dir() / "refs" / key
+    folder = cache.private_dir() / "refs" / key
     with lock:
         if key in _bundle_memo:
             return _bundle_memo[key]
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(folder / ".lock", "w") as lf:
             fcntl.flock(lf, fcntl.LOCK_EX)
+            if (folder / "bundle.json").is_file() and not _bundle_intact(folder):
+                print(f"warning: {folder}: the cached reference does not match its checksum; "
+                      "computing it again", file=sys.stderr)  # fmt: skip
+                for name in ("bundle.json", "outputs.pt", "checksum"):
+                    (folder / name).unlink(missing_ok=True)
             if not (folder / "bundle.json").is_file():
                 _compute_bundle(problem_path, settings, folder, dev)
         bundle = json.loads((folder / "bundle.json").read_text())
@@ -160,6 +172,22 @@ def reference_bundle(problem_path: Path, problem_src: str, settings: EvalSetting
         return bundle
 
 
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in ("bundle.json", "outputs.pt"):
+        h.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return h.hexdigest()
+
+
+def _bundle_intact(folder: Path) -> bool:
+    """The bundle's files match the checksum written with them (in the cache, which only the harness's
+    own user can reach: candidates run under another uid or Landlock and can neither read nor update it)."""
+    try:
+        return (folder / "checksum").read_text().strip() == _digest(folder)
+    except OSError:
+        return False
+
+
 def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, dev: str) -> None:
     job_dir = sandbox.new_job_dir("ref")
     try:
@@ -167,10 +195,11 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
         plan = {
             "problem": str(problem_path),
             "peaks_path": str(peaks.peaks_path(dev)) if need_peaks else None,
+            "pool_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(compare.POOL_SIZE)],
         }
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
-        worker = sandbox.start_worker(settings.device, settings.gpu, job_dir, plan_path)
+        worker = sandbox.start_worker(settings.device, settings.gpu, job_dir, plan_path, candidate=False)
         outcome = sandbox.wait(worker, plan_path, timeout_s=max(3 * settings.timeout_s, 600))
         report = _read_report(job_dir)
         if report is None or report.get("status") != "done":
@@ -183,8 +212,12 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
         report["provenance"] = (
             provenance(settings.device) if settings.device == "cpu" else report.get("provenance")
         )
+        report["pool_seeds"] = plan["pool_seeds"]
         shutil.copyfile(job_dir / "outputs.pt", folder / "outputs.pt")
         cache.write_json_atomic(folder / "bundle.json", report)
+        checksum = folder / "checksum.tmp"
+        checksum.write_text(_digest(folder) + "\n")
+        os.replace(checksum, folder / "checksum")
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
 
@@ -197,8 +230,10 @@ def _process_reason(outcome: sandbox.ProcessOutcome, phase: str) -> str:
     return f"the process exited with status {outcome.returncode} during {phase} without reporting a result"
 
 
-def evaluate(problem_path: Path | str, candidate_source: str, settings: EvalSettings) -> EvalResult:
-    """Evaluate one candidate against one problem. Raises HarnessError only when the harness cannot run."""
+def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings) -> EvalResult:
+    """Evaluate one candidate against one problem. Raises HarnessError only when the harness cannot run.
+
+    `candidate_source` may be the file's bytes: source that is not UTF-8 is a compile_error."""
     t_start = time.monotonic()
     problem_path = Path(problem_path).resolve()
     try:
@@ -212,6 +247,17 @@ def evaluate(problem_path: Path | str, candidate_source: str, settings: EvalSett
         "harness_version": HARNESS_VERSION,
         "problem_sha256": sha256(problem_src),
     }
+    if isinstance(candidate_source, bytes):
+        try:
+            candidate_source = candidate_source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return EvalResult(
+                "compile_error",
+                f"the candidate is not UTF-8 text (byte 0x{candidate_source[exc.start]:02x} at offset "
+                f"{exc.start}): save it as UTF-8",
+                provenance=prov,
+                **base,
+            )
     try:
         ast.parse(candidate_source)
     except SyntaxError as exc:
@@ -234,12 +280,23 @@ def evaluate(problem_path: Path | str, candidate_source: str, settings: EvalSett
     try:
         cand_file = job_dir / f"candidate_{cand_sha[:12]}.py"
         cand_file.write_text(candidate_source)
-        plan = {"problem": str(problem_path), "candidate": str(cand_file)}
+        # The candidate reads its task from its own folder: the checkout is outside its reach.
+        problem_copy = job_dir / "problem.py"
+        problem_copy.write_text(problem_src)
+        plan = {"problem": str(problem_copy), "candidate": str(cand_file)}
         plan_path = _plan("candidate", job_dir, plan, settings)
+        prov["isolation"] = isolation.describe(worker.uid)
+        session = Session(
+            settings,
+            [int(x) for x in bundle.get("pool_seeds") or []],
+            [
+                bundle["outputs"].get(f"pool/{j}@positions") or []
+                for j in range(len(bundle.get("pool_seeds") or []))
+            ],
+        )
         spawned = time.time()
-        outcome = sandbox.wait(worker, plan_path, settings.timeout_s)
-        report = _read_report(job_dir)
-        result = _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
+        outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session)
+        result = _judge(problem_path, settings, bundle, job_dir, outcome, session, base, prov)
         phases = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
     finally:
         if not os.environ.get("KERNELATLAS_KEEP_JOBS"):
@@ -293,9 +350,22 @@ def _override_tolerance(tols: dict[str, list], refs: dict[str, list[torch.Tensor
     }
 
 
-def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov) -> EvalResult:
+FAILURE_VERDICTS = ("incorrect", "rejected", "compile_error", "runtime_error")
+
+
+def _judge(problem_path, settings, bundle, job_dir, outcome, session: Session, base, prov) -> EvalResult:
+    """The verdict, from what the parent received over the channel (never from files the candidate's
+    process could rewrite afterwards) and the reference bundle."""
     phase = _last_phase(job_dir)
     common = dict(base, provenance=prov, reference_ops=bundle.get("ops", {}), shapes=[])
+    report = session.report
+    if session.violation:
+        return EvalResult(
+            "rejected",
+            f"the harness's channel carried {session.violation} (during {phase}): the candidate tampered "
+            "with the worker's messages",
+            **common,
+        )
     if outcome.timed_out:
         return EvalResult(
             "timeout",
@@ -305,45 +375,43 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
     if report is None or report.get("status") not in ("done", "failed"):
         return EvalResult("crash", _process_reason(outcome, phase), detail=outcome.log_tail, **common)
     ops = report.get("ops") or {}
-    common["ops"] = ops
+    common["ops"] = ops if isinstance(ops, dict) else {}
+    iso = report.get("isolation")
+    if isinstance(iso, dict):
+        prov["isolation"] = {**prov.get("isolation", {}), **{f"worker_{k}": v for k, v in iso.items()}}
     if report["status"] == "failed":
-        return EvalResult(report.get("verdict", "runtime_error"), report.get("reason", "failed"),
-                          detail=report.get("detail", ""), **common)  # fmt: skip
+        verdict = report.get("verdict")
+        if verdict not in FAILURE_VERDICTS:
+            verdict = "rejected"
+        return EvalResult(verdict, str(report.get("reason", "failed")), detail=str(report.get("detail", "")),
+                          **common)  # fmt: skip
     if report.get("forbidden_ops"):
         from repro.harness.opcheck import forbidden_reason
 
         return EvalResult(
             "rejected", forbidden_reason(report["forbidden_ops"], bundle.get("ops", {})), **common
         )
-    try:
-        outputs = _load_outputs(job_dir / "outputs.pt", mmap=True)
-    except Exception as exc:
-        return EvalResult(
-            "crash", f"the candidate's outputs could not be read back ({type(exc).__name__})", **common
-        )
+    outputs = session.outputs
     refs, tols = bundle["outputs"], bundle.get("tolerance", {})
     if settings.tolerance is not None:
         tols = _override_tolerance(tols, refs, settings.tolerance)
-    out_shapes = report.get("output_shapes") or {}
+    out_shapes = session.out_shapes
     shapes_detail: dict[str, dict[str, Any]] = {}
-    for key in sorted(refs):
+    for key in sorted(k for k in refs if not k.startswith("pool/")):
         si = key.split("/")[0]
         d = shapes_detail.setdefault(
             si, {"shape": bundle["shapes"][int(si[1:])], "max_abs_err": 0.0, "checked": 0}
         )
-        for tag in ("first", "repeat", "after_ref", "timed"):
+        for tag in ("first", "repeat", "after_ref"):
             ck = f"{key}/{tag}"
             if ck not in outputs:
-                if tag == "first" or (
-                    tag == "timed"
-                    and si == "s0"
-                    and int(key.split("/t")[1])
-                    < min(settings.timed_output_checks, settings.correctness_trials)
-                ):
-                    return EvalResult("crash", f"the candidate's report lacks the output {ck}", **common)
+                if tag == "first" or int(key.split("/t")[1]) == 0:
+                    return EvalResult(
+                        "crash", f"the candidate's worker did not send the output {ck}", **common
+                    )
                 continue
-            where = {"first": "trial", "repeat": "repeated run of trial", "after_ref": "run after the reference of trial",
-                     "timed": "timed iteration fed trial"}[tag]  # fmt: skip
+            where = {"first": "trial", "repeat": "repeated run of trial",
+                     "after_ref": "run after the reference of trial"}[tag]  # fmt: skip
             label = f"shape {si[1:]} {bundle['shapes'][int(si[1:])]}, {where} {key.split('/t')[1]}"
             pos = _positions(outputs.get(f"{ck}@positions"))
             shp = out_shapes.get(ck)
@@ -358,7 +426,15 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
                 if again:
                     return EvalResult("incorrect", "not deterministic: " + again.reason, **common)
     common["shapes"] = list(shapes_detail.values())
-    cand = report.get("timing") or {}
+    if not session.event_ms:
+        return EvalResult("crash", "the candidate's worker reported success without timing", **common)
+    timed = _check_timed(session, bundle, tols.get("s0/t0") or [])
+    if timed is not None:
+        return EvalResult("incorrect", timed, **common)
+    cand = session.timing_summary(settings.device)
+    impossible = _physical_floor(bundle, session, cand.get("median"))
+    if impossible:
+        return EvalResult("rejected", impossible, candidate_ms=cand, **common)
     baselines = bundle.get("baselines", {})
     speedups = {
         k: (b["median"] / cand["median"]) if b.get("median") and cand.get("median") else None
@@ -368,20 +444,68 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, report, base, prov)
     sol = peaks.sol_fraction(bundle.get("flops"), bundle.get("bytes_moved"), bundle.get("dtype", ""),
                              cand.get("median"), bundle.get("peaks"))  # fmt: skip
     checks = {"trials": settings.correctness_trials, "shapes": len(bundle["shapes"]),
-              "timed_outputs_checked": sum(1 for k in outputs if k.endswith("/timed")),
+              "timed_outputs_checked": len(session.timed_values),
               "side_work_ms": cand.get("side_work_ms")}  # fmt: skip
+    compile_ms = report.get("compile_ms")
     return EvalResult(
         "correct",
         f"all outputs match the reference within tolerance ({checks['shapes']} shape(s) x "
-        f"{settings.correctness_trials} trials, plus repeat, after-reference and timed-loop checks)",
+        f"{settings.correctness_trials} trials, plus repeat, after-reference and "
+        f"{checks['timed_outputs_checked']} timed iterations on unseen inputs)",
         speedup=speedups.get(first) if first else None,
         speedups=speedups,
         baseline=first,
         baseline_ms={k: v for k, v in baselines.items()},
         candidate_ms=cand,
-        compile_ms=report.get("compile_ms"),
+        compile_ms=float(compile_ms) if isinstance(compile_ms, int | float) else None,
         sol_fraction=sol,
         timing=CPU_TIMING_NOTE if settings.device == "cpu" else cand.get("method"),
         checks=checks,
         **common,
     )
+
+
+def _check_timed(session: Session, bundle: dict[str, Any], tols: list[list[float]]) -> str | None:
+    """The timed iterations the parent chose to check, against the reference pool; a reason or None."""
+    if session.checked and not session.timed_values:
+        return "the timed iterations' outputs never reached the parent"
+    pool_shapes = bundle.get("pool_shapes") or []
+    for ti, j in sorted(session.checked.items()):
+        values = session.timed_values.get(j)
+        if values is None:
+            return f"timed iteration {ti}: its output was not sent"
+        where = f"timed iteration {ti} (unseen inputs)"
+        expected = pool_shapes[j] if j < len(pool_shapes) else None
+        got = session.timed_shapes.get(j)
+        if expected is not None and got != expected:
+            return f"{where}: output shapes {got}, expected {expected}"
+        mismatch, _ = compare.compare_one(values, bundle["outputs"][f"pool/{j}"], tols, where)
+        if mismatch:
+            return mismatch.reason
+    return None
+
+
+def _physical_floor(bundle: dict[str, Any], session: Session, median_ms: float | None) -> str | None:
+    """A reason when the median is below what the device can physically do: writing the outputs once at
+    the measured copy bandwidth, or the task's FLOPs at the highest matmul rate measured (any dtype)."""
+    pk = bundle.get("peaks")
+    if not pk or median_ms is None:
+        return None
+    shapes = (bundle.get("pool_shapes") or [[]])[0]
+    ref0 = bundle["outputs"].get("s0/t0") or []
+    out_bytes = sum(math.prod(shape) * t.element_size() for shape, t in zip(shapes, ref0, strict=False))
+    floors = []
+    if out_bytes and pk.get("copy_bytes_per_s"):
+        floors.append((out_bytes / pk["copy_bytes_per_s"] * 1e3, f"writing its {out_bytes / 1e6:.3g} MB of output "
+                       f"once at the measured copy bandwidth ({pk['copy_bytes_per_s'] / 1e12:.3g} TB/s)"))  # fmt: skip
+    rates = [r for r in (pk.get("flops_per_s") or {}).values() if r]
+    if bundle.get("flops") and rates:
+        floors.append((bundle["flops"] / max(rates) * 1e3, f"{bundle['flops']:.3g} FLOP at the device's "
+                       f"highest measured rate ({max(rates) / 1e12:.3g} TFLOP/s)"))  # fmt: skip
+    for floor_ms, what in floors:
+        if median_ms < FLOOR_MARGIN * floor_ms:
+            return (
+                f"physically impossible time: a median of {median_ms:.4g} ms is faster than {what}, "
+                f"{floor_ms:.4g} ms; the timing was tampered with"
+            )
+    return None

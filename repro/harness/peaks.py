@@ -53,7 +53,7 @@ def _median_s(fn: Any, device: str, reps: int) -> float:
     from repro.harness import timing
 
     res = timing.measure(
-        fn, lambda trial, i: [], device, warmup=2, min_iters=reps, max_iters=reps, target_rel_ci=1.0,
+        fn, lambda i: [], device, warmup=2, min_iters=reps, max_iters=reps, target_rel_ci=1.0,
         max_time_s=120.0,
     )  # fmt: skip
     return statistics.median(res.samples_ms) / 1e3

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fnmatch
 import os
 import shutil
 import signal
@@ -18,38 +17,41 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-# Environment variables the candidate process never sees.
-SECRET_PATTERNS = (
-    "*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*", "*COOKIE*",
-    "OPENAI_*", "ANTHROPIC_*", "AWS_*", "AZURE_*", "GOOGLE_*", "GCP_*", "HF_*", "HUGGING*", "WANDB_*",
-    "GITHUB_*", "GH_*", "SSH_*", "RAY_*", "KERNELATLAS_*",
-)  # fmt: skip
+from repro.harness import channel as channel_mod
+from repro.harness import isolation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHM_MIN_FREE = 16 << 30  # use /dev/shm for job folders (outputs pass through memory) when this much is free
+WARDEN = Path(__file__).with_name("warden.py")
+# Host memory a candidate process may map for data (RLIMIT_DATA): the GPU does its work in device memory,
+# and an allocation beyond this (touched or not) fails as out of memory.
+MEMORY_LIMIT_BYTES = 16 << 30
 
 
 def scrubbed_env(device: str, gpu: int | None, home: Path) -> dict[str, str]:
-    """The parent's environment minus secrets, pinned to one GPU (or the Triton interpreter on CPU)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not any(fnmatch.fnmatchcase(k.upper(), p) for p in SECRET_PATTERNS)
-    }
-    env["TRITON_CACHE_DIR"] = os.environ.get("TRITON_CACHE_DIR", str(Path.home() / ".triton" / "cache"))
+    """An allow-list of the parent's environment (see `isolation.ENV_ALLOW`), pinned to one GPU (or the
+    Triton interpreter on CPU), with HOME, the temporary folder and the Triton cache inside the job folder."""
+    env = isolation.allowed_env()
     env["HOME"] = str(home)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["TMPDIR"] = str(home / "tmp")
+    env["TRITON_CACHE_DIR"] = str(home / "triton")
+    env["PYTHONPATH"] = str(REPO_ROOT)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("TRITON_INTERPRET", None)
+    env["PYTHONNOUSERSITE"] = "1"
+    if os.environ.get("KERNELATLAS_ISOLATION"):
+        env["KERNELATLAS_ISOLATION"] = os.environ["KERNELATLAS_ISOLATION"]
     if device == "cpu":
         env["TRITON_INTERPRET"] = "1"
         env["CUDA_VISIBLE_DEVICES"] = ""
     elif gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    elif "CUDA_VISIBLE_DEVICES" in os.environ:
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
 
 
@@ -94,22 +96,64 @@ class Worker:
     log: IO[bytes]
     standby: bool
     env_key: tuple = ()
+    uid: int | None = None  # the candidate's own uid (when the harness runs as root)
+    channel: channel_mod.Channel | None = None  # the parent's end (candidates only)
 
 
-def start_worker(device: str, gpu: int | None, job_dir: Path, plan_path: Path | None) -> Worker:
-    """`python -m repro.harness.worker PLAN` (or `--standby` when no plan yet) in a new session."""
+def start_worker(
+    device: str,
+    gpu: int | None,
+    job_dir: Path,
+    plan_path: Path | None,
+    *,
+    candidate: bool = True,
+    cpu_s: float | None = None,
+) -> Worker:
+    """`python -m repro.harness.worker PLAN` (or `--standby` when no plan yet) under the warden.
+
+    A candidate's worker runs under its own uid when we are root (the job folder is handed to that
+    uid); the reference worker runs trusted code only and keeps ours (it writes the cache)."""
+    (job_dir / "tmp").mkdir(exist_ok=True)
+    (job_dir / "triton").mkdir(exist_ok=True)
+    uid = isolation.new_uid() if candidate else None
+    if uid is not None:
+        for path in (job_dir, job_dir / "tmp", job_dir / "triton"):
+            os.chown(path, uid, uid)
     log = open(job_dir / "worker.log", "wb")  # noqa: SIM115  (closed in wait())
+    if uid is not None:
+        os.fchown(log.fileno(), uid, uid)
     env = scrubbed_env(device, gpu, home=job_dir)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "repro.harness.worker", str(plan_path) if plan_path else "--standby"],
-        cwd=job_dir,
-        env=env,
-        stdin=subprocess.PIPE if plan_path is None else subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return Worker(proc, job_dir, log, standby=plan_path is None, env_key=_env_key(env))
+    warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(MEMORY_LIMIT_BYTES)]
+    if uid is not None:
+        warden += ["--uid", str(uid)]
+    if cpu_s:
+        warden += ["--cpu", str(int(cpu_s * max(1, os.cpu_count() or 1)) + 10)]
+    cmd = [sys.executable, "-m", "repro.harness.worker", str(plan_path) if plan_path else "--standby"]
+    ends: tuple[int, int] | None = None
+    parent_end = None
+    if candidate:
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        ends = (to_worker_r, from_worker_w)
+        parent_end = channel_mod.Channel(from_worker_r, to_worker_w)
+        warden += ["--fds", f"{to_worker_r},{from_worker_w}"]
+        cmd += ["--channel", f"{to_worker_r},{from_worker_w}"]
+    try:
+        proc = subprocess.Popen(
+            [*warden, "--", *cmd],
+            cwd=job_dir,
+            env=env,
+            stdin=subprocess.PIPE if plan_path is None else subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=ends or (),
+        )
+    finally:
+        for fd in ends or ():
+            os.close(fd)  # the worker's ends live in the worker alone: its exit closes the channel
+    return Worker(proc, job_dir, log, standby=plan_path is None, env_key=_env_key(env), uid=uid,
+                  channel=parent_end)  # fmt: skip
 
 
 def _env_key(env: dict[str, str]) -> tuple:
@@ -117,9 +161,17 @@ def _env_key(env: dict[str, str]) -> tuple:
     return tuple(sorted((k, v) for k, v in env.items() if k != "HOME"))
 
 
-def wait(worker: Worker, plan_path: Path | None, timeout_s: float) -> ProcessOutcome:
-    """Hand a standby worker its plan, wait up to `timeout_s`, then kill its whole process group."""
+def wait(
+    worker: Worker,
+    plan_path: Path | None,
+    timeout_s: float,
+    serve: Callable[[channel_mod.Channel, float], None] | None = None,
+) -> ProcessOutcome:
+    """Hand a standby worker its plan, serve its channel and wait, up to `timeout_s` in all; then stop
+    it and everything it started. `serve(channel, deadline)` answers the worker until it reports or
+    the channel closes, raising TimeoutError at the deadline."""
     t0 = time.monotonic()
+    deadline = t0 + timeout_s
     timed_out = False
     try:
         if worker.standby:
@@ -127,8 +179,10 @@ def wait(worker: Worker, plan_path: Path | None, timeout_s: float) -> ProcessOut
             with contextlib.suppress(BrokenPipeError):
                 worker.proc.stdin.write(f"{plan_path}\n".encode())
                 worker.proc.stdin.close()
-        worker.proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
+        if serve is not None and worker.channel is not None:
+            serve(worker.channel, deadline)
+        worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except (subprocess.TimeoutExpired, TimeoutError):
         timed_out = True
     finally:
         kill(worker)
@@ -138,11 +192,23 @@ def wait(worker: Worker, plan_path: Path | None, timeout_s: float) -> ProcessOut
 
 
 def kill(worker: Worker) -> None:
-    """Kill the worker's process group, including anything it forked, and reap the worker."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(worker.proc.pid, signal.SIGKILL)
+    """Stop the worker: its warden kills the worker's group, every descendant and the uid's processes,
+    then exits; a warden that does not (it never should) is killed with its group."""
+    if worker.proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            worker.proc.send_signal(signal.SIGTERM)
+        try:
+            worker.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.proc.pid, signal.SIGKILL)
     worker.proc.wait()
     worker.log.close()
+    if worker.channel is not None:
+        for fd in (worker.channel.rfd, worker.channel.wfd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        worker.channel = None
 
 
 class StandbyPool:

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
-import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -49,7 +47,6 @@ class TimingResult:
     samples_ms: list[float]
     event_ms: list[float] = field(default_factory=list)
     host_ms: list[float] = field(default_factory=list)
-    checked_outputs: dict[int, Any] = field(default_factory=dict)  # trial index -> output
     side_work_ms: float = 0.0
     method: str = ""
 
@@ -171,10 +168,11 @@ def preroll_cycles(ms: float = PREROLL_MS, iters: int = 5) -> int:
 
 
 def _into_previous_buffers(new: list[Any], old: list[Any]) -> list[Any]:
-    """Write a checked iteration's inputs into the previous iteration's buffers.
+    """Write an iteration's fresh inputs into the previous iteration's buffers.
 
-    Same addresses, new values: a cache keyed on `data_ptr` is then sure to return a stale
-    output on exactly the iterations whose outputs are checked.
+    Done for every iteration after the first, so every timed call sees the same addresses holding
+    new values: nothing about the buffers tells a checked iteration from another, and a cache keyed
+    on `data_ptr` returns a stale output everywhere.
     """
     out = []
     for a, b in zip(new, old, strict=True):
@@ -187,92 +185,178 @@ def _into_previous_buffers(new: list[Any], old: list[Any]) -> list[Any]:
     return out
 
 
+class Clock(Protocol):
+    """What the timing loop reads time from. Built from references captured before any candidate code
+    runs (`cuda_clock`, `host_clock`); tests pass a fake one, so the loop's logic runs on any machine."""
+
+    method: str
+    device_wide: bool
+
+    def now_ns(self) -> int: ...
+
+    def begin(self) -> None:
+        """Just before the timed call: flush, synchronise, queue the pre-roll and the start mark."""
+
+    def end(self) -> tuple[float, float]:
+        """Just after it: synchronise; (current-stream event ms, host ms of the whole device)."""
+        ...
+
+
+class HostClock:
+    """The CPU path: the host clock around the call (the Triton interpreter: a mechanism test only)."""
+
+    method = "cpu-interpreter (mechanism test only)"
+    device_wide = False
+
+    def __init__(self) -> None:
+        self._t0 = 0
+
+    def now_ns(self) -> int:
+        return _perf_counter_ns()
+
+    def begin(self) -> None:
+        self._t0 = _perf_counter_ns()
+
+    def end(self) -> tuple[float, float]:
+        ms = (_perf_counter_ns() - self._t0) / 1e6
+        return ms, ms
+
+
+class CudaClock:
+    """CUDA events on the current stream, and the host clock around a device-wide synchronize."""
+
+    method = f"cuda-events+device-sync, L2 flushed by a read, {PREROLL_MS} ms GPU pre-roll"
+    device_wide = True  # the host clock spans a device-wide synchronize: side work shows there
+
+    def __init__(self, flush: Callable[[], None] | None = None) -> None:
+        self.flush = flush or _L2Flusher("cuda")
+        self.calib = sync_calibration_ms("cuda")
+        self.cycles = preroll_cycles()
+        self._marks: tuple[Any, Any, Any] | None = None
+        self._t0 = 0
+
+    def now_ns(self) -> int:
+        return _perf_counter_ns()
+
+    def begin(self) -> None:
+        self.flush()
+        _synchronize()
+        pre, start, end = (_Event(enable_timing=True) for _ in range(3))
+        self._marks = (pre, start, end)
+        self._t0 = _perf_counter_ns()
+        _event_record(pre)
+        _gpu_sleep(self.cycles)
+        _event_record(start)
+
+    def end(self) -> tuple[float, float]:
+        assert self._marks is not None
+        pre, start, end = self._marks
+        _event_record(end)
+        _synchronize()
+        # Host clock over the whole region against the device's own span of it (pre-roll included).
+        host = (_perf_counter_ns() - self._t0) / 1e6 - self.calib - _event_elapsed(pre, start)
+        return _event_elapsed(start, end), host
+
+
+def clock_for(device: str, flush: Callable[[], None] | None = None) -> Clock:
+    return CudaClock(flush) if device == "cuda" else HostClock()
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When to stop timing: at `max_iters`; or from `min_iters` on, once the 95% interval of the median
+    is within `target_rel_ci` of it or `max_time_s` has passed."""
+
+    min_iters: int
+    max_iters: int
+    target_rel_ci: float
+    max_time_s: float
+
+    def done(self, samples: Sequence[float], elapsed_s: float) -> bool:
+        n = len(samples)
+        if n >= self.max_iters:
+            return True
+        if n < self.min_iters:
+            return False
+        xs = sorted(samples)
+        lo, hi = median_interval(xs)
+        med = statistics.median(xs)
+        return med <= 0 or (hi - lo) / (2 * med) <= self.target_rel_ci or elapsed_s > self.max_time_s
+
+
+def side_work(event_ms: Sequence[float], host_ms: Sequence[float]) -> tuple[float, bool]:
+    """(host median less event median, whether work escaped the current stream's events).
+
+    When the host clock (less the calibrated synchronize) runs clearly longer than the events, work
+    ran on a side stream or a host thread and the host clock is what counts."""
+    if not event_ms:
+        return 0.0, False
+    gap = statistics.median(host_ms) - statistics.median(event_ms)
+    return max(0.0, gap), gap > max(SIDE_WORK_MIN_MS, SIDE_WORK_FRACTION * statistics.median(event_ms))
+
+
+def finish(result: TimingResult, device_wide: bool) -> TimingResult:
+    """Apply the side-work rule to raw samples (the parent does this again from what it received)."""
+    gap, escaped = side_work(result.event_ms, result.host_ms)
+    result.side_work_ms = gap if device_wide else 0.0
+    result.samples_ms = list(result.event_ms)
+    if device_wide and escaped:
+        result.samples_ms = [max(e, h) for e, h in zip(result.event_ms, result.host_ms, strict=True)]
+        result.method += SIDE_WORK_NOTE
+    return result
+
+
+SIDE_WORK_NOTE = "; work outside the current stream detected, timed by the host clock"
+
+
 def measure(
     fn: Callable[..., Any],
-    inputs_for: Callable[[int | None, int], list[Any]],
-    device: str,
+    inputs_for: Callable[[int], list[Any]],
+    clock: Clock | str,
     *,
     warmup: int,
     min_iters: int,
     max_iters: int,
     target_rel_ci: float,
     max_time_s: float,
-    check_trials: Sequence[int] = (),
     flush: Callable[[], None] | None = None,
+    after: Callable[[int, Any, float, float], bool | None] | None = None,
 ) -> TimingResult:
     """Time `fn(*inputs)` with fresh inputs each iteration until the median is stable.
 
-    `inputs_for(trial, iteration)` builds the inputs: with a trial index it must give that
-    correctness trial's inputs (so the parent can check the output), else unseen values.
-    `flush` replaces the L2 flush before each iteration (benchmarks of the flush itself only).
+    `inputs_for(i)` gives iteration i's fresh inputs; from the second iteration on they are written
+    into the previous iteration's buffers (the same policy for every timed call). `clock` is a
+    `Clock` or a device name ('cuda', 'cpu'); `flush` replaces the L2 flush of a device's clock
+    (benchmarks of the flush itself). `after(timed_index, output, event_ms, host_ms)` sees each timed
+    call's output (the candidate's worker sends it to the parent there) and may decide when to stop
+    (True/False); None leaves it to the stopping rule.
     """
-    rng = random.Random(int.from_bytes(os.urandom(8), "little"))
-    check_at = dict(
-        zip(rng.sample(range(min_iters), min(len(check_trials), min_iters)), check_trials, strict=False)
-    )
-    flush = flush or _L2Flusher(device)
-    calib = sync_calibration_ms(device)
-    cycles = preroll_cycles() if device == "cuda" else 0
-    result = TimingResult(
-        samples_ms=[],
-        method=f"cuda-events+device-sync, L2 flushed by a read, {PREROLL_MS} ms GPU pre-roll"
-        if device == "cuda"
-        else "",
-    )
-    if device != "cuda":
-        result.method = "cpu-interpreter (mechanism test only)"
-    start_ns = _perf_counter_ns()
+    clk = clock_for(clock, flush) if isinstance(clock, str) else clock
+    rule = StopRule(min_iters, max_iters, target_rel_ci, max_time_s)
+    result = TimingResult(samples_ms=[], method=clk.method)
+    start_ns = clk.now_ns()
     prev_inputs = None
     i = 0
     while True:
-        timed = i - warmup
-        trial = check_at.get(timed) if timed >= 0 else None
-        inputs = inputs_for(trial, i)
-        if trial is not None and prev_inputs is not None:
+        inputs = inputs_for(i)
+        if prev_inputs is not None:
             inputs = _into_previous_buffers(inputs, prev_inputs)
-        if device == "cuda":
-            flush()
-            _synchronize()
-            pre, start, end = (_Event(enable_timing=True) for _ in range(3))
-            t0 = _perf_counter_ns()
-            _event_record(pre)
-            _gpu_sleep(cycles)
-            _event_record(start)
-            out = fn(*inputs)
-            _event_record(end)
-            _synchronize()
-            # Host clock over the whole region against the device's own span of it (pre-roll included).
-            host = (_perf_counter_ns() - t0) / 1e6 - calib - _event_elapsed(pre, start)
-            ev = sample = _event_elapsed(start, end)
-        else:
-            t0 = _perf_counter_ns()
-            out = fn(*inputs)
-            host = ev = sample = (_perf_counter_ns() - t0) / 1e6
+        clk.begin()
+        out = fn(*inputs)
+        ev, host = clk.end()
+        timed = i - warmup
+        stop: bool | None = None
         if timed >= 0:
-            result.samples_ms.append(sample)
             result.event_ms.append(ev)
             result.host_ms.append(host)
-            if trial is not None:
-                result.checked_outputs[trial] = out
+            result.samples_ms.append(ev)
+            if after is not None:
+                stop = after(timed, out, ev, host)
         prev_inputs = inputs
         del out, inputs
         i += 1
-        n = len(result.samples_ms)
-        if n >= max_iters:
+        if stop is None:
+            stop = timed >= 0 and rule.done(result.event_ms, (clk.now_ns() - start_ns) / 1e9)
+        if stop:
             break
-        if n >= min_iters:
-            xs = sorted(result.samples_ms)
-            lo, hi = median_interval(xs)
-            med = statistics.median(xs)
-            if med <= 0 or (hi - lo) / (2 * med) <= target_rel_ci:
-                break
-            if (_perf_counter_ns() - start_ns) / 1e9 > max_time_s:
-                break
-    if device == "cuda":
-        gap = statistics.median(result.host_ms) - statistics.median(result.event_ms)
-        result.side_work_ms = max(0.0, gap)
-        if gap > max(SIDE_WORK_MIN_MS, SIDE_WORK_FRACTION * statistics.median(result.event_ms)):
-            # Work the current stream's events missed: count the device-wide (host clock) time instead.
-            result.samples_ms = [max(e, h) for e, h in zip(result.event_ms, result.host_ms, strict=True)]
-            result.method += "; work outside the current stream detected, timed by the host clock"
-    return result
+    return finish(result, device_wide=bool(getattr(clk, "device_wide", False)))

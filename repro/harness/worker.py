@@ -3,9 +3,10 @@
 Two roles. The *reference* role builds the task's Model, computes the reference outputs for
 every (shape, trial), records the ops it calls, and times the baselines. The *candidate* role
 imports the candidate file (only after the tamper snapshot is taken), runs the correctness
-trials and the timing, and writes its outputs for the parent to compare: it never sees the
-reference outputs. Both write `report.json` (atomically) and `outputs.pt` into the job folder,
-and append each phase they enter to `progress.jsonl`, so a crash or a hang can be located.
+trials and the timing, and sends its outputs and raw timings to the parent over `channel` as they
+are produced: it never sees the reference outputs, and what it sends cannot be rewritten later. The
+reference role writes `report.json` (atomically) and `outputs.pt` into its job folder. Both append
+each phase they enter to `progress.jsonl`, so a crash or a hang can be located.
 """
 
 from __future__ import annotations
@@ -24,11 +25,19 @@ from typing import Any
 
 import torch
 
-from repro.harness import compare, guards, opcheck, timing
+from repro.harness import channel as chan_mod
+from repro.harness import compare, guards, isolation, opcheck, timing
 from repro.harness import problem as prob
 
 _perf_counter_ns = time.perf_counter_ns
 _urandom = os.urandom
+_exit = os._exit
+
+TIMED_FULL_MAX, TIMED_POSITIONS, TIMED_EDGE = (
+    compare.TIMED_FULL_MAX,
+    compare.TIMED_POSITIONS,
+    compare.TIMED_EDGE,
+)
 
 
 class Failure(Exception):
@@ -40,7 +49,9 @@ class Failure(Exception):
 
 
 class Job:
-    def __init__(self, plan_path: Path) -> None:
+    def __init__(self, plan_path: Path, channel: chan_mod.Channel | None = None) -> None:
+        self.channel = channel
+        self.positions: dict[str, list[torch.Tensor]] = {}
         self.plan = json.loads(plan_path.read_text())
         self.dir = Path(self.plan["job_dir"])
         self.device = self.plan["device"]
@@ -88,32 +99,46 @@ def _store(job: Job, key: str, outs: list[torch.Tensor], also_at: str | None = N
     The positions are drawn here, after forward returned and the device was synchronised, from
     os.urandom: the candidate cannot know them in advance. They travel as int32 where they fit.
     With `also_at`, the sampled positions of that earlier run come first, so the parent can compare
-    the two runs value for value (the determinism check).
+    the two runs value for value (the determinism check). A candidate's outputs leave at once over
+    the channel; the reference's are kept for `outputs.pt`.
     """
     values, positions = [], []
-    earlier = job.outputs.get(f"{also_at}@positions") if also_at else None
+    earlier = job.positions.get(also_at) if also_at else None
     for k, t in enumerate(outs):
         n = t.numel()
         if n <= compare.FULL_COMPARE_MAX:
             values.append(t.detach().to("cpu", copy=True))
             positions.append(torch.empty(0, dtype=torch.int64))
             continue
-        gen = torch.Generator(device=t.device).manual_seed(int.from_bytes(_urandom(8), "little") >> 1)
-        index = torch.int32 if n < 2**31 else torch.int64
-        edge = compare.EDGE_POSITIONS
-        pos = torch.cat([
-            torch.arange(0, edge, device=t.device, dtype=index),
-            torch.arange(n - edge, n, device=t.device, dtype=index),
-            torch.randint(0, n, (compare.SAMPLED_POSITIONS,), device=t.device, generator=gen, dtype=index),
-        ])  # fmt: skip
+        pos = sample_positions(n, t.device, compare.SAMPLED_POSITIONS, compare.EDGE_POSITIONS)
         if earlier is not None and k < len(earlier) and earlier[k].numel():
-            pos = torch.cat([earlier[k].to(device=t.device, dtype=index), pos])
+            pos = torch.cat([earlier[k].to(device=t.device, dtype=pos.dtype), pos])
         values.append(t.detach().reshape(-1)[pos].cpu())
         positions.append(pos.cpu())
+    job.positions[key] = positions
+    shapes = [list(t.shape) for t in outs]
+    if job.channel is not None:
+        vmeta, vraw = chan_mod.pack_tensors(values)
+        pmeta, praw = chan_mod.pack_tensors(positions)
+        job.channel.send("output", {"key": key, "values": vmeta, "positions": pmeta, "shapes": shapes},
+                         vraw + praw)  # fmt: skip
+        return
     job.outputs[key] = values
     if any(p.numel() for p in positions):
         job.outputs[f"{key}@positions"] = positions
-    job.report.setdefault("output_shapes", {})[key] = [list(t.shape) for t in outs]
+    job.report.setdefault("output_shapes", {})[key] = shapes
+
+
+def sample_positions(n: int, device: Any, count: int, edge: int) -> torch.Tensor:
+    """The first and last `edge` flat positions and `count` random ones, from os.urandom."""
+    gen = torch.Generator(device=device).manual_seed(int.from_bytes(_urandom(8), "little") >> 1)
+    index = torch.int32 if n < 2**31 else torch.int64
+    edge = min(edge, n)
+    return torch.cat([
+        torch.arange(0, edge, device=device, dtype=index),
+        torch.arange(n - edge, n, device=device, dtype=index),
+        torch.randint(0, n, (count,), device=device, generator=gen, dtype=index),
+    ])  # fmt: skip
 
 
 def _poison_allocator(nbytes: int, device: str) -> None:
@@ -143,7 +168,8 @@ def run_reference(job: Job) -> None:
         job.enter(f"reference shape {si}")
         model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
         for t in range(s["correctness_trials"]):
-            inputs = prob.make_inputs(problem, shape, prob.trial_seed(s["seed"], si, t), job.device)
+            seed = prob.trial_seed(s["seed"], si, t)
+            inputs = prob.make_inputs(problem, shape, seed, job.device)
             with torch.no_grad():
                 if si == 0 and t == 0:
                     with opcheck.OpRecorder() as rec:
@@ -156,6 +182,9 @@ def run_reference(job: Job) -> None:
             key = f"s{si}/t{t}"
             job.outputs[key] = _cpu_copy(outs)
             _record_tolerance(job, problem, key, outs)
+            _check_reference_determinism(job, problem, shape, si, t, seed, outs)
+        if si == 0:
+            _reference_pool(job, problem, shape, model)
         del model
     job.report["flops"] = _optional_number(problem, "flops", shapes[0])
     job.report["bytes_moved"] = _optional_number(problem, "bytes_moved", shapes[0])
@@ -173,6 +202,50 @@ def run_reference(job: Job) -> None:
 
     job.report["provenance"] = provenance(job.device)
     job.report["status"] = "done"
+
+
+def _check_reference_determinism(job: Job, problem: Any, shape: dict, si: int, t: int, seed: int,
+                                 outs: list[torch.Tensor]) -> None:  # fmt: skip
+    """Run the reference again with the same seed (a fresh model, fresh inputs): a reference that is not
+    deterministic within tolerance would blame honest candidates, so it is refused and nothing cached."""
+    s = job.settings
+    again_model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
+    with torch.no_grad():
+        again = prob.flatten_outputs(again_model(*prob.make_inputs(problem, shape, seed, job.device)))
+    job.sync()
+    tols = job.report["tolerance"][f"s{si}/t{t}"]
+    mismatch, _ = compare.compare_one(
+        _cpu_copy(again), _cpu_copy(outs), tols, f"shape {si} {shape}, trial {t}"
+    )
+    if mismatch:
+        raise Failure(
+            "reference_error",
+            "the reference model is not deterministic: two runs with the same seed differ ("
+            + mismatch.reason
+            + "); make Model.forward a function of its inputs and parameters "
+            "(no torch.rand/randn/dropout in forward)",
+        )
+
+
+def _reference_pool(job: Job, problem: Any, shape: dict, model: Any) -> None:
+    """Reference outputs for POOL_SIZE unseen seeds (drawn by the parent), in full or at positions drawn
+    here, for the parent to check timed iterations against."""
+    for j, seed in enumerate(job.plan.get("pool_seeds") or []):
+        with torch.no_grad():
+            outs = prob.flatten_outputs(model(*prob.make_inputs(problem, shape, int(seed), job.device)))
+        job.sync()
+        values, positions = [], []
+        for t in outs:
+            if t.numel() <= TIMED_FULL_MAX:
+                values.append(t.detach().to("cpu", copy=True))
+                positions.append(torch.empty(0, dtype=torch.int64))
+            else:
+                pos = sample_positions(t.numel(), t.device, TIMED_POSITIONS, TIMED_EDGE)
+                values.append(t.detach().reshape(-1)[pos].cpu())
+                positions.append(pos.cpu().long())
+        job.outputs[f"pool/{j}"] = values
+        job.outputs[f"pool/{j}@positions"] = positions
+        job.report.setdefault("pool_shapes", []).append([list(t.shape) for t in outs])
 
 
 def _optional_number(problem: Any, name: str, shape: dict) -> float | None:
@@ -195,32 +268,65 @@ def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, 
             job.sync()
             compile_ms = (_perf_counter_ns() - t0) / 1e6
         with torch.no_grad():
-            res = _timed(job, problem, shape, fn, check_trials=())
+            res = _timed(job, problem, shape, fn)
     except Exception as exc:  # a baseline that fails is reported, not fatal
         return {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     return {**res.summary(), "compile_ms": compile_ms}
 
 
-def _timed(
-    job: Job, problem: Any, shape: dict, fn: Any, check_trials: tuple[int, ...]
-) -> timing.TimingResult:
+def _timed(job: Job, problem: Any, shape: dict, fn: Any) -> timing.TimingResult:
+    """The baselines' timing: unseen inputs every iteration (seeds disjoint from the trials')."""
     s = job.settings
-
-    def inputs_for(trial: int | None, i: int) -> list[Any]:
-        seed = prob.trial_seed(s["seed"], 0, trial) if trial is not None else prob.timing_seed(s["seed"], i)
-        return prob.make_inputs(problem, shape, seed, job.device)
-
     return timing.measure(
         fn,
-        inputs_for,
+        lambda i: prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], i), job.device),
         job.device,
         warmup=s["warmup"],
         min_iters=s["min_timing_iters"],
         max_iters=s["timing_iters"],
         target_rel_ci=s["target_rel_ci"],
         max_time_s=s["max_timing_s"],
-        check_trials=check_trials,
     )
+
+
+def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
+    """Time the candidate with the parent in charge: it names each iteration's (unseen) seed, receives
+    each call's times and names the positions to sample once the call has returned, and says when to stop.
+    Some seeds are from the reference pool; which ones, only the parent knows."""
+    s = job.settings
+    ch = job.channel
+    assert ch is not None
+
+    def inputs_for(i: int) -> list[Any]:
+        ch.send("seed", {"i": i})
+        header, _ = ch.expect("seed")
+        return prob.make_inputs(problem, shape, int(header["seed"]), job.device)
+
+    def after(ti: int, out: Any, event_ms: float, host_ms: float) -> bool:
+        try:
+            outs = prob.flatten_outputs(out)
+        except TypeError as exc:
+            raise Failure("rejected", f"ModelNew.forward returned an unusable value: {exc}") from None
+        ch.send("sample", {"i": ti, "event_ms": float(event_ms), "host_ms": float(host_ms),
+                           "shapes": [list(o.shape) for o in outs]})  # fmt: skip
+        header, payload = ch.expect("positions")
+        positions = chan_mod.unpack_tensors(header["meta"], payload)
+        values = [
+            o.detach().reshape(-1)[p.to(o.device)] if p.numel() else o.detach()
+            for o, p in zip(outs, positions, strict=True)
+        ]
+        with torch.enable_grad():  # the snapshot was taken with grad on; timing runs under no_grad
+            _check_guards(job, snapshot, f"timed iteration {ti}")
+        meta, raw = chan_mod.pack_tensors(values)
+        ch.send("values", {"meta": meta}, raw)
+        header, _ = ch.expect("next")
+        return bool(header["stop"])
+
+    timing.measure(
+        fn, inputs_for, job.device, warmup=s["warmup"], min_iters=s["min_timing_iters"],
+        max_iters=s["timing_iters"], target_rel_ci=s["target_rel_ci"], max_time_s=s["max_timing_s"],
+        after=after,
+    )  # fmt: skip
 
 
 def run_candidate(job: Job) -> None:
@@ -229,6 +335,7 @@ def run_candidate(job: Job) -> None:
     problem = prob.load_module(Path(job.plan["problem"]), "kernelatlas_problem")
     shapes = prob.shapes_for(problem, job.device)
     snapshot = guards.Snapshot()
+    job.report["isolation"] = isolation.sandbox_candidate(job.dir)
     job.enter("import")
     try:
         candidate = prob.load_module(Path(job.plan["candidate"]), "kernelatlas_candidate")
@@ -288,6 +395,7 @@ def run_candidate(job: Job) -> None:
                 _store(
                     job, f"s{si}/t{t}/{tag}", outs, also_at=f"s{si}/t{t}/first" if tag == "repeat" else None
                 )
+                _check_guards(job, snapshot, f"forward (shape {si}, trial {t})")
                 del out, outs, inputs, before
             _check_guards(job, snapshot, f"forward (shape {si}, trial {t})")
         del reference_model
@@ -302,15 +410,13 @@ def run_candidate(job: Job) -> None:
                 job.report["status"] = "done"
                 return
             job.enter("timing")
-            checks = tuple(range(min(s["timed_output_checks"], s["correctness_trials"])))
             try:
                 with torch.no_grad():
-                    res = _timed(job, problem, shape, model, check_trials=checks)
+                    _timed_candidate(job, problem, shape, model, snapshot)
+            except (Failure, chan_mod.ChannelError):
+                raise
             except BaseException as exc:
                 raise _classify(exc, "timing") from None
-            for trial, out in res.checked_outputs.items():
-                _store(job, f"s0/t{trial}/timed", prob.flatten_outputs(out))
-            job.report["timing"] = res.summary()
             _check_guards(job, snapshot, "timing")
         del model
     job.report["ops"] = ops
@@ -357,12 +463,31 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="kernelatlas-parent-watch", daemon=True).start()
 
 
+def plain(value: Any) -> Any:
+    """Builtins only (what the channel carries): dicts, lists, str, int, float, bool, None."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, bool | int | float | str):
+        return type(value).__mro__[-2](value)
+    return str(value)
+
+
 def main(argv: list[str]) -> int:
     _die_with_parent()
+    channel = None
+    if "--channel" in argv:
+        i = argv.index("--channel")
+        rfd, wfd = (int(x) for x in argv[i + 1].split(","))
+        channel = chan_mod.Channel(rfd, wfd)
+        argv = argv[:i] + argv[i + 2 :]
     plan = _standby() if argv[0] == "--standby" else Path(argv[0])
     if plan is None:  # the parent went away before sending work
         return 0
-    job = Job(plan)
+    job = Job(plan, channel if plan and json.loads(plan.read_text())["role"] == "candidate" else None)
     if job.device == "cuda":
         torch.cuda.set_device(0)
     torch.set_grad_enabled(True)
@@ -376,7 +501,13 @@ def main(argv: list[str]) -> int:
             status="failed", verdict=f.verdict, reason=f.reason, detail=traceback.format_exc()[-4000:]
         )
     job.report["phase"] = job.phase
-    job.finish()
+    if job.channel is None:
+        job.finish()
+        return 0
+    job.channel.send("report", {"report": plain(job.report)})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _exit(0)  # no atexit handlers or finalisers: nothing of the candidate's runs after the report
     return 0
 
 
