@@ -374,8 +374,7 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, session: Session, b
         )
     if report is None or report.get("status") not in ("done", "failed"):
         return EvalResult("crash", _process_reason(outcome, phase), detail=outcome.log_tail, **common)
-    ops = report.get("ops") or {}
-    common["ops"] = ops if isinstance(ops, dict) else {}
+    common["ops"] = dict(session.ops)  # as the parent received them, op by op
     iso = report.get("isolation")
     if isinstance(iso, dict):
         prov["isolation"] = {**prov.get("isolation", {}), **{f"worker_{k}": v for k, v in iso.items()}}
@@ -385,12 +384,14 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, session: Session, b
             verdict = "rejected"
         return EvalResult(verdict, str(report.get("reason", "failed")), detail=str(report.get("detail", "")),
                           **common)  # fmt: skip
-    if report.get("forbidden_ops"):
-        from repro.harness.opcheck import forbidden_reason
+    from repro.harness.opcheck import forbidden_ops, forbidden_reason
 
+    forbidden = forbidden_ops(session.ops, list(bundle.get("allowed_ops") or []))
+    if forbidden or report.get("forbidden_ops"):
         return EvalResult(
-            "rejected", forbidden_reason(report["forbidden_ops"], bundle.get("ops", {})), **common
-        )
+            "rejected", forbidden_reason(forbidden or list(report["forbidden_ops"]), bundle.get("ops", {})),
+            **common,
+        )  # fmt: skip
     outputs = session.outputs
     refs, tols = bundle["outputs"], bundle.get("tolerance", {})
     if settings.tolerance is not None:

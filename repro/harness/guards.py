@@ -41,7 +41,21 @@ def global_flags() -> dict[str, Any]:
 
 
 def _timer_functions() -> dict[str, Any]:
+    import json
+    import marshal
+    import statistics
+
+    import torch.utils._python_dispatch as pd
+
     funcs: dict[str, Any] = {
+        "json.dumps": json.dumps,
+        "json.dump": json.dump,
+        "marshal.dumps": marshal.dumps,
+        "statistics.median": statistics.median,
+        "os.write": os.write,
+        "os.read": os.read,
+        "torch._C._pop_torch_dispatch_stack": torch._C._pop_torch_dispatch_stack,
+        "torch.utils._python_dispatch._pop_torch_dispatch_stack": pd._pop_torch_dispatch_stack,
         "time.perf_counter": time.perf_counter,
         "time.perf_counter_ns": time.perf_counter_ns,
         "time.monotonic": time.monotonic,
@@ -61,14 +75,54 @@ def _timer_functions() -> dict[str, Any]:
 
 
 def _harness_functions() -> dict[str, Any]:
+    """Every callable of the harness's modules, and the methods of its classes (by code object too, so
+    swapping a function's `__code__` shows)."""
     found: dict[str, Any] = {}
     for mod_name, mod in list(sys.modules.items()):
         if mod is None or not (mod_name == "repro" or mod_name.startswith("repro.")):
             continue
         for attr, value in list(vars(mod).items()):
-            if callable(value) and not attr.startswith("__"):
-                found[f"{mod_name}.{attr}"] = value
+            if not callable(value) or attr.startswith("__"):
+                continue
+            found[f"{mod_name}.{attr}"] = value
+            code = getattr(value, "__code__", None)
+            if code is not None:
+                found[f"{mod_name}.{attr}.__code__"] = code
+            if isinstance(value, type) and value.__module__ == mod_name:
+                for name, member in list(vars(value).items()):
+                    if callable(member) and not name.startswith("__") or name == "__torch_dispatch__":
+                        found[f"{mod_name}.{attr}.{name}"] = member
+                        if getattr(member, "__code__", None) is not None:
+                            found[f"{mod_name}.{attr}.{name}.__code__"] = member.__code__
     return found
+
+
+class Tripwire:
+    """Wraps the functions that step outside an active TorchDispatchMode (popping the mode stack,
+    excluding the Python dispatch key): while `armed` (the candidate's forward runs under the op
+    tracer), calling one is recorded, so ops hidden from the tracer that way are refused."""
+
+    NAMES = ("_pop_torch_dispatch_stack", "_unset_dispatch_mode", "_DisableTorchDispatch",
+             "_ExcludeDispatchKeyGuard", "ExcludeDispatchKeyGuard", "_SetExcludeDispatchKeyGuard")  # fmt: skip
+
+    def __init__(self) -> None:
+        import torch.utils._python_dispatch as pd
+
+        self.armed = False
+        self.tripped: list[str] = []
+        for owner in (torch._C, pd):
+            for name in self.NAMES:
+                original = getattr(owner, name, None)
+                if original is not None:
+                    setattr(owner, name, self._wrap(name, original))
+
+    def _wrap(self, name: str, original: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if self.armed:
+                self.tripped.append(name)
+            return original(*args, **kwargs)
+
+        return wrapper
 
 
 def compiled_frames() -> int:

@@ -9,6 +9,7 @@ refused unless the task lists it in ALLOWED_OPS.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -75,14 +76,21 @@ ALWAYS_ALLOWED: frozenset[str] = frozenset(
 
 
 class OpRecorder(TorchDispatchMode):
-    """Counts aten ops by schema name (e.g. 'aten::mm') while active."""
+    """Counts aten ops by schema name (e.g. 'aten::mm') while active.
 
-    def __init__(self) -> None:
+    `on_op(name)`, when given, is told of each op as it happens (the candidate's worker sends it to the
+    parent at once, so clearing the counts afterwards hides nothing)."""
+
+    def __init__(self, on_op: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.counts: Counter[str] = Counter()
+        self.on_op = on_op
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        self.counts[func._schema.name] += 1
+        name = func._schema.name
+        self.counts[name] += 1
+        if self.on_op is not None:
+            self.on_op(name)
         return func(*args, **(kwargs or {}))
 
 

@@ -42,6 +42,7 @@ class Session:
     checked: dict[int, int] = field(default_factory=dict)  # timed index -> pool index
     timed_values: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # pool index -> values
     timed_shapes: dict[int, list[list[int]]] = field(default_factory=dict)
+    ops: dict[str, int] = field(default_factory=dict)
     report: dict[str, Any] | None = None
     violation: str | None = None
     stopped: bool = False
@@ -87,6 +88,12 @@ class Session:
         if any(p.numel() for p in positions):
             self.outputs[f"{key}@positions"] = positions
         self.out_shapes[key] = h["shapes"]
+
+    def _on_op(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
+        name = h.get("name")
+        if type(name) is not str or self._pending is not None:
+            raise ProtocolViolation("an op record out of turn")
+        self.ops[name] = self.ops.get(name, 0) + 1
 
     def _on_seed(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         i = h.get("i")

@@ -334,6 +334,7 @@ def run_candidate(job: Job) -> None:
     job.enter("load problem")
     problem = prob.load_module(Path(job.plan["problem"]), "kernelatlas_problem")
     shapes = prob.shapes_for(problem, job.device)
+    tripwire = guards.Tripwire()
     snapshot = guards.Snapshot()
     job.report["isolation"] = isolation.sandbox_candidate(job.dir)
     job.enter("import")
@@ -347,6 +348,12 @@ def run_candidate(job: Job) -> None:
     _check_guards(job, snapshot, "import")
     ops: dict[str, int] = {}
     compile_ms = 0.0
+    ch = job.channel
+
+    def on_op(name: str) -> None:  # each op reaches the parent as it happens
+        if ch is not None:
+            ch.send("op", {"name": name})
+
     for si, shape in enumerate(shapes):
         call_ms: list[float] = []
         job.enter(f"construct shape {si}")
@@ -375,11 +382,21 @@ def run_candidate(job: Job) -> None:
                 _poison_allocator(2 * _nbytes(inputs), job.device)
                 t0 = _perf_counter_ns()
                 try:
-                    with torch.no_grad(), opcheck.OpRecorder() as rec:
-                        out = model(*inputs)
+                    with torch.no_grad(), opcheck.OpRecorder(on_op) as rec:
+                        tripwire.armed = True
+                        try:
+                            out = model(*inputs)
+                        finally:
+                            tripwire.armed = False
                     job.sync()
                 except BaseException as exc:
                     raise _classify(exc, f"forward (shape {si}, trial {t})") from None
+                if tripwire.tripped:
+                    raise Failure(
+                        "rejected",
+                        f"ModelNew.forward stepped outside the op tracer (called {tripwire.tripped[0]}): "
+                        "PyTorch ops hidden from the tracer are refused like any other",
+                    )
                 call_ms.append((_perf_counter_ns() - t0) / 1e6)
                 for op, n in rec.counts.items():
                     ops[op] = ops.get(op, 0) + n
