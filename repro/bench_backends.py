@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus", type=int, default=2, help="the most GPUs (or CPU workers) to spread over")
     p.add_argument("--tasks", default=",".join(TASKS), help="level-1 task names with reference solutions")
     p.add_argument("--copies", type=int, default=2, help="times each task is repeated")
+    p.add_argument("--backends", default="local,ray", help="comma-separated: local,ray (default both)")
     p.add_argument("--out", type=Path, default=REPO / "repro" / "results" / "bench" / "backends.json")
     add_settings_arguments(p)
     p.set_defaults(trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             run_suite(str(problems), str(candidates), root / "warm", args, warm)
         report["warmup_s"] = time.monotonic() - t0
         counts = sorted({1, args.gpus})
-        for name in ("local", "ray"):
+        for name in [b for b in args.backends.split(",") if b]:
             for n in counts:
                 for row in scenario(name, n, problems, candidates, root, args):
                     report["scenarios"].append(row)

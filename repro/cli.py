@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "repro.export_cmd",  # export (trajectories to SFT / RL datasets)
     "repro.reproduce",  # reproduce
     "repro.published.audit_command",  # audit (released kernels under both policies)
+    "repro.gauntlet.command",  # gauntlet
 ]
 
 

@@ -143,7 +143,7 @@ class DedupBackend:
         self.name, self.slots = inner.name, inner.slots
         self._seen: dict[tuple[str, str, str], Future] = {}
 
-    def submit(self, problem: Path, candidate_source: str, settings: Any) -> Future:
+    def submit(self, problem: Path, candidate_source: str | bytes, settings: Any) -> Future:
         key = (str(problem), _sha(candidate_source), settings.fingerprint())
         if key not in self._seen:
             self._seen[key] = self.inner.submit(problem, candidate_source, settings)

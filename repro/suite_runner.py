@@ -48,7 +48,7 @@ def find_pairs(problems: str, candidates: str) -> list[tuple[str, Path, Path | N
     return pairs
 
 
-def evaluation_key(problem_src: str, candidate_src: str, settings_fp: str) -> str:
+def evaluation_key(problem_src: str, candidate_src: str | bytes, settings_fp: str) -> str:
     from repro.harness.evaluate import sha256
 
     return sha256(sha256(problem_src) + sha256(candidate_src) + settings_fp)[:32]
@@ -125,7 +125,7 @@ def run_suite(
             rows[name] = {"task": name, "problem": str(problem), "candidate": None, "correct": False,
                           "verdict": None, "reason": "no candidate file for this problem"}  # fmt: skip
             continue
-        key = evaluation_key(problem.read_text(), cand.read_text(), fp)
+        key = evaluation_key(problem.read_text(), cand.read_bytes(), fp)
         if key in done:
             rows[name] = done[key]
         else:
@@ -139,7 +139,7 @@ def run_suite(
             return {"task": name, "key": None, "correct": False, "verdict": None, "reason": str(exc)[:2000]}
         return {"task": name, "key": key, "candidate": str(cand), **res}
 
-    futures = {backend.submit(problem, cand.read_text(), settings): (name, cand, key)
+    futures = {backend.submit(problem, cand.read_bytes(), settings): (name, cand, key)
                for name, problem, cand, key in todo}  # fmt: skip
     with open(log_path, "a") as log:
         for fut in tqdm(

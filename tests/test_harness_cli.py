@@ -12,7 +12,7 @@ import pytest
 from repro.cli import main
 from repro.suite_runner import suite_metrics
 
-KERNELS = Path(__file__).parent / "kernels"
+KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 FAST = ["--device", "cpu", "--trials", "2", "--timing-iters", "5", "--warmup", "1", "--baselines", "eager"]
 
 

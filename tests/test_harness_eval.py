@@ -1,4 +1,6 @@
-"""End-to-end harness tests on the CPU path (Triton interpreter): one candidate kernel per trick."""
+"""End-to-end harness tests on the CPU path (Triton interpreter). The verdict for each trick is the
+gauntlet's (tests/test_gauntlet.py); here: result fields, provenance, timeouts, the parent dying,
+the reference cache."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import torch
 
 from repro.harness import EvalSettings, evaluate
 
-KERNELS = Path(__file__).parent / "kernels"
+KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = KERNELS / "problem_scale_add.py"
 FAST = dict(
     correctness_trials=2, timing_iters=8, min_timing_iters=5, warmup=1, baselines=("eager",), timeout_s=60
@@ -32,45 +34,6 @@ def run(name: str, settings: EvalSettings):
     return evaluate(PROBLEM, (KERNELS / f"{name}.py").read_text(), settings)
 
 
-CASES = [
-    # candidate file, verdict, words the reason must contain
-    ("good_triton", "correct", "match the reference"),
-    ("torch_ops", "rejected", "aten::"),
-    ("uses_compile", "rejected", "ModelNew"),
-    ("wrong_output", "incorrect", "max abs error"),
-    ("nan_output", "incorrect", "NaN/Inf"),
-    ("returns_input", "incorrect", "exceeds atol"),
-    ("uninitialised", "incorrect", "trial 0"),
-    ("mutates_input", "rejected", "modified input 0 in place"),
-    ("cache_data_ptr", "incorrect", "timed iteration"),
-    ("cache_first_output", "incorrect", "trial 1"),
-    ("subclass_output", "rejected", "not a plain torch.Tensor"),
-    ("import_error", "compile_error", "deliberate failure at import"),
-    ("no_model", "compile_error", "no class ModelNew"),
-    ("raise_forward", "runtime_error", "deliberate failure in forward"),
-    ("sys_exit_import", "runtime_error", "sys.exit(0) during import"),
-    ("sys_exit_forward", "runtime_error", "sys.exit(0) during forward"),
-    ("os_exit_import", "crash", "exited with status 0 during import"),
-    ("os_exit_forward", "crash", "exited with status 0 during forward"),
-    ("segfault_forward", "crash", "SIGSEGV"),
-    ("abort_forward", "crash", "SIGABRT"),
-    ("patch_timer", "rejected", "replaced time.perf_counter_ns"),
-    ("patch_harness", "rejected", "replaced repro.harness.timing.summarize"),
-    ("flip_flags", "rejected", "allow_tf32 from False to True"),
-    ("default_dtype", "rejected", "get_default_dtype()"),
-    ("starts_thread", "rejected", "thread(s) running"),
-]
-
-
-@pytest.mark.parametrize(("name", "verdict", "words"), CASES, ids=[c[0] for c in CASES])
-def test_verdict(name: str, verdict: str, words: str, settings: EvalSettings) -> None:
-    res = run(name, settings)
-    assert (res.verdict, words in res.reason) == (verdict, True), res.reason
-    d = res.to_dict()
-    assert d["correct"] is (verdict == "correct")
-    assert d["provenance"]["settings"]["device"] == "cpu"
-
-
 def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -> None:
     d = run("good_triton", settings).to_dict()
     assert d["timing"] == "cpu-interpreter (mechanism test only)"
@@ -79,7 +42,7 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
         d["baseline_ms"]["eager"]["median"] / d["candidate_ms"]["median"]
     )
     assert "aten::relu" in d["reference_ops"] and "aten::relu" not in d["ops"]
-    assert d["checks"]["timed_outputs_checked"] == 2
+    assert d["checks"]["timed_outputs_checked"] >= 3
     assert [s["shape"] for s in d["shapes"]] == [{"n": 4099}, {"n": 1000}]
     assert d["provenance"]["torch"] == torch.__version__ and d["provenance"]["git"]["commit"]
     assert d["sol_fraction"] is not None and d["sol_fraction"] > 0
@@ -118,15 +81,6 @@ def test_hang_is_killed_at_the_timeout(name: str, settings: EvalSettings) -> Non
     res = run(name, quick)
     assert res.verdict == "timeout" and "4 s" in res.reason
     assert time.monotonic() - t0 < 15
-
-
-def test_candidate_sees_no_secrets_and_no_reference_files(
-    settings: EvalSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
-    monkeypatch.setenv("HF_TOKEN", "hf-test-not-real")
-    res = run("peeks_environment", settings)
-    assert res.verdict == "correct", res.reason + res.detail
 
 
 def _alive(pid: int) -> bool:

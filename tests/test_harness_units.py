@@ -52,20 +52,76 @@ def test_median_interval_and_summary() -> None:
     assert s["median"] == 50.5 and s["min"] == 1 and s["max"] == 100 and s["p10"] < s["p90"] and s["n"] == 100
 
 
-def test_measure_stops_when_stable_and_keeps_checked_outputs() -> None:
+class FakeClock:
+    """A clock whose every call lasts `durations[i]` ms of event time (and `host_extra` more on the host)."""
+
+    method = "fake"
+
+    def __init__(self, durations, host_extra=0.0, device_wide=True):
+        self.durations, self.host_extra, self.device_wide = list(durations), host_extra, device_wide
+        self.calls, self.ns = 0, 0
+
+    def now_ns(self):
+        return self.ns
+
+    def begin(self):
+        pass
+
+    def end(self):
+        ms = self.durations[min(self.calls, len(self.durations) - 1)]
+        self.calls += 1
+        self.ns += int(ms * 1e6)
+        return ms, ms + self.host_extra
+
+
+def _measure(clock, **kw):
+    seen = []
+
+    def fn(x):
+        seen.append(x.data_ptr())
+        return x + 1
+
+    opts = dict(warmup=2, min_iters=10, max_iters=50, target_rel_ci=0.01, max_time_s=60.0)
+    opts.update(kw)
+    return timing.measure(fn, lambda i: [torch.full((4,), float(i))], clock, **opts), seen
+
+
+def test_every_call_after_the_first_reuses_the_previous_buffers_with_fresh_values() -> None:
+    outs = []
+    res = timing.measure(lambda x: outs.append(x.clone()) or x, lambda i: [torch.full((4,), float(i))],
+                         FakeClock([1.0]), warmup=1, min_iters=5, max_iters=5, target_rel_ci=1.0,
+                         max_time_s=60.0)  # fmt: skip
+    assert [float(o[0]) for o in outs] == [0, 1, 2, 3, 4, 5]  # fresh values every call
+    _, ptrs = _measure(FakeClock([1.0]), min_iters=5, max_iters=5)
+    assert len(set(ptrs[1:])) == 1  # one address for every timed call: nothing tells a checked one apart
+    assert len(res.samples_ms) == 5
+
+
+def test_stopping_rule_stops_at_min_iters_when_stable_and_at_max_when_not() -> None:
+    res, _ = _measure(FakeClock([1.0]))
+    assert len(res.samples_ms) == 10 and res.samples_ms[0] == 1.0
+    noisy = [1.0 + (i % 7) * 0.3 for i in range(100)]
+    res, _ = _measure(FakeClock(noisy), max_iters=40)
+    assert len(res.samples_ms) == 40
+    # the time limit ends a noisy run past min_iters: 1 ms calls, a 15 ms limit
+    res, _ = _measure(FakeClock(noisy), max_iters=1000, max_time_s=0.015)
+    assert 10 <= len(res.samples_ms) < 20
+
+
+def test_after_hook_decides_when_to_stop() -> None:
     calls = []
+    res, _ = _measure(FakeClock([1.0]), after=lambda ti, out, ev, host: calls.append(ti) or ti == 2)
+    assert calls == [0, 1, 2] and len(res.samples_ms) == 3
 
-    def inputs_for(trial, i):
-        calls.append((trial, i))
-        return [torch.full((4,), float(trial if trial is not None else -1))]
 
-    res = timing.measure(
-        lambda x: x + 0, inputs_for, "cpu", warmup=2, min_iters=10, max_iters=50, target_rel_ci=10.0,
-        max_time_s=5, check_trials=(0, 1),
-    )  # fmt: skip
-    assert len(res.samples_ms) == 10  # a loose target stops at min_iters
-    assert sorted(res.checked_outputs) == [0, 1] and float(res.checked_outputs[1][0]) == 1.0
-    assert all(i >= 2 for t, i in calls if t is not None)  # never during warm-up
+def test_side_work_switches_to_the_host_clock_only_when_clearly_longer() -> None:
+    res, _ = _measure(FakeClock([1.0], host_extra=0.01))  # launch jitter: below both thresholds
+    assert res.samples_ms[0] == 1.0 and "host clock" not in res.method
+    res, _ = _measure(FakeClock([1.0], host_extra=2.0))  # work the events missed
+    assert res.samples_ms[0] == 3.0 and res.side_work_ms == 2.0 and "host clock" in res.method
+    res, _ = _measure(FakeClock([1.0], host_extra=2.0, device_wide=False))  # CPU: one clock, no rule
+    assert res.samples_ms[0] == 1.0
+    assert timing.side_work([], []) == (0.0, False)
 
 
 def test_op_policy_denies_compute_by_default() -> None:
@@ -81,7 +137,7 @@ def test_op_policy_denies_compute_by_default() -> None:
     assert "aten::_softmax" in rec.counts
 
 
-def test_scrubbed_env_drops_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_scrubbed_env_is_an_allow_list(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for k in (
         "OPENAI_API_KEY",
         "AWS_ACCESS_KEY_ID",
@@ -91,11 +147,13 @@ def test_scrubbed_env_drops_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path) -
         "KERNELATLAS_CACHE",
     ):
         monkeypatch.setenv(k, "x")
-    monkeypatch.setenv("HARMLESS", "1")
+    monkeypatch.setenv("UPSTREAM_URL", "https://user:secret@host/")  # a secret no deny pattern names
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
     env = sandbox.scrubbed_env("cpu", None, tmp_path)
     assert not {"OPENAI_API_KEY", "AWS_ACCESS_KEY_ID", "HF_TOKEN", "MY_PASSWORD", "GITHUB_TOKEN"} & set(env)
-    assert "KERNELATLAS_CACHE" not in env and env["HARMLESS"] == "1"
+    assert "KERNELATLAS_CACHE" not in env and "UPSTREAM_URL" not in env and env["LC_ALL"] == "C.UTF-8"
     assert env["TRITON_INTERPRET"] == "1" and env["HOME"] == str(tmp_path)
+    assert env["TMPDIR"] == str(tmp_path / "tmp") and env["TRITON_CACHE_DIR"] == str(tmp_path / "triton")
     assert sandbox.scrubbed_env("cuda", 3, tmp_path)["CUDA_VISIBLE_DEVICES"] == "3"
 
 
@@ -189,3 +247,67 @@ def test_standby_worker_is_replaced_when_the_environment_changes(monkeypatch: py
         shutil.rmtree(second.job_dir)
     finally:
         pool.close()
+
+
+def test_settings_refuse_nan_and_infinite_limits() -> None:
+    import math
+
+    from repro.harness import EvalSettings
+
+    for bad in (math.nan, math.inf, 0.0, -1.0):
+        with pytest.raises(ValueError, match="timeout_s must be a positive, finite number"):
+            EvalSettings(timeout_s=bad)
+    with pytest.raises(ValueError, match="max_timing_s"):
+        EvalSettings(max_timing_s=math.nan)
+
+
+def test_channel_round_trip_and_refusals() -> None:
+    import os
+
+    from repro.harness import channel
+
+    r, w = os.pipe()
+    try:
+        ch = channel.Channel(r, w)
+        tensors = [
+            torch.arange(5, dtype=torch.float32),
+            torch.ones(2, 3, dtype=torch.bfloat16),
+            torch.empty(0),
+        ]
+        meta, raw = channel.pack_tensors(tensors)
+        ch.send("values", {"meta": meta}, raw)
+        header, payload = ch.expect("values")
+        back = channel.unpack_tensors(header["meta"], payload)
+        assert all(torch.equal(a, b) and a.dtype == b.dtype for a, b in zip(tensors, back, strict=True))
+        with pytest.raises(channel.ChannelError, match="do not match its shape"):
+            channel.unpack_tensors([["float32", [3], 8]], b"\0" * 8)
+        with pytest.raises(channel.ChannelError, match="no tensor accounts for"):
+            channel.unpack_tensors([["float32", [1], 4]], b"\0" * 8)
+        with pytest.raises(channel.ChannelError, match="unknown dtype"):
+            channel.unpack_tensors([["save", [1], 4]], b"\0" * 4)
+        ch.send("seed", {"seed": 1})
+        with pytest.raises(channel.ChannelError, match="expected a 'next' message"):
+            ch.expect("next")
+        import time
+
+        with pytest.raises(TimeoutError):
+            ch.recv(deadline=time.monotonic() + 0.05)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_physical_floor_refuses_times_faster_than_writing_the_outputs() -> None:
+    from repro.harness.evaluate import _physical_floor
+
+    bundle = {
+        "peaks": {"copy_bytes_per_s": 4e12, "flops_per_s": {"float32": 5e13, "bfloat16": 8e14}},
+        "pool_shapes": [[[1 << 24]]],
+        "outputs": {"s0/t0": [torch.empty(1)]},
+        "flops": 3.0 * (1 << 24),
+    }
+    floor_ms = (4 << 24) / 4e12 * 1e3  # 64 MiB written once at 4 TB/s: 0.0168 ms
+    assert _physical_floor(bundle, None, floor_ms * 1.01) is None
+    reason = _physical_floor(bundle, None, floor_ms * 0.5)
+    assert reason and "physically impossible" in reason and "copy bandwidth" in reason
+    assert _physical_floor({**bundle, "peaks": None}, None, 1e-9) is None  # no peaks measured: no floor

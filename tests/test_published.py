@@ -18,7 +18,7 @@ from repro.published import policies as P
 from repro.published.audit import Auditor, prebuild, with_build_dir
 from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
 
-KERNELS = Path(__file__).parent / "kernels"
+KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
 REF = '''import torch
 import torch.nn as nn

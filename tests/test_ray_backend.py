@@ -24,7 +24,7 @@ from repro.cli import main
 from repro.ledger import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNELS = Path(__file__).parent / "kernels"
+KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 TASKS = ROOT / "repro" / "tasks"
 FAST = ["--device", "cpu", "--trials", "1", "--timing-iters", "2", "--warmup", "0", "--baselines", "eager",
         "--timeout", "120"]  # fmt: skip

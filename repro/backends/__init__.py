@@ -30,7 +30,9 @@ class Backend(Protocol):
     name: str
     slots: int
 
-    def submit(self, problem: Path, candidate_source: str, settings: EvalSettings) -> Future[dict[str, Any]]:
+    def submit(
+        self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
+    ) -> Future[dict[str, Any]]:
         """Start one evaluation; the future holds `EvalResult.to_dict()`."""
         ...
 

@@ -27,10 +27,12 @@ class LocalBackend:
             self._free.put(slot)
         self._pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="eval")
 
-    def submit(self, problem: Path, candidate_source: str, settings: EvalSettings) -> Future[dict[str, Any]]:
+    def submit(
+        self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
+    ) -> Future[dict[str, Any]]:
         return self._pool.submit(self._run, Path(problem), candidate_source, settings)
 
-    def _run(self, problem: Path, candidate_source: str, settings: EvalSettings) -> dict[str, Any]:
+    def _run(self, problem: Path, candidate_source: str | bytes, settings: EvalSettings) -> dict[str, Any]:
         from repro.harness import evaluate
 
         slot = self._free.get()

@@ -32,7 +32,7 @@ def job_runtime_env() -> dict[str, Any]:
 
 
 def evaluate_on_node(
-    problem: str, problem_source: str, candidate_source: str, settings: EvalSettings
+    problem: str, problem_source: str, candidate_source: str | bytes, settings: EvalSettings
 ) -> dict[str, Any]:
     """Body of the Ray task: evaluate on the GPU that Ray assigned to this task, not `settings.gpu`."""
     from repro.harness import evaluate
@@ -142,7 +142,9 @@ class RayBackend:
             max_retries=retries, retry_exceptions=False, **need
         )
 
-    def submit(self, problem: Path, candidate_source: str, settings: EvalSettings) -> Future[dict[str, Any]]:
+    def submit(
+        self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
+    ) -> Future[dict[str, Any]]:
         if settings.device != self.device:
             raise ValueError(f"this Ray backend was set up for --device {self.device}, not {settings.device}")
         problem = Path(problem).resolve()

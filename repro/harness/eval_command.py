@@ -7,8 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a positive, finite number (`nan` would disable the timeout)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive, finite number of seconds")
+    return value
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,7 +28,9 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device", choices=["cpu", "cuda"], default=None, help="default: cuda if available, else cpu"
     )
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per candidate (default 300)")
+    p.add_argument(
+        "--timeout", type=positive_seconds, default=300.0, help="seconds per candidate (default 300)"
+    )
     p.add_argument("--trials", type=int, default=5, help="correctness trials per shape (default 5)")
     p.add_argument("--timing-iters", type=int, default=200, help="most timed iterations (default 200)")
     p.add_argument("--warmup", type=int, default=5)
@@ -72,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
-        source = args.candidate.read_text()
+        source = args.candidate.read_bytes()  # not UTF-8: a compile_error verdict, not a crash
         settings = settings_from_args(args)
         result = evaluate(args.problem, source, settings)
     except (HarnessError, ValueError, OSError, UnicodeDecodeError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +55,10 @@ class EvalSettings:
             raise ValueError("EvalSettings.correctness_trials must be at least 1")
         if not 1 <= self.min_timing_iters <= self.timing_iters:
             raise ValueError("EvalSettings needs 1 <= min_timing_iters <= timing_iters")
-        if self.timeout_s <= 0:
-            raise ValueError("EvalSettings.timeout_s must be positive")
+        for name in ("timeout_s", "max_timing_s", "target_rel_ci"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"EvalSettings.{name} must be a positive, finite number, got {value!r}")
         if self.warmup < 0:
             raise ValueError("EvalSettings.warmup must be >= 0")
         if self.ops_policy not in OPS_POLICIES:

@@ -84,7 +84,9 @@ def _classify(exc: BaseException, phase: str) -> Failure:
         return Failure("runtime_error", f"the candidate called sys.exit({exc.code!r}) during {phase}")
     if phase == "import" or "CompilationError" in name:
         return Failure("compile_error", f"{name} during {phase}: {text}", traceback.format_exc())
-    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text.lower():
+    if isinstance(exc, torch.OutOfMemoryError | MemoryError) or any(
+        w in text.lower() for w in ("out of memory", "can't allocate memory", "cannot allocate memory")
+    ):
         return Failure("runtime_error", f"out of memory during {phase}: {text}", traceback.format_exc())
     return Failure("runtime_error", f"{name} during {phase}: {text}", traceback.format_exc())
 
@@ -210,8 +212,10 @@ def _check_reference_determinism(job: Job, problem: Any, shape: dict, si: int, t
     deterministic within tolerance would blame honest candidates, so it is refused and nothing cached."""
     s = job.settings
     again_model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
+    inputs = prob.make_inputs(problem, shape, seed, job.device)
+    torch.manual_seed(int.from_bytes(_urandom(8), "little") >> 1)  # forward must not depend on the RNG
     with torch.no_grad():
-        again = prob.flatten_outputs(again_model(*prob.make_inputs(problem, shape, seed, job.device)))
+        again = prob.flatten_outputs(again_model(*inputs))
     job.sync()
     tols = job.report["tolerance"][f"s{si}/t{t}"]
     mismatch, _ = compare.compare_one(

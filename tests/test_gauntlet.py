@@ -1,0 +1,83 @@
+"""The gauntlet on the CPU path (Triton interpreter): every adversarial case must be caught.
+
+One test per case, so a regression names the trick that got through. Isolation guarantees each have
+their case here (reads_reference, poisons_cache, reads_parent_environ, env_passthrough, writes_checkout,
+reads_home, signals_parent, leaves_daemon, memory_hog)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from repro.gauntlet import CANARY, CASES, by_name, source_of
+from repro.gauntlet.run import run, run_case
+from repro.harness import EvalSettings
+
+FAST = dict(
+    correctness_trials=2, timing_iters=8, min_timing_iters=5, warmup=1, baselines=("eager",), timeout_s=90
+)
+CPU_CASES = [c for c in CASES if c.device == "any"]
+
+
+@pytest.fixture(scope="session")
+def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kernelatlas-cache")
+
+
+@pytest.fixture
+def settings(cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> EvalSettings:
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(cache_root))
+    monkeypatch.setenv(*CANARY)
+    return EvalSettings(device="cpu", **FAST)
+
+
+@pytest.mark.parametrize("case", CPU_CASES, ids=[c.name for c in CPU_CASES])
+def test_case_is_caught(case, settings: EvalSettings) -> None:
+    row = run_case(case, settings)
+    assert row["status"] in ("caught", "known_miss"), row
+    if case.category == "isolation" and row["verdict"] == "correct":
+        assert row["isolation"]["worker_landlock"] or row["isolation"]["uid"] == "own", row["isolation"]
+
+
+def test_every_case_names_an_existing_file_and_a_known_verdict() -> None:
+    from repro.harness.result import VERDICTS
+
+    for case in CASES:
+        assert case.path.is_file(), case.name
+        assert case.verdict in (*VERDICTS, "harness_error"), case.name
+        assert source_of(case)  # variants' edits apply
+    with pytest.raises(ValueError, match="unknown gauntlet case"):
+        by_name(["no_such_case"])
+
+
+def test_command_writes_a_scorecard_with_provenance(cache_root: Path, tmp_path: Path, monkeypatch) -> None:
+    from repro.cli import main
+
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(cache_root))
+    out = tmp_path / "card.json"
+    argv = ["gauntlet", "--device", "cpu", "--only", "good_triton,returns_input,side_stream", "--out", str(out),
+            "--trials", "2", "--timing-iters", "6", "--warmup", "1"]  # fmt: skip
+    assert main(argv) == 0
+    card = json.loads(out.read_text())
+    assert card["format"] == "kernelatlas-gauntlet" and card["format_version"] == 1
+    assert card["summary"] == {"cases": 3, "caught": 2, "missed": 0, "known_miss": 0, "not_run": 1}
+    assert card["provenance"]["torch"] and "commit" in card["provenance"]["git"]
+    assert {r["name"]: r["status"] for r in card["cases"]}["side_stream"] == "not_run"
+    assert card["isolation"] and card["not_covered"]
+
+
+def test_a_missed_case_fails_the_command(cache_root: Path, tmp_path: Path, monkeypatch) -> None:
+    """The scorecard's exit status is what CI keys on: a candidate that gets through is a failure."""
+    import dataclasses
+
+    import repro.gauntlet as g
+
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(cache_root))
+    wrong = dataclasses.replace(
+        by_name(["good_triton"])[0], verdict="incorrect"
+    )  # expectation it cannot meet
+    card = run([wrong], EvalSettings(device="cpu", **FAST))
+    assert card["summary"]["missed"] == 1 and card["cases"][0]["status"] == "missed"
+    assert g.CASES  # the registry itself is untouched
