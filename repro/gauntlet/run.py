@@ -64,23 +64,33 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
 
 
 def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> dict[str, Any]:
-    """Every case in `cases`, with the canary secret in this process's environment; the scorecard."""
+    """Every case in `cases`, with the canary secret in this process's environment; the scorecard
+    (written to `out` after every case, so a run cut short keeps what it measured)."""
     from repro.harness.cache import write_json_atomic
-    from repro.provenance import git_commit, provenance, utc_now
 
     old = os.environ.get(CANARY[0])
     os.environ[CANARY[0]] = CANARY[1]
+    rows: list[dict[str, Any]] = []
     try:
-        rows = [run_case(c, settings) for c in cases]
+        for case in cases:
+            rows.append(run_case(case, settings))
+            if out is not None:
+                write_json_atomic(out, scorecard(rows, settings))
     finally:
         if old is None:
             os.environ.pop(CANARY[0], None)
         else:
             os.environ[CANARY[0]] = old
+    return scorecard(rows, settings)
+
+
+def scorecard(rows: list[dict[str, Any]], settings: EvalSettings) -> dict[str, Any]:
+    from repro.provenance import git_commit, provenance, utc_now
+
     counts = {
         s: sum(1 for r in rows if r["status"] == s) for s in ("caught", "missed", "known_miss", "not_run")
     }
-    card = {
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "harness": "kernelatlas",
@@ -93,6 +103,3 @@ def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> d
         "cases": rows,
         "not_covered": NOT_COVERED,
     }
-    if out is not None:
-        write_json_atomic(out, card)
-    return card

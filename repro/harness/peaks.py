@@ -98,6 +98,26 @@ def measure_and_store(path: Path, device: str) -> dict[str, Any]:
     return data
 
 
+def device_clocks() -> dict[str, str]:
+    """Current and maximum SM and memory clocks from nvidia-smi (empty where it cannot be read): a GPU
+    held at a lower clock times slower, so results record it."""
+    import subprocess
+
+    fields = ["clocks.sm", "clocks.mem", "clocks.max.sm", "clocks.max.mem"]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip() or "0"
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader", "-i", visible],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if out.returncode != 0 or not out.stdout.strip():
+        return {}
+    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
+    return dict(zip(fields, values, strict=False))
+
+
 def sol_fraction(
     flops: float | None, bytes_moved: float | None, dtype: str, candidate_ms: float | None, peaks: dict | None
 ) -> float | None:

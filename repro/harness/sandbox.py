@@ -29,8 +29,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHM_MIN_FREE = 16 << 30  # use /dev/shm for job folders (outputs pass through memory) when this much is free
 WARDEN = Path(__file__).with_name("warden.py")
 # Host memory a candidate process may map for data (RLIMIT_DATA): the GPU does its work in device memory,
-# and an allocation beyond this (touched or not) fails as out of memory.
+# and an allocation beyond this (touched or not) fails as out of memory. KERNELATLAS_MEMORY_LIMIT_GB
+# changes it (0: no limit) for tasks whose CPU path needs more.
 MEMORY_LIMIT_BYTES = 16 << 30
+
+
+def memory_limit_bytes() -> int:
+    raw = os.environ.get("KERNELATLAS_MEMORY_LIMIT_GB", "").strip()
+    if not raw:
+        return MEMORY_LIMIT_BYTES
+    try:
+        gb = float(raw)
+    except ValueError:
+        raise ValueError(f"KERNELATLAS_MEMORY_LIMIT_GB={raw!r}: give a number of GiB (0: no limit)") from None
+    if gb < 0 or gb != gb:
+        raise ValueError(f"KERNELATLAS_MEMORY_LIMIT_GB={raw!r}: give a number of GiB >= 0 (0: no limit)")
+    return int(gb * (1 << 30))
 
 
 def scrubbed_env(device: str, gpu: int | None, home: Path) -> dict[str, str]:
@@ -123,7 +137,7 @@ def start_worker(
     if uid is not None:
         os.fchown(log.fileno(), uid, uid)
     env = scrubbed_env(device, gpu, home=job_dir)
-    warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(MEMORY_LIMIT_BYTES)]
+    warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(memory_limit_bytes())]
     if uid is not None:
         warden += ["--uid", str(uid)]
     if cpu_s:

@@ -203,6 +203,10 @@ def run_reference(job: Job) -> None:
     from repro.provenance import provenance
 
     job.report["provenance"] = provenance(job.device)
+    if job.device == "cuda":
+        from repro.harness import peaks
+
+        job.report["provenance"]["clocks_after_baselines"] = peaks.device_clocks()
     job.report["status"] = "done"
 
 
