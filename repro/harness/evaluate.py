@@ -387,7 +387,7 @@ def _judge(problem_path, settings, bundle, job_dir, outcome, session: Session, b
     from repro.harness.opcheck import forbidden_ops, forbidden_reason
 
     forbidden = forbidden_ops(session.ops, list(bundle.get("allowed_ops") or []))
-    if forbidden or report.get("forbidden_ops"):
+    if settings.ops_policy == "kernels" and (forbidden or report.get("forbidden_ops")):
         return EvalResult(
             "rejected", forbidden_reason(forbidden or list(report["forbidden_ops"]), bundle.get("ops", {})),
             **common,
