@@ -57,6 +57,8 @@ def scrubbed_env(device: str, gpu: int | None, home: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONNOUSERSITE"] = "1"
+    # The candidate's uid may have no passwd entry: libraries asking getpass.getuser() read these.
+    env["USER"] = env["LOGNAME"] = "kernelatlas-candidate"
     if os.environ.get("KERNELATLAS_ISOLATION"):
         env["KERNELATLAS_ISOLATION"] = os.environ["KERNELATLAS_ISOLATION"]
     if device == "cpu":
@@ -67,6 +69,14 @@ def scrubbed_env(device: str, gpu: int | None, home: Path) -> dict[str, str]:
     elif "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
+
+
+def triton_seed_dir() -> Path:
+    """Triton's cache as the reference worker (trusted code only) leaves it: each candidate's job gets a
+    copy, never the shared folder itself (a candidate could plant compiled code for a later one's key)."""
+    from repro.harness import cache
+
+    return cache.cache_dir() / "triton-seed"
 
 
 def temp_root() -> str | None:
@@ -128,15 +138,22 @@ def start_worker(
     A candidate's worker runs under its own uid when we are root (the job folder is handed to that
     uid); the reference worker runs trusted code only and keeps ours (it writes the cache)."""
     (job_dir / "tmp").mkdir(exist_ok=True)
+    seed = triton_seed_dir()
+    if candidate and seed.is_dir():  # Triton's driver module, built by a trusted process: not rebuilt per job
+        shutil.copytree(seed, job_dir / "triton", dirs_exist_ok=True)
     (job_dir / "triton").mkdir(exist_ok=True)
     uid = isolation.new_uid() if candidate else None
     if uid is not None:
-        for path in (job_dir, job_dir / "tmp", job_dir / "triton"):
-            os.chown(path, uid, uid)
+        for root, dirs, files in os.walk(job_dir):
+            os.chown(root, uid, uid)
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
     log = open(job_dir / "worker.log", "wb")  # noqa: SIM115  (closed in wait())
     if uid is not None:
         os.fchown(log.fileno(), uid, uid)
     env = scrubbed_env(device, gpu, home=job_dir)
+    if not candidate:
+        env["TRITON_CACHE_DIR"] = str(seed)
     warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(memory_limit_bytes())]
     if uid is not None:
         warden += ["--uid", str(uid)]
