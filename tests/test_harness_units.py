@@ -239,7 +239,7 @@ def test_standby_worker_is_replaced_when_the_environment_changes(monkeypatch: py
         sandbox.kill(first)
         shutil.rmtree(first.job_dir)
         standby = pool._ready[("cpu", None)]
-        monkeypatch.setenv("SOME_SCHEDULER_SETTING", "changed")
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")  # an allow-listed variable the candidate would see
         second = pool.take("cpu", None)
         assert second is not standby and standby.proc.poll() is not None  # the stale one was killed
         assert not standby.job_dir.exists()
@@ -311,3 +311,19 @@ def test_physical_floor_refuses_times_faster_than_writing_the_outputs() -> None:
     reason = _physical_floor(bundle, None, floor_ms * 0.5)
     assert reason and "physically impossible" in reason and "copy bandwidth" in reason
     assert _physical_floor({**bundle, "peaks": None}, None, 1e-9) is None  # no peaks measured: no floor
+
+
+def test_standby_worker_is_reused_when_the_environment_is_unchanged() -> None:
+    """The process started one ahead must be the one the next candidate gets (its imports are done):
+    paths naming its own job folder do not make it stale."""
+    pool = sandbox.StandbyPool()
+    try:
+        first = pool.take("cpu", None)
+        ahead = pool._ready[("cpu", None)]
+        second = pool.take("cpu", None)
+        assert second is ahead and second.proc.pid != first.proc.pid
+    finally:
+        for w in (first, second):
+            sandbox.kill(w)
+            shutil.rmtree(w.job_dir, ignore_errors=True)
+        pool.close()

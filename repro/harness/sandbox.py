@@ -187,9 +187,13 @@ def start_worker(
                   channel=parent_end)  # fmt: skip
 
 
+JOB_DIR_VARIABLES = ("HOME", "TMPDIR", "TRITON_CACHE_DIR")
+
+
 def _env_key(env: dict[str, str]) -> tuple:
-    """The environment a worker was started with, less its own HOME (a scheduler may change it)."""
-    return tuple(sorted((k, v) for k, v in env.items() if k != "HOME"))
+    """The environment a worker was started with, less what names its own job folder (a standby worker
+    whose key differs from the current one is stale and replaced)."""
+    return tuple(sorted((k, v) for k, v in env.items() if k not in JOB_DIR_VARIABLES))
 
 
 def wait(
