@@ -4,6 +4,7 @@ the reference cache."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -92,37 +93,54 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _daemons(argv: bytes) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if Path(f"/proc/{name}/cmdline").read_bytes() == argv:
+                    found.append(int(name))
+            except OSError:
+                pass
+    return found
+
+
 def test_candidate_dies_with_the_evaluating_process(cache_root: Path, tmp_path: Path) -> None:
-    """A parent killed mid-evaluation (a Ray worker, a crashed driver) takes its candidate with it."""
-    import os
+    """A parent killed mid-evaluation (a Ray worker, a crashed driver) takes its candidate with it, and
+    the daemon the candidate started, and the job folder."""
     import signal
     import subprocess
     import sys
 
-    pidfile = tmp_path / "candidate.pid"
-    candidate_file = tmp_path / "candidate.py"
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
     source = (KERNELS / "hang_import_pidfile.py").read_text()
-    candidate_file.write_text(source.replace('"/nonexistent/pid"', repr(str(pidfile))))
     script = (
-        "from pathlib import Path; from repro.harness import EvalSettings, evaluate; "
-        f"evaluate(Path({str(PROBLEM)!r}), Path({str(candidate_file)!r}).read_text(), "
+        "from repro.harness import EvalSettings, evaluate; "
+        f"evaluate({str(PROBLEM)!r}, {source!r}, "
         "EvalSettings(device='cpu', timeout_s=120, correctness_trials=1, baselines=('eager',)))"
     )
-    env = {**os.environ, "KERNELATLAS_CACHE": str(cache_root)}
+    env = {**os.environ, "KERNELATLAS_CACHE": str(cache_root), "KERNELATLAS_TMP": str(jobs)}
+    daemon = b"sleep\x007777.5\x00"
     parent = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=Path(__file__).parent.parent)
     try:
         deadline = time.monotonic() + 90
-        while not (pidfile.is_file() and pidfile.read_text()):
+        while not [p for p in jobs.glob("kernelatlas-cand-*/candidate.pid") if p.read_text()]:
             assert parent.poll() is None, "the evaluating process ended before the candidate started"
             assert time.monotonic() < deadline, "the candidate never started"
             time.sleep(0.1)
+        (pidfile,) = jobs.glob("kernelatlas-cand-*/candidate.pid")
         candidate = int(pidfile.read_text())
-        assert _alive(candidate)
+        assert _alive(candidate) and _daemons(daemon)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         deadline = time.monotonic() + 10
-        while _alive(candidate) and time.monotonic() < deadline:
+        while (
+            _alive(candidate) or _daemons(daemon) or pidfile.parent.exists()
+        ) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _alive(candidate), "the candidate outlived the process evaluating it"
+        assert not _daemons(daemon), "the candidate's daemon outlived the process evaluating it"
+        assert not pidfile.parent.exists(), "the candidate's job folder was left behind"
     finally:
         parent.kill()
