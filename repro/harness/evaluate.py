@@ -25,7 +25,7 @@ import torch
 from repro.harness import cache, compare, peaks, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
-from repro.provenance import git_commit, provenance, utc_now
+from repro.records.provenance import git_commit, provenance, utc_now
 
 # Part of the reference-cache key: bump when baselines would be timed or checked differently.
 # 2: L2 flushed by a read; peaks timed with the harness timer.

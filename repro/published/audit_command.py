@@ -20,7 +20,7 @@ from repro.published.releases import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.harness.eval_command import add_settings_arguments
+    from repro.commands.options import add_settings_arguments
 
     p = subparsers.add_parser("audit", help="re-measure released kernels (CUDA-L1, KernelBench runs, JSONL)")
     p.add_argument("--format", required=True, choices=FORMATS, help="release format")
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from repro.harness.eval_command import settings_from_args
+    from repro.commands.options import settings_from_args
     from repro.published.audit import Auditor
     from repro.published.ledger import LedgerError
     from repro.published.releases import ReleaseError, load_release

@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
-from repro.provenance import utc_now
+from repro.records.files import write_json_atomic
+from repro.records.provenance import utc_now
 
 FORMAT = "kernelatlas-published-ledger"
 FORMAT_VERSION = 1
