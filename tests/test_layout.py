@@ -32,11 +32,25 @@ def package_modules(package: str) -> dict[str, Path]:
     return out
 
 
+def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:`: an import for annotations only is no arrow."""
+    out: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
     """The project modules `name` imports, anywhere in its file (relative imports resolved)."""
     is_package = path.name == "__init__.py"
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -116,6 +130,16 @@ def test_no_import_cycle(package: str) -> None:
     assert not found, "import cycles (break each by moving the shared piece down a layer): " + "; ".join(
         " <-> ".join(c) for c in found
     )
+
+
+def test_type_checking_imports_are_no_arrows() -> None:
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\nimport c\n"
+    )
+    names = {
+        alias.name for node in runtime_nodes(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert names == {"b", "c"}
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
