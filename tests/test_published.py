@@ -334,12 +334,23 @@ def test_build_prologue_goes_after_future_imports(tmp_path: Path) -> None:
 
 
 def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Path) -> None:
-    src = write(tmp_path / "b" / "kernel_source.py",
-                "import os, pathlib\npathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'built').write_text("
-                "os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n")  # fmt: skip
+    src = write(
+        tmp_path / "b" / "kernel_source.py",
+        "import os, pathlib\n"
+        "def load_inline(name, cpp_sources):\n"
+        "    pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(\n"
+        "        cpp_sources + '|' + os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n"
+        "TOP = 'top'\n"
+        "load_inline('eager', TOP)\n"
+        "class ModelNew:\n"
+        "    def __init__(self):\n"
+        "        src = 'lazy source'\n"
+        "        self.mod = load_inline(name='lazy', cpp_sources=src)\n",
+    )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert info["ok"], info
-    assert (tmp_path / "b" / "built").read_text() == "|9.0"
+    assert (tmp_path / "b" / "eager").read_text() == "top||9.0"  # built at import, no GPU visible
+    assert (tmp_path / "b" / "lazy").read_text() == "lazy source||9.0"  # the call inside __init__
     write(src, "raise RuntimeError('Error building extension')\n")
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert not info["ok"] and "Error building extension" in info["log_tail"]

@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", default=None, help="comma-separated task keys, e.g. level1/1,level2/17")
     p.add_argument("--levels", default=None, help="comma-separated levels, e.g. 1,2")
     p.add_argument("--limit", type=int, default=None, help="judge at most this many kernels")
+    p.add_argument("--order", choices=["levels-interleaved", "release"], default="levels-interleaved",
+                   help="judging order: one kernel of each level in turn (default), so a run stopped by its "
+                   "deadline leaves a sample of every level; or the release's order")  # fmt: skip
     p.add_argument("--deadline-s", type=float, default=None, help="start no kernel after this many seconds")
     p.add_argument("--build-workers", type=int, default=None,
                    help="parallel load_inline builds on the CPU (default: CPU count - 2; 0: build in the harness)")  # fmt: skip
@@ -54,6 +57,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_settings_arguments(p)
     p.set_defaults(func=main)
+
+
+def interleave_levels(kernels: list) -> list:
+    """Level 1's first, level 2's first, level 3's first, level 1's second, ..."""
+    by_level: dict = {}
+    for k in kernels:
+        by_level.setdefault(k.level, []).append(k)
+    lanes = [by_level[lv] for lv in sorted(by_level, key=lambda x: (x is None, x or 0))]
+    return [
+        k
+        for i in range(max(map(len, lanes), default=0))
+        for lane in lanes
+        if i < len(lane)
+        for k in [lane[i]]
+    ]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -92,6 +110,8 @@ def main(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
         kernels = [k for k in kernels if k.task in set(wanted)]
+    if args.order == "levels-interleaved":
+        kernels = interleave_levels(kernels)
     if args.limit is not None:
         kernels = kernels[: args.limit]
     settings = dataclasses.replace(settings_from_args(args), max_timing_s=args.max_timing_s)
