@@ -58,12 +58,16 @@ def write(path: Path, text: str) -> Path:
 def test_cudal1_release_reads_claims_and_missing_kernels(tmp_path: Path) -> None:
     f = write(
         tmp_path / "h100.json",
-        "\n".join([cudal1_line(1, 1, "K1", 2.75), cudal1_line(1, 2, None, None)]) + "\n",
+        "\n".join(
+            [cudal1_line(1, 1, "K1", 2.75), cudal1_line(1, 2, None, None), cudal1_line(1, 3, "None", 3.1)]
+        )
+        + "\n",
     )
     rel = read_cudal1(f)
-    assert [k.task for k in rel.kernels] == ["level1/1", "level1/2"]
-    k1, k2 = rel.kernels
+    assert [k.task for k in rel.kernels] == ["level1/1", "level1/2", "level1/3"]
+    k1, k2, k3 = rel.kernels
     assert k1.kernel_source == "K1" and k2.kernel_source is None
+    assert k3.kernel_source is None and k3.headline.value == 3.1  # claimed, yet released as the string "None"
     assert k1.headline is not None and (k1.headline.value, k1.headline.baseline, k1.headline.gpu) == (
         2.75,
         "eager",

@@ -184,6 +184,8 @@ def _policy_record(res: Any, claim: Any, derived_from: str | None = None) -> dic
         "sol_fraction": d.get("sol_fraction"),
         "library_ops": sorted(op for op in (d.get("ops") or {}) if op not in ALWAYS_ALLOWED),
         "wall_s": (d.get("overhead") or {}).get("wall_s"),
+        "reference_s": (d.get("overhead") or {}).get("reference_s"),
+        "candidate_process_s": (d.get("overhead") or {}).get("candidate_process_s"),
         "derived_from": derived_from,
     }
 
