@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "repro.commands.export",  # export (trajectories to SFT / RL datasets)
     "repro.commands.reproduce",  # reproduce
     "repro.published.audit_command",  # audit (released kernels under both policies)
+    "repro.published.kernelbench_command",  # kernelbench (baselines and SOL of a KernelBench checkout)
 ]
 
 
