@@ -285,6 +285,12 @@ def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
     led = L.new_ledger({"name": "x", "sha256": "0"}, {"strict": {}, "kernelbench": {}}, {}, "h")
     L.upsert(led, _row("a", ("correct", "reproduced", 2.0), ("correct", "reproduced", 2.0)))
     L.upsert(
+        led,
+        _row(
+            "n", ("not_released", P.STATUS_NO_KERNEL, None), ("not_released", P.STATUS_NO_KERNEL, None), 9.0
+        ),
+    )
+    L.upsert(
         led, _row("b", ("rejected", P.STATUS_LIBRARY, None), ("correct", "slower than claimed", 1.0), 4.0)
     )
     L.upsert(
@@ -294,15 +300,16 @@ def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
     L.write(path, led)
     back = L.load(path)
     s = back["summary"]["policies"]
-    assert [r["task"] for r in back["rows"]] == ["a", "b"]
+    assert [r["task"] for r in back["rows"]] == ["a", "n", "b"] and back["summary"]["not_released"] == 1
     assert (s["strict"]["accepted"], s["kernelbench"]["accepted"]) == (1, 2)
     assert s["kernelbench"]["measured_mean_accepted"] == pytest.approx(1.25)
     assert s["strict"]["measured_mean_all_refused_as_1"] == pytest.approx(1.5)
     assert s["strict"]["statuses"] == {"reproduced": 1, P.STATUS_LIBRARY: 1}
-    assert back["summary"]["claimed_mean_all"] == pytest.approx(3.0)
+    assert back["summary"]["claimed_mean_judged"] == pytest.approx(3.0)
+    assert s["kernelbench"]["claimed_mean_accepted"] == pytest.approx(3.0)
     lines = L.to_csv(back).splitlines()
     assert lines[0].startswith("task,level,name,claim_metric") and "strict_status" in lines[0]
-    assert len(lines) == 3 and lines[2].startswith("b,")
+    assert len(lines) == 4 and lines[3].startswith("b,")
 
 
 @pytest.mark.parametrize(

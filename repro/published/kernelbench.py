@@ -105,8 +105,12 @@ def count_work(model: Any, inputs: list[Any]) -> dict[str, Any]:
     written = _nbytes(outs)
     by_op = {str(k): int(v) for k, v in counter.get_flop_counts().get("Global", {}).items()}
     dtype = str(outs[0].dtype).removeprefix("torch.") if outs else "float32"
+    tf32 = {
+        "cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+    }
     return {"flops": int(counter.get_total_flops()), "flops_by_op": by_op, "bytes_read": read,
-            "bytes_written": written, "bytes": read + written, "dtype": dtype}  # fmt: skip
+            "bytes_written": written, "bytes": read + written, "dtype": dtype, "tf32": tf32}  # fmt: skip
 
 
 def _graph_fn(model: Any, sample: list[Any]) -> tuple[Callable[..., Any], Callable[[list[Any]], list[Any]]]:
@@ -192,10 +196,18 @@ def _worker_main(plan_path: str) -> int:
     """Measure the plan's problems in order, appending one JSON line per problem to its results file."""
     plan = json.loads(Path(plan_path).read_text())
     device = plan["device"]
-    if device == "cuda":
-        import torch
+    # Warm up first (imports, the FLOP counter's and the timer's first use: seconds on a busy host), so a
+    # problem's timeout covers the problem, not the start-up of its process.
+    import torch
 
+    from repro.harness import timing as harness_timing
+
+    if device == "cuda":
         torch.cuda.set_device(0)
+    count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
+    harness_timing.measure(lambda: None, lambda trial, i: [], device, warmup=0, min_iters=1, max_iters=1,
+                           target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
+
     out = Path(plan["results"])
     for key, path in plan["problems"]:
         with open(out, "a") as f:
@@ -214,21 +226,52 @@ def _worker_main(plan_path: str) -> int:
 # ------------------------------------------------------------------ the parent: scheduling and the file
 
 
+SOL_METHOD = (
+    2  # 1: every FLOP at the dtype's matmul rate; 2: convolution FLOPs at the TF32 rate where cuDNN allows it
+)
+
+
 def sol(rec: dict[str, Any], peaks: dict[str, Any] | None) -> dict[str, Any]:
-    """SOL time (ms), which bound it is, and each baseline's fraction of it."""
+    """SOL time (ms), which bound it is, and each baseline's fraction of it.
+
+    PyTorch lets cuDNN run float32 convolutions in TF32 by default (`torch.backends.cudnn.allow_tf32`), and
+    float32 matrix products not (`torch.backends.cuda.matmul.allow_tf32`): convolution FLOPs of a float32
+    problem count at the TF32 rate where the record says TF32 was allowed (default: PyTorch's defaults). The
+    TF32 rate is the measured `tfloat32` peak when there is one, else half the measured bf16 rate (Hopper's
+    dense TF32 rate is half its dense bf16 rate by the datasheet).
+    """
     if not peaks or rec.get("flops") is None:
         return {}
-    rate = peaks["flops_per_s"].get(rec.get("dtype") or "float32", peaks["flops_per_s"]["float32"])
-    compute_s, memory_s = rec["flops"] / rate, rec["bytes"] / peaks["copy_bytes_per_s"]
+    rates = peaks["flops_per_s"]
+    dtype = rec.get("dtype") or "float32"
+    rate = rates.get(dtype, rates["float32"])
+    flags = rec.get("tf32") or {"cudnn": True, "matmul": False}
+    tf32 = rates.get("tfloat32") or (rates.get("bfloat16", 0.0) / 2) or rate
+    by_op = rec.get("flops_by_op") or {}
+    conv = sum(v for k, v in by_op.items() if "convolution" in k)
+    mm = rec["flops"] - conv
+    compute_s = conv / (tf32 if dtype == "float32" and flags.get("cudnn") else rate)
+    compute_s += mm / (tf32 if dtype == "float32" and flags.get("matmul") else rate)
+    memory_s = rec["bytes"] / peaks["copy_bytes_per_s"]
     sol_ms = max(compute_s, memory_s) * 1e3
     fractions = {
         k: sol_ms / b["median"] for k, b in rec.get("baselines", {}).items() if b.get("median") and sol_ms > 0
     }
-    return {
-        "sol_ms": sol_ms,
-        "bound": "compute" if compute_s > memory_s else "memory",
-        "sol_fraction": fractions,
-    }
+    return {"sol_ms": sol_ms, "bound": "compute" if compute_s > memory_s else "memory", "sol_fraction": fractions,
+            "sol_method": SOL_METHOD}  # fmt: skip
+
+
+def rederive(path: Path) -> int:
+    """Recompute the derived SOL fields of a results file from its stored measurements and peaks."""
+    data = load_results(path)
+    if data is None:
+        raise SuiteError(f"{path}: no such results file")
+    for task in data["tasks"].values():
+        for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
+            task.pop(key, None)
+        task.update(sol(task, data.get("peaks")))
+    write_json_atomic(path, data)
+    return len(data["tasks"])
 
 
 def load_results(path: Path) -> dict[str, Any] | None:
@@ -285,11 +328,16 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     def sha(p: Path) -> str:
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
-    todo = [
-        (k, p) for k, p in problems
-        if force or (data["tasks"].get(k) or {}).get("settings_hash") != settings_hash
-        or data["tasks"][k].get("problem_sha256") != sha(p)
-    ]  # fmt: skip
+    def measured(key: str, path: Path) -> bool:
+        """Kept: measured with these settings and this source, without error (errors are tried again)."""
+        rec = data["tasks"].get(key) or {}
+        return (
+            rec.get("settings_hash") == settings_hash
+            and rec.get("problem_sha256") == sha(path)
+            and not rec.get("error")
+        )
+
+    todo = [(k, p) for k, p in problems if force or not measured(k, p)]
     counts = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
