@@ -19,8 +19,8 @@ COMMAND_MODULES = [
     "repro.commands.run",  # run (agentic loops)
     "repro.commands.export",  # export (trajectories to SFT / RL datasets)
     "repro.commands.reproduce",  # reproduce
-    "repro.published.audit_command",  # audit (released kernels under both policies)
-    "repro.published.kernelbench_command",  # kernelbench (baselines and SOL of a KernelBench checkout)
+    "repro.commands.audit",  # audit (released kernels under both policies)
+    "repro.commands.kernelbench",  # kernelbench (baselines and SOL of a KernelBench checkout)
 ]
 
 

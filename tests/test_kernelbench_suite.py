@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.published.kernelbench import SuiteError, discover, load_results, rederive, run_suite, sol
+from repro.published.kernelbench import discover, run_suite
+from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
 
 MATMUL = """import torch
 import torch.nn as nn

@@ -188,8 +188,12 @@ REPRO_LAYERS = {
     "repro.backends": {"repro.backends", "repro.harness", "repro.records"},
     "repro.loops": _LIBRARY,
     "repro.runners": _LIBRARY | {"repro.runners"},
-    "repro.commands": _LIBRARY | {"repro.runners", "repro.commands"},
-    "repro.published": _LIBRARY | {"repro.runners", "repro.published", "repro.commands"},  # holds a command
+    "repro.published": {
+        "repro.published",
+        "repro.harness",
+        "repro.records",
+    },  # audits and the KernelBench suite
+    "repro.commands": _LIBRARY | {"repro.runners", "repro.commands", "repro.published"},
     "repro.bench": _LIBRARY | {"repro.runners", "repro.commands", "repro.bench"},
 }
 

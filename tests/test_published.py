@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from repro.harness import EvalSettings
-from repro.published import ledger as L
 from repro.published import policies as P
 from repro.published.audit import Auditor, prebuild, with_build_dir
 from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
+from repro.records import published_ledger as L
 
 KERNELS = Path(__file__).parent / "kernels"
 PROBLEM = (KERNELS / "problem_scale_add.py").read_text()

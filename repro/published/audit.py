@@ -30,9 +30,9 @@ from typing import Any
 
 from repro.harness.opcheck import ALWAYS_ALLOWED
 from repro.harness.settings import EvalSettings
-from repro.published import ledger as ledger_mod
 from repro.published import policies as pol
 from repro.published.releases import PublishedKernel, Release
+from repro.records import published_ledger as ledger_mod
 from repro.records.provenance import git_commit
 
 BUILD_MARKERS = ("load_inline", "cpp_extension")

@@ -79,8 +79,8 @@ def main(args: argparse.Namespace) -> int:
 
     from repro.commands.options import settings_from_args
     from repro.published.audit import Auditor
-    from repro.published.ledger import LedgerError
     from repro.published.releases import ReleaseError, load_release
+    from repro.records.published_ledger import LedgerError
 
     policies = tuple(p for p in args.policies.split(",") if p)
     unknown = [p for p in policies if p not in POLICY_NAMES]

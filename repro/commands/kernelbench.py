@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from repro.published.kernelbench import SuiteError, rederive, run_suite
+    from repro.published.kernelbench import run_suite
+    from repro.records.kernelbench_results import SuiteError, rederive
 
     if args.rederive:
         try:
