@@ -13,14 +13,15 @@ import importlib.util
 import sys
 
 COMMAND_MODULES = [
-    "repro.harness.eval_command",  # eval
-    "repro.suite_runner",  # eval-suite
-    "repro.bench_harness",  # bench-harness
-    "repro.run_cmd",  # run (agentic loops)
-    "repro.export_cmd",  # export (trajectories to SFT / RL datasets)
-    "repro.reproduce",  # reproduce
-    "repro.published.audit_command",  # audit (released kernels under both policies)
-    "repro.gauntlet.command",  # gauntlet
+    "repro.commands.eval",  # eval
+    "repro.commands.eval_suite",  # eval-suite
+    "repro.bench.harness",  # bench-harness
+    "repro.commands.run",  # run (agentic loops)
+    "repro.commands.export",  # export (trajectories to SFT / RL datasets)
+    "repro.commands.reproduce",  # reproduce
+    "repro.commands.audit",  # audit (released kernels under both policies)
+    "repro.commands.kernelbench",  # kernelbench (baselines and SOL of a KernelBench checkout)
+    "repro.commands.gauntlet",  # gauntlet (the harness against its own adversarial candidates)
 ]
 
 

@@ -82,6 +82,52 @@ REPRODUCTION = {
 }  # fmt: skip
 
 
+def _policy(verdict: str, status: str, speedup: float | None = None, reason: str = "") -> dict:
+    return {"verdict": verdict, "status": status, "speedup": speedup, "reason": reason}
+
+
+# An audit ledger as `python -m repro audit` writes it: four tasks of a CUDA-L1-like release.
+LEDGER = {
+    "format": "kernelatlas-published-ledger", "format_version": 1,
+    "release": {"format": "cudal1", "source": "/somewhere/h100.json", "sha256": "b" * 64, "name": "CUDA-L1",
+                "paper": "arXiv:2507.14111", "gpu": "H100", "benchmark_version": "KernelBench v0",
+                "kernels_in_release": 5},
+    "policies": {"strict": {"name": "strict"}, "kernelbench": {"name": "kernelbench"}},
+    "rows": [
+        {"task": "level1/1", "level": 1, "name": "square matmul", "claim": {"metric": "speedup", "value": 2.75},
+         "policies": {"strict": _policy("rejected", "library call, not a kernel", None, "called aten::mm"),
+                      "kernelbench": _policy("correct", "reproduced", 2.5)},
+         "provenance": {"name": REPRO_GPU, "torch": "2.11.0+cu130", "git": {"commit": "c" * 40},
+                        "date": "2026-12-01T12:00:00+00:00"}},
+        {"task": "level2/1", "level": 2, "name": "conv relu", "claim": {"metric": "speedup", "value": 1.6},
+         "policies": {"strict": _policy("rejected", "refused: global flag changed"),
+                      "kernelbench": _policy("rejected", "refused: global flag changed")},
+         "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T12:01:00+00:00"}},
+        {"task": "level1/2", "level": 1, "claim": {"metric": "speedup", "value": None},
+         "policies": {"strict": _policy("not_released", "no kernel released"),
+                      "kernelbench": _policy("not_released", "no kernel released")}, "provenance": {}},
+        {"task": "level1/3", "level": 1, "name": "<b>softmax</b>", "claim": {"metric": "speedup", "value": 1.5},
+         "policies": {"strict": _policy("incorrect", "incorrect", None, "max abs error <script>window.__xss=4</script>"),
+                      "kernelbench": _policy("correct", "slower than claimed", 1.0)},
+         "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T12:02:00+00:00"}},
+    ],
+}  # fmt: skip
+# KernelBench baselines as `python -m repro kernelbench` writes them: two problems.
+KB_BASELINES = {
+    "format": "kernelatlas-kernelbench-baselines", "format_version": 1,
+    "kernelbench": {"root": "/kb", "commit": "d" * 40}, "settings": {"baselines": ["eager", "cuda-graph"]},
+    "provenance": _PROVENANCE, "peaks": {"copy_bytes_per_s": 4.25e12, "flops_per_s": {"float32": 5.1e13, "bfloat16": 7.9e14}},
+    "tasks": {
+        "level1/19_ReLU": {"level": 1, "flops": 0, "bytes": 1.28e10, "dtype": "float32", "bound": "memory",
+                           "sol_ms": 3.01, "baselines": {"eager": {"median": 3.0228}, "cuda-graph": {"median": 3.0287}},
+                           "sol_fraction": {"eager": 0.9958, "cuda-graph": 0.9938}},
+        "level1/23_Softmax": {"level": 1, "flops": 0, "bytes": 1.28e10, "dtype": "float32", "bound": "memory",
+                              "sol_ms": 3.01, "baselines": {"eager": {"median": 6.1654}, "cuda-graph": {"error": "x"}},
+                              "sol_fraction": {"eager": 0.4882}},
+    },
+}  # fmt: skip
+
+
 @dataclass
 class BuiltSite:
     root: Path  # the checkout copy the site was built from
@@ -100,6 +146,14 @@ def make_checkout(dest: Path) -> Path:
     for method, data in REPRODUCTION.items():
         (results / f"{method}.json").write_text(json.dumps(data), encoding="utf-8")
     (results / "evolve.json").write_text('{"tasks": [', encoding="utf-8")
+    published = dest / "repro" / "results" / "published"
+    published.mkdir(parents=True)
+    (published / "cuda-l1-h100.json").write_text(json.dumps(LEDGER), encoding="utf-8")
+    broken = {**LEDGER, "rows": [{"task": 3, "policies": {}}]}
+    (published / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
+    baselines = dest / "repro" / "results" / "kernelbench"
+    baselines.mkdir(parents=True)
+    (baselines / "nvidia-h200.json").write_text(json.dumps(KB_BASELINES), encoding="utf-8")
     return dest
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from repro import bench_flush
+from repro.bench import flush as bench_flush
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")

@@ -1,4 +1,4 @@
-"""`python -m repro.bench_templates` on the CPU path: every configuration of a task's template is
+"""`python -m repro.bench.templates` on the CPU path: every configuration of a task's template is
 instantiated, checked against the reference and timed; a bad task name is refused."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "repro.bench_templates", "--device", "cpu", *args],
+    return subprocess.run([sys.executable, "-m", "repro.bench.templates", "--device", "cpu", *args],
                           cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
 
 

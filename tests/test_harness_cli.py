@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.suite_runner import suite_metrics
+from repro.records.suite_results import suite_metrics
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 FAST = ["--device", "cpu", "--trials", "2", "--timing-iters", "5", "--warmup", "1", "--baselines", "eager"]

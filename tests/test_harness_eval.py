@@ -52,7 +52,7 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
 def test_provenance_names_the_commit_of_this_evaluation_not_of_the_cached_reference(
     settings: EvalSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from repro import provenance
+    from repro.records import provenance
 
     for commit in ("a" * 40, "b" * 40):  # the second evaluation reuses the reference bundle of the first
         monkeypatch.setenv("KERNELATLAS_GIT_COMMIT", commit)

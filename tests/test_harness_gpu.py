@@ -93,7 +93,7 @@ def test_flush_evicts_what_the_call_reads() -> None:
 
 def test_flush_leaves_no_dirty_lines_for_the_timed_call() -> None:
     """After the harness's read flush a 256 MiB read runs clearly faster than after a write flush,
-    whose dirty lines are written back inside the timed call (11% on an H200; `repro.bench_flush`)."""
+    whose dirty lines are written back inside the timed call (11% on an H200; `repro.bench.flush`)."""
     from repro.harness.timing import _L2Flusher
 
     x, row_sum = torch.randn(8192, 8192, device="cuda"), _row_sum()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.ledger import read_jsonl
 from repro.loops import LOOPS
+from repro.records.ledger import read_jsonl
 
 TASKS = Path(__file__).resolve().parents[1] / "repro" / "tasks"
 PROBLEM = Path(__file__).resolve().parent / "kernels" / "problem_scale_add.py"
@@ -75,7 +75,7 @@ def test_suite_run_and_unsupported_task(tmp_path: Path):
 
 
 def test_memory_is_written_and_retrieved(tmp_path: Path):
-    from repro.memory import MemoryStore
+    from repro.records.memory import MemoryStore
 
     mem = tmp_path / "mem"
     assert (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.ledger import read_jsonl
+from repro.records.ledger import read_jsonl
 from tests.llm_server import LLMServer, code_answer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,9 @@ write where it was told, and never leaves a half-written or missing file behind.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from cli_run import one_error_line, run_cli
 
 from site_gen.cli import main
 from site_gen.kb.load import load_knowledge_base
+from site_gen.kb.paths import REPO_ROOT
 from site_gen.outputs.export import papers_json
 from site_gen.outputs.write import OutputError
 
@@ -26,8 +30,8 @@ def test_export_out_pointing_at_a_file(
     out.write_text("mine")
     assert main(["export", "--root", str(kb_root), "--out", str(out)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"error: {out} is a file: --out takes the directory to write papers.json, papers.csv"
-        " and papers.bib into (name a directory, e.g. build/exports)"
+        f"error: {out} is a file: --out takes the directory to write papers.json, papers.csv,"
+        " papers.bib, results.csv and results.json into (name a directory, e.g. build/exports)"
     ]
     assert out.read_text() == "mine"
 
@@ -95,3 +99,16 @@ def test_papers_json_refuses_numbers_a_browser_cannot_parse(kb_root: Path) -> No
             f"papers/alpha.yaml: results[0].value: {bad} is not a finite number, which JSON cannot hold"
             " (write the number the paper reports)"
         )
+
+
+def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback(kb_root: Path) -> None:
+    """`python -m site_gen bib | head -1`: the reader goes away before the writer is done."""
+    command = [sys.executable, "-B", "-m", "site_gen", "bib", "--root", str(kb_root)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody will read: every write fails with EPIPE
+    try:
+        done = subprocess.run(command, stdout=writer, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    finally:
+        os.close(writer)
+    assert done.returncode == 1 and done.stderr == "", done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repro import provenance
+from repro.records import provenance
 
 
 def test_commit_from_environment_for_a_tree_without_git(monkeypatch: pytest.MonkeyPatch) -> None:

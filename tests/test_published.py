@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from repro.harness import EvalSettings
-from repro.published import ledger as L
 from repro.published import policies as P
 from repro.published.audit import Auditor, prebuild, with_build_dir
 from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
+from repro.records import published_ledger as L
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
@@ -58,12 +58,16 @@ def write(path: Path, text: str) -> Path:
 def test_cudal1_release_reads_claims_and_missing_kernels(tmp_path: Path) -> None:
     f = write(
         tmp_path / "h100.json",
-        "\n".join([cudal1_line(1, 1, "K1", 2.75), cudal1_line(1, 2, None, None)]) + "\n",
+        "\n".join(
+            [cudal1_line(1, 1, "K1", 2.75), cudal1_line(1, 2, None, None), cudal1_line(1, 3, "None", 3.1)]
+        )
+        + "\n",
     )
     rel = read_cudal1(f)
-    assert [k.task for k in rel.kernels] == ["level1/1", "level1/2"]
-    k1, k2 = rel.kernels
+    assert [k.task for k in rel.kernels] == ["level1/1", "level1/2", "level1/3"]
+    k1, k2, k3 = rel.kernels
     assert k1.kernel_source == "K1" and k2.kernel_source is None
+    assert k3.kernel_source is None and k3.headline.value == 3.1  # claimed, yet released as the string "None"
     assert k1.headline is not None and (k1.headline.value, k1.headline.baseline, k1.headline.gpu) == (
         2.75,
         "eager",
@@ -281,6 +285,12 @@ def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
     led = L.new_ledger({"name": "x", "sha256": "0"}, {"strict": {}, "kernelbench": {}}, {}, "h")
     L.upsert(led, _row("a", ("correct", "reproduced", 2.0), ("correct", "reproduced", 2.0)))
     L.upsert(
+        led,
+        _row(
+            "n", ("not_released", P.STATUS_NO_KERNEL, None), ("not_released", P.STATUS_NO_KERNEL, None), 9.0
+        ),
+    )
+    L.upsert(
         led, _row("b", ("rejected", P.STATUS_LIBRARY, None), ("correct", "slower than claimed", 1.0), 4.0)
     )
     L.upsert(
@@ -290,15 +300,16 @@ def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
     L.write(path, led)
     back = L.load(path)
     s = back["summary"]["policies"]
-    assert [r["task"] for r in back["rows"]] == ["a", "b"]
+    assert [r["task"] for r in back["rows"]] == ["a", "n", "b"] and back["summary"]["not_released"] == 1
     assert (s["strict"]["accepted"], s["kernelbench"]["accepted"]) == (1, 2)
     assert s["kernelbench"]["measured_mean_accepted"] == pytest.approx(1.25)
     assert s["strict"]["measured_mean_all_refused_as_1"] == pytest.approx(1.5)
     assert s["strict"]["statuses"] == {"reproduced": 1, P.STATUS_LIBRARY: 1}
-    assert back["summary"]["claimed_mean_all"] == pytest.approx(3.0)
+    assert back["summary"]["claimed_mean_judged"] == pytest.approx(3.0)
+    assert s["kernelbench"]["claimed_mean_accepted"] == pytest.approx(3.0)
     lines = L.to_csv(back).splitlines()
     assert lines[0].startswith("task,level,name,claim_metric") and "strict_status" in lines[0]
-    assert len(lines) == 3 and lines[2].startswith("b,")
+    assert len(lines) == 4 and lines[3].startswith("b,")
 
 
 @pytest.mark.parametrize(
@@ -334,12 +345,23 @@ def test_build_prologue_goes_after_future_imports(tmp_path: Path) -> None:
 
 
 def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Path) -> None:
-    src = write(tmp_path / "b" / "kernel_source.py",
-                "import os, pathlib\npathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'built').write_text("
-                "os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n")  # fmt: skip
+    src = write(
+        tmp_path / "b" / "kernel_source.py",
+        "import os, pathlib\n"
+        "def load_inline(name, cpp_sources):\n"
+        "    pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(\n"
+        "        cpp_sources + '|' + os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n"
+        "TOP = 'top'\n"
+        "load_inline('eager', TOP)\n"
+        "class ModelNew:\n"
+        "    def __init__(self):\n"
+        "        src = 'lazy source'\n"
+        "        self.mod = load_inline(name='lazy', cpp_sources=src)\n",
+    )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert info["ok"], info
-    assert (tmp_path / "b" / "built").read_text() == "|9.0"
+    assert (tmp_path / "b" / "eager").read_text() == "top||9.0"  # built at import, no GPU visible
+    assert (tmp_path / "b" / "lazy").read_text() == "lazy source||9.0"  # the call inside __init__
     write(src, "raise RuntimeError('Error building extension')\n")
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert not info["ok"] and "Error building extension" in info["log_tail"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.ledger import read_jsonl
+from repro.records.ledger import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"

@@ -9,7 +9,8 @@ import pytest
 
 import repro.tasks
 from repro.cli import main
-from repro.reproduce import METHODS, ResultFile
+from repro.records.reproduction import ResultFile
+from repro.runners.reproduction import METHODS
 
 FAST = ["--device", "cpu", "--trials", "1", "--timing-iters", "2", "--warmup", "0", "--baselines", "eager",
         "--timeout", "120", "--quiet", "--budget", "2"]  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import repro.reproduce
+import repro.runners.reproduction
 import repro.tasks
 from repro.cli import main
 
@@ -76,14 +76,14 @@ def test_two_lanes_reach_the_verdicts_of_one_and_a_rerun_skips_them(
 def test_a_unit_that_raises_is_recorded_failed_and_the_other_lane_finishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    real = repro.reproduce.measure_unit
+    real = repro.runners.reproduction.measure_unit
 
     def faulty(task: Any, method: str, *args: Any) -> dict[str, Any]:
         if (task.name, method) == (TASKS[0], "baselines"):
             raise RuntimeError("injected fault")
         return real(task, method, *args)
 
-    monkeypatch.setattr(repro.reproduce, "measure_unit", faulty)
+    monkeypatch.setattr(repro.runners.reproduction, "measure_unit", faulty)
     out = tmp_path / "results"
     assert reproduce(out, "--workers", "2", "--quiet") == 0
     assert "6 unit(s) measured" in capsys.readouterr().out
@@ -91,7 +91,7 @@ def test_a_unit_that_raises_is_recorded_failed_and_the_other_lane_finishes(
     assert base[TASKS[0]]["status"] == "failed" and base[TASKS[0]]["reason"] == "RuntimeError: injected fault"
     assert all(base[t]["status"] == "measured" for t in TASKS[1:])
     assert all(r["status"] == "measured" for r in records(out, "solutions"))
-    monkeypatch.setattr(repro.reproduce, "measure_unit", real)
+    monkeypatch.setattr(repro.runners.reproduction, "measure_unit", real)
     assert reproduce(out, "--workers", "2", "--quiet") == 0  # the failed unit is tried again
     assert "1 unit(s) measured, 5 already measured" in capsys.readouterr().out
     assert all(r["status"] == "measured" for r in records(out, "baselines"))
@@ -100,7 +100,7 @@ def test_a_unit_that_raises_is_recorded_failed_and_the_other_lane_finishes(
 def test_ctrl_c_keeps_finished_units_stops_the_lanes_and_a_rerun_measures_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    real = repro.reproduce.measure_unit
+    real = repro.runners.reproduction.measure_unit
 
     def interrupting(task: Any, method: str, *args: Any) -> dict[str, Any]:
         record = real(task, method, *args)
@@ -109,7 +109,7 @@ def test_ctrl_c_keeps_finished_units_stops_the_lanes_and_a_rerun_measures_the_re
         time.sleep(1)  # every unit ends well after the main thread has seen it
         return record
 
-    monkeypatch.setattr(repro.reproduce, "measure_unit", interrupting)
+    monkeypatch.setattr(repro.runners.reproduction, "measure_unit", interrupting)
     out = tmp_path / "results"
     assert reproduce(out, "--workers", "2", "--quiet") == 130
     err = capsys.readouterr().err
@@ -120,7 +120,7 @@ def test_ctrl_c_keeps_finished_units_stops_the_lanes_and_a_rerun_measures_the_re
     assert sol[TASKS[0]]["status"] == "not_run"  # its lane started no further unit
     assert base[TASKS[2]]["status"] == sol[TASKS[2]]["status"] == "not_run"  # no lane took a new task
     kept = sum(r["status"] == "measured" for m in (base, sol) for r in m.values())
-    monkeypatch.setattr(repro.reproduce, "measure_unit", real)
+    monkeypatch.setattr(repro.runners.reproduction, "measure_unit", real)
     assert reproduce(out, "--workers", "2", "--quiet") == 0
     assert f"{6 - kept} unit(s) measured, {kept} already measured" in capsys.readouterr().out
     assert all(r["status"] == "measured" for m in METHODS for r in records(out, m))

@@ -147,3 +147,12 @@ def test_a_build_after_a_crash_replaces_the_site_and_clears_what_the_crash_left(
     assert sorted(p.name for p in out.iterdir()) == ["site"]
     assert (site / SITE_MARKER).is_file() and (site / "papers" / "cudaforge" / "index.html").is_file()
     assert "the previous site" not in (site / "index.html").read_text()
+
+
+def test_build_of_a_read_only_checkout(checkout: Path, tmp_path: Path) -> None:
+    """The build renders pages into ROOT/build/docs before MkDocs runs: that needs a writable root."""
+    site = tmp_path / "out" / "site"
+    line = one_error_line(run_cli("build", "--root", checkout, "--site-dir", site, read_only=checkout))
+    assert line.startswith(f"error: cannot write {checkout / 'build'}: "), line
+    assert line.endswith(f"(the build renders the pages there first: make {checkout} writable)"), line
+    assert not site.exists()

@@ -13,30 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from concurrent.futures import Future
-from pathlib import Path
-from typing import Any, Protocol
 
-from repro.harness.settings import EvalSettings
+from repro.backends.base import Backend, EvaluationLost
 
 BACKENDS = ("local", "ray")
-
-
-class EvaluationLost(Exception):
-    """An evaluation's worker or node died more often than the backend retries; resume to try again."""
-
-
-class Backend(Protocol):
-    name: str
-    slots: int
-
-    def submit(
-        self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
-    ) -> Future[dict[str, Any]]:
-        """Start one evaluation; the future holds `EvalResult.to_dict()`."""
-        ...
-
-    def close(self) -> None: ...
 
 
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from repro.backends import EvaluationLost
+from repro.backends.base import EvaluationLost
 from repro.harness import HarnessError
 from repro.harness.settings import EvalSettings
 

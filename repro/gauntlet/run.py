@@ -85,7 +85,7 @@ def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> d
 
 
 def scorecard(rows: list[dict[str, Any]], settings: EvalSettings) -> dict[str, Any]:
-    from repro.provenance import git_commit, provenance, utc_now
+    from repro.records.provenance import git_commit, provenance, utc_now
 
     counts = {
         s: sum(1 for r in rows if r["status"] == s) for s in ("caught", "missed", "known_miss", "not_run")

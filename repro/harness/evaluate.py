@@ -28,7 +28,7 @@ from repro.harness import cache, compare, isolation, peaks, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
-from repro.provenance import git_commit, provenance, utc_now
+from repro.records.provenance import git_commit, provenance, utc_now
 
 # Part of the reference-cache key: bump when baselines would be timed or checked differently.
 # 2: L2 flushed by a read; peaks timed with the harness timer.

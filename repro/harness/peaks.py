@@ -74,7 +74,7 @@ def measure_and_store(path: Path, device: str) -> dict[str, Any]:
     """Measure copy bandwidth (bytes read + written) and fp32/bf16 matmul rates on `device`; write JSON."""
     import torch
 
-    from repro.provenance import provenance
+    from repro.records.provenance import provenance
 
     big = device == "cuda"
     copy_bw = copy_bandwidth(device)

@@ -205,7 +205,7 @@ def run_reference(job: Job) -> None:
         from repro.harness import peaks
 
         peaks.measure_and_store(Path(job.plan["peaks_path"]), job.device)
-    from repro.provenance import provenance
+    from repro.records.provenance import provenance
 
     job.report["provenance"] = provenance(job.device)
     if job.device == "cuda":

@@ -19,10 +19,10 @@ from typing import Any
 
 from repro.backends import Backend
 from repro.harness import EvalSettings, evaluate
-from repro.ledger import BudgetExhausted, Ledger
 from repro.loops.feedback import CHANNELS, format_feedback
-from repro.memory import MemoryStore
 from repro.proposers.base import Parent, Proposal, ProposalContext, Proposer
+from repro.records.ledger import BudgetExhausted, Ledger
+from repro.records.memory import MemoryStore
 from repro.tasks import Task
 
 

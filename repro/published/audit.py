@@ -30,10 +30,10 @@ from typing import Any
 
 from repro.harness.opcheck import ALWAYS_ALLOWED
 from repro.harness.settings import EvalSettings
-from repro.provenance import git_commit
-from repro.published import ledger as ledger_mod
 from repro.published import policies as pol
 from repro.published.releases import PublishedKernel, Release
+from repro.records import published_ledger as ledger_mod
+from repro.records.provenance import git_commit
 
 BUILD_MARKERS = ("load_inline", "cpp_extension")
 REASON_CHARS = 400
@@ -73,7 +73,9 @@ def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
 
 
 def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) -> dict[str, Any]:
-    """Import the kernel's module in a process with no GPU, so its `load_inline` calls build into `build_dir`."""
+    """Build the kernel's `load_inline` modules into `build_dir` in a process with no GPU: import it (module-level
+    calls), then evaluate each call made inside a function (at construction or first forward) with the
+    module's globals and the function's constant assignments. What cannot be built here the harness builds."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_")}
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
                PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
@@ -116,12 +118,39 @@ def stop_builds() -> None:
         _kill(proc)
 
 
-_PREBUILD = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", sys.argv[1])
+_PREBUILD = r"""
+import ast, importlib.util, sys
+path = sys.argv[1]
+spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules["kernelatlas_prebuild"] = module
-spec.loader.exec_module(module)
+failed = False
+try:
+    spec.loader.exec_module(module)  # module-level load_inline calls build here
+except Exception as exc:
+    failed = True
+    print(f"import: {type(exc).__name__}: {exc}")
+# load_inline calls inside functions run at construction or first call, often on the GPU: build them
+# here by evaluating each call with the module's globals and the constant assignments before it.
+tree = ast.parse(open(path).read())
+for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+    scope = dict(vars(module))
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.List, ast.Tuple)):
+            try:
+                exec(compile(ast.Module([node], []), path, "exec"), scope)
+            except Exception:
+                pass
+    for node in ast.walk(fn):
+        f = node.func if isinstance(node, ast.Call) else None
+        name = getattr(f, "attr", None) or getattr(f, "id", None)
+        if name == "load_inline":
+            try:
+                eval(compile(ast.Expression(node), path, "eval"), scope)
+            except Exception as exc:
+                failed = True
+                print(f"call at line {node.lineno}: {type(exc).__name__}: {str(exc)[:200]}")
+sys.exit(1 if failed else 0)
 """
 
 
@@ -155,6 +184,8 @@ def _policy_record(res: Any, claim: Any, derived_from: str | None = None) -> dic
         "sol_fraction": d.get("sol_fraction"),
         "library_ops": sorted(op for op in (d.get("ops") or {}) if op not in ALWAYS_ALLOWED),
         "wall_s": (d.get("overhead") or {}).get("wall_s"),
+        "reference_s": (d.get("overhead") or {}).get("reference_s"),
+        "candidate_process_s": (d.get("overhead") or {}).get("candidate_process_s"),
         "derived_from": derived_from,
     }
 
@@ -307,7 +338,10 @@ class Auditor:
                     )
                     counts["left"] = pending
                     break
-                item = ready.get()
+                try:
+                    item = ready.get(timeout=1.0)
+                except queue.Empty:  # only builds left, none finished yet
+                    continue
                 pending -= 1
                 if item is None:
                     continue

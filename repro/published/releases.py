@@ -196,11 +196,13 @@ def read_cudal1(source: str | Path, gpu: str = "", benchmark_version: str = "Ker
             for fld, base in CUDAL1_SCORES
             if fld in obj
         )
+        # The release writes "no kernel" as null and, for some tasks, as the string "None".
+        code = obj["custom_code"] if (obj["custom_code"] or "").strip() not in ("", "None") else None
         kernels.append(
             PublishedKernel(
                 task,
                 obj["ref_code"],
-                obj["custom_code"] or None,
+                code,
                 claims,
                 level,
                 _model_name(obj["ref_code"]),

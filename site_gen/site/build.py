@@ -12,6 +12,7 @@ marker file; a non-empty directory without one is refused.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ HOOK = Path(__file__).with_name("mkdocs_hook.py")
 DOCS_DIR = "build/docs"
 SITE_DIR = "site"
 WATCHED = ["papers", "taxonomy", "repro/results"]
+_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 SITE_MARKER = ".kernelatlas-site"  # in every built site: the next build may replace that directory
 _MARKER_TEXT = "Built by `python -m site_gen build`; the next build replaces this whole directory.\n"
 # Files every KernelAtlas site has: a site built before the marker existed is recognised by them.
@@ -128,6 +130,11 @@ def build_site(root: Path, site_dir: Path | None = None, *, strict: bool = True)
     ROOT/site); return `site_dir`. On any failure or interrupt `site_dir` is left as it was."""
     target = Path(os.path.abspath(site_dir or root / SITE_DIR))
     check_site_dir(target)
+    docs_fix = f"the build renders the pages there first: make {root} writable"
+    try:
+        (root / DOCS_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failure("write", Path(exc.filename or root / DOCS_DIR), exc, docs_fix) from None
     writable_fix = f"choose a writable --site-dir, or make {target.parent} writable"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +147,13 @@ def build_site(root: Path, site_dir: Path | None = None, *, strict: bool = True)
         (scratch / SITE_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         mkdocs_build(site_config(root, scratch, strict=strict))  # keeps hidden files: the marker stays
         _swap_in(scratch, target)
+    except OSError as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if exc.errno not in _CANNOT_WRITE or not exc.filename:
+            raise
+        where = Path(exc.filename)
+        fix = docs_fix if where.is_relative_to(root / DOCS_DIR) else writable_fix
+        raise write_failure("write", where, exc, fix) from None
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

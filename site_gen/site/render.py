@@ -24,7 +24,7 @@ from site_gen.kb.results import stats as results_stats
 from site_gen.outputs.bib import bibtex_by_id
 from site_gen.outputs.export import export_files
 from site_gen.outputs.schema import schema_text
-from site_gen.site import charts, leaderboards, reported, reproduced, works
+from site_gen.site import charts, leaderboards, published, reported, reproduced, works
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -193,6 +193,7 @@ def _entry_context(
     related: list[Entry],
     evaluated_on_it: list[Entry],
     boards: leaderboards.Section | None = None,
+    reproduction: dict | None = None,
 ) -> dict:
     vocab = kb.vocab
     return {
@@ -206,6 +207,7 @@ def _entry_context(
         "bib": bib,
         "related": related,
         "benchmark_of": evaluated_on_it,
+        "reproduction": reproduction,
     }
 
 
@@ -232,6 +234,8 @@ def build_nav(kb: KnowledgeBase, gpu_pages: list[tuple[str, str]] = ()) -> list:
             "Results": [
                 {"Reported results": "results/reported.md"},
                 {"Reproduced results": ["results/reproduced.md", *({t: p} for t, p in gpu_pages)]},
+                {"Reproductions of published results": "results/published.md"},
+                {"KernelBench baselines": "results/kernelbench.md"},
                 {"Reproduction methodology": "results/methodology.md"},
             ]
         },
@@ -272,11 +276,18 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
             if bench != entry.id:
                 evaluated_on[bench].append(entry)
     runs = reproduced.render_reproduced(results_dir)
+    pub = published.load_published(results_dir, {e.arxiv: e.id for e in kb.entries if e.arxiv})
     sections = leaderboards.sections(kb, runs)
     boards_of = {s.id: s for s in sections}
     for entry in kb.entries:
         context = _entry_context(
-            kb, entry, bibs[entry.id], related[entry.id], evaluated_on[entry.id], boards_of.get(entry.id)
+            kb,
+            entry,
+            bibs[entry.id],
+            related[entry.id],
+            evaluated_on[entry.id],
+            boards_of.get(entry.id),
+            pub.for_entry(entry.id),
         )
         page(f"papers/{entry.id}.md", "entry.md.j2", source=f"papers/{entry.id}.yaml", **context)
 
@@ -332,12 +343,16 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         page(rel, "reproduced_gpu.md.j2", gpu=gpu, comparisons=reproduced.comparisons(kb, gpu))
         gpu_pages.append((html.escape(gpu.gpu), rel))
     page("results/methodology.md", "methodology.md.j2", reproduced=runs)
+    page("results/published.md", "published.md.j2", published=pub)
+    page("results/kernelbench.md", "kernelbench_baselines.md.j2", published=pub)
 
     for name, content in export_files(kb).items():
         writer.write(f"downloads/{name}", content)
     writer.write("downloads/entry.schema.json", schema_text(kb.root))
-    page("downloads.md", "downloads.md.j2")
+    for name, content in published.download_files(pub).items():
+        writer.write(f"downloads/{name}", content)
+    page("downloads.md", "downloads.md.j2", published=pub)
 
     writer.copy_tree(ASSETS_DIR, "assets")
     writer.prune()
-    return Rendered(build_nav(kb, gpu_pages), runs.errors, fragments)
+    return Rendered(build_nav(kb, gpu_pages), runs.errors + pub.errors, fragments)

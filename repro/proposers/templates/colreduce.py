@@ -15,7 +15,7 @@ from repro.proposers.templates.emit import Stage
 from repro.proposers.templates.lower import DTYPES, Unsupported
 from repro.proposers.trace import Ref, Trace
 
-# Ordered by `python -m repro.bench_templates` on an H200 (8192^2 fp32: single pass 0.073 ms, slabs
+# Ordered by `python -m repro.bench.templates` on an H200 (8192^2 fp32: single pass 0.073 ms, slabs
 # 0.077-0.079 ms, torch.compile 0.076 ms). Unrolling more than 8 row blocks per slab ran 4x slower
 # there, hence the pipelined loop for longer slabs and for the single pass. The last two (deeper
 # single-pass tiles over 32 columns) ran within 0.5% of the first two under the harness's timer on

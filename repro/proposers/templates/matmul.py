@@ -42,7 +42,7 @@ HALF_CONFIGS = [
 ]
 # fp32: split-TF32 tensor-core tiles (three products per step: registers bound the tile), then one
 # exact-FMA configuration in case a task's tolerance is tighter than split TF32 reaches.
-# Ordered by `python -m repro.bench_templates` on an H200 (4096^3 linear: 1.49 ... 2.45 ms; IEEE 6.3 ms).
+# Ordered by `python -m repro.bench.templates` on an H200 (4096^3 linear: 1.49 ... 2.45 ms; IEEE 6.3 ms).
 FP32_CONFIGS = [
     dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, NUM_WARPS=8, NUM_STAGES=3, SPLIT_TF32=True),
     dict(BLOCK_M=128, BLOCK_N=64, BLOCK_K=32, GROUP_M=8, NUM_WARPS=4, NUM_STAGES=4, SPLIT_TF32=True),

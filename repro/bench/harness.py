@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from repro.harness.eval_command import add_settings_arguments, missing_file, settings_from_args
+from repro.commands.options import add_settings_arguments, missing_file, settings_from_args
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROBLEM = REPO / "repro" / "tasks" / "level1" / "03_softmax.py"
 DEFAULT_CANDIDATE = REPO / "repro" / "solutions" / "level1" / "03_softmax.py"
 OUT_DIR = REPO / "repro" / "results" / "bench"
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repro.harness import HarnessError
-    from repro.harness.cache import write_json_atomic
+    from repro.records.files import write_json_atomic
 
     if error := missing_file(problem=args.problem, candidate=args.candidate):
         print(error, file=sys.stderr)

@@ -1,14 +1,14 @@
-"""`python -m repro.bench_templates`: time every configuration of a task's template, outside the harness.
+"""`python -m repro.bench.templates`: time every configuration of a task's template, outside the harness.
 
 A tuning aid for the template library: the order of each template's configuration list decides
 what a short loop budget tries, so it should follow measurements. For each task this instantiates
 every configuration of the chosen template, checks it against the reference on the task's first
 shape (the harness's own comparison and tolerances) and times it with `triton.testing.do_bench` (L2
-cleared between repetitions by a write, whose write-back the next call pays: see `repro.bench_flush`),
+cleared between repetitions by a write, whose write-back the next call pays: see `repro.bench.flush`),
 next to eager and `torch.compile`. The numbers are indicative only, for ranking;
 verdicts and published speedups come from the harness (`python -m repro eval`).
 
-    python -m repro.bench_templates --tasks level1/10_column_sum,level1/11_matmul_fp32 --json out.json
+    python -m repro.bench.templates --tasks level1/10_column_sum,level1/11_matmul_fp32 --json out.json
 """
 
 from __future__ import annotations
@@ -83,10 +83,10 @@ def sweep(task: Any, device: str, work: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from repro.provenance import provenance
+    from repro.records.provenance import provenance
     from repro.tasks import list_tasks
 
-    p = argparse.ArgumentParser(prog="python -m repro.bench_templates", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m repro.bench.templates", description=__doc__.split("\n\n")[0])
     p.add_argument("--tasks", required=True, help="comma-separated task names, e.g. level1/10_column_sum")
     p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     p.add_argument("--json", type=Path, default=None, help="write the rows here")
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 ok = "ok " if e["within_tolerance"] else "TOL"
                 print(f"  {ok} {e['ms']:.4f} ms  err {e['max_abs_err']:.2e}  {e['config']}")
     if args.json:
-        from repro.harness.cache import write_json_atomic
+        from repro.records.files import write_json_atomic
 
         write_json_atomic(args.json, {"rows": rows, "provenance": provenance(args.device)})
     return 0

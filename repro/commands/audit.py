@@ -20,7 +20,7 @@ from repro.published.releases import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.harness.eval_command import add_settings_arguments
+    from repro.commands.options import add_settings_arguments
 
     p = subparsers.add_parser("audit", help="re-measure released kernels (CUDA-L1, KernelBench runs, JSONL)")
     p.add_argument("--format", required=True, choices=FORMATS, help="release format")
@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", default=None, help="comma-separated task keys, e.g. level1/1,level2/17")
     p.add_argument("--levels", default=None, help="comma-separated levels, e.g. 1,2")
     p.add_argument("--limit", type=int, default=None, help="judge at most this many kernels")
+    p.add_argument("--order", choices=["levels-interleaved", "release"], default="levels-interleaved",
+                   help="judging order: one kernel of each level in turn (default), so a run stopped by its "
+                   "deadline leaves a sample of every level; or the release's order")  # fmt: skip
     p.add_argument("--deadline-s", type=float, default=None, help="start no kernel after this many seconds")
     p.add_argument("--build-workers", type=int, default=None,
                    help="parallel load_inline builds on the CPU (default: CPU count - 2; 0: build in the harness)")  # fmt: skip
@@ -56,13 +59,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def interleave_levels(kernels: list) -> list:
+    """Level 1's first, level 2's first, level 3's first, level 1's second, ..."""
+    by_level: dict = {}
+    for k in kernels:
+        by_level.setdefault(k.level, []).append(k)
+    lanes = [by_level[lv] for lv in sorted(by_level, key=lambda x: (x is None, x or 0))]
+    return [
+        k
+        for i in range(max(map(len, lanes), default=0))
+        for lane in lanes
+        if i < len(lane)
+        for k in [lane[i]]
+    ]
+
+
 def main(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from repro.harness.eval_command import settings_from_args
+    from repro.commands.options import settings_from_args
     from repro.published.audit import Auditor
-    from repro.published.ledger import LedgerError
     from repro.published.releases import ReleaseError, load_release
+    from repro.records.published_ledger import LedgerError
 
     policies = tuple(p for p in args.policies.split(",") if p)
     unknown = [p for p in policies if p not in POLICY_NAMES]
@@ -92,6 +110,8 @@ def main(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
         kernels = [k for k in kernels if k.task in set(wanted)]
+    if args.order == "levels-interleaved":
+        kernels = interleave_levels(kernels)
     if args.limit is not None:
         kernels = kernels[: args.limit]
     settings = dataclasses.replace(settings_from_args(args), max_timing_s=args.max_timing_s)

@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
-from repro.provenance import utc_now
+from repro.records.files import write_json_atomic
+from repro.records.provenance import utc_now
 
 FORMAT = "kernelatlas-published-ledger"
 FORMAT_VERSION = 1
@@ -109,16 +109,28 @@ def _geomean(xs: list[float]) -> float | None:
 
 
 def summary(ledger: dict[str, Any]) -> dict[str, Any]:
-    """Per policy: rows judged, status counts, share accepted, and claimed against measured speedups."""
+    """Per policy: kernels judged, status counts, share accepted, and claimed against measured speedups.
+
+    Tasks released without a kernel are counted apart (`not_released`), not as judged."""
     rows = ledger["rows"]
-    out: dict[str, Any] = {"rows": len(rows), "policies": {}}
-    claimed_all = [r["claim"]["value"] for r in rows if (r.get("claim") or {}).get("value") is not None]
-    out["claimed_mean_all"] = statistics.fmean(claimed_all) if claimed_all else None
+    released = [
+        r for r in rows if not all(p.get("verdict") == "not_released" for p in r["policies"].values())
+    ]
+    out: dict[str, Any] = {"rows": len(rows), "not_released": len(rows) - len(released), "policies": {}}
+
+    def claim(r: dict[str, Any]) -> float | None:
+        c = r.get("claim") or {}
+        return c.get("value") if c.get("metric", "speedup") == "speedup" else None
+
+    claimed_all = [v for r in released if (v := claim(r)) is not None]
+    out["claimed_mean_judged"] = statistics.fmean(claimed_all) if claimed_all else None
     for name in ledger["policies"]:
-        judged = [r for r in rows if name in r["policies"]]
+        judged = [r for r in released if name in r["policies"]]
         ok = [r for r in judged if r["policies"][name]["verdict"] == "correct"]
-        measured = [r["policies"][name]["speedup"] for r in ok if r["policies"][name]["speedup"] is not None]
-        claimed = [r["claim"]["value"] for r in judged if (r.get("claim") or {}).get("value") is not None]
+        pairs = [(claim(r), r["policies"][name]["speedup"]) for r in ok]
+        measured = [m for _, m in pairs if m is not None]
+        claimed_ok = [c for c, m in pairs if c is not None and m is not None]
+        claimed = [v for r in judged if (v := claim(r)) is not None]
         # Speedup over every judged kernel, counting a refused or wrong one as 1.0 (the reference runs).
         as_deployed = [
             (r["policies"][name]["speedup"] or 1.0) if r["policies"][name]["verdict"] == "correct" else 1.0
@@ -130,6 +142,7 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
             "share_accepted": len(ok) / len(judged) if judged else None,
             "statuses": dict(Counter(r["policies"][name]["status"] for r in judged).most_common()),
             "claimed_mean": statistics.fmean(claimed) if claimed else None,
+            "claimed_mean_accepted": statistics.fmean(claimed_ok) if claimed_ok else None,
             "measured_mean_accepted": statistics.fmean(measured) if measured else None,
             "measured_geomean_accepted": _geomean(measured),
             "measured_mean_all_refused_as_1": statistics.fmean(as_deployed) if as_deployed else None,

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
+from repro.records.files import write_json_atomic
 
 CONFIG_KEYS = ("problem", "suite", "loop", "proposer", "model", "replay", "seed", "settings", "loop_args",
                "feedback", "budget", "temperature", "max_tokens")  # fmt: skip
@@ -26,7 +26,7 @@ CONFIG_KEYS = ("problem", "suite", "loop", "proposer", "model", "replay", "seed"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from repro.backends import add_backend_arguments
-    from repro.harness.eval_command import add_settings_arguments
+    from repro.commands.options import add_settings_arguments
     from repro.loops import LOOPS
     from repro.proposers import PROPOSERS
 
@@ -173,14 +173,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from repro.backends import make_backend
-    from repro.harness.eval_command import settings_from_args
-    from repro.ledger import Budget, BudgetExhausted, Ledger
+    from repro.commands.options import settings_from_args
     from repro.loops import LOOPS
     from repro.loops.core import LoopRun
     from repro.loops.feedback import CHANNELS
-    from repro.memory import MemoryStore
     from repro.proposers import make_proposer
-    from repro.provenance import provenance
+    from repro.records.ledger import Budget, BudgetExhausted, Ledger
+    from repro.records.memory import MemoryStore
+    from repro.records.provenance import provenance
     from repro.tasks import list_tasks
 
     settings = settings_from_args(args, gpu=args.gpu)

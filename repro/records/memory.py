@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
+from repro.records.files import write_json_atomic
 
 
 def _ops(signature: str) -> tuple[str, set[str]]:

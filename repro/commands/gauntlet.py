@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.harness.eval_command import add_settings_arguments
+    from repro.commands.options import add_settings_arguments
 
     p = subparsers.add_parser("gauntlet", help="run the harness against its own adversarial candidates")
     p.add_argument("--only", default="", help="comma-separated case names (default: all)")
@@ -21,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from repro.commands.options import settings_from_args
     from repro.gauntlet import by_name
     from repro.gauntlet.run import run as run_gauntlet
-    from repro.harness.eval_command import settings_from_args
 
     try:
         cases = by_name([n for n in args.only.split(",") if n])

@@ -1,4 +1,4 @@
-"""`python -m repro reproduce` (`make repro`): the numbers behind the site's reproduced-results pages.
+"""The reproduction behind the site's reproduced-results pages (`python -m repro reproduce`, `make repro`).
 
 For every task of the chosen suites it measures, task by task: the `eager` and `torch.compile`
 baselines (the harness's reference bundle), the hand-written reference solution (`solutions`), and the
@@ -9,7 +9,7 @@ template library and then mutates tunables). Results go to one file per method a
 
 Each file carries full provenance (device, driver, CUDA, torch, triton, settings, git commit, date),
 the method's configuration, one compact record per task and the suite metrics of the measured tasks
-(`repro.suite_runner.suite_metrics`). Files are rewritten atomically after every finished unit of
+(`repro.records.suite_results.suite_metrics`). Files are rewritten atomically after every finished unit of
 work, so an interrupted run keeps what it measured. A unit is keyed by (task, method, settings hash,
 commit): a rerun skips units already measured for the same commit and settings; `--force` redoes them
 (baseline timings still come from the harness's reference cache, `$KERNELATLAS_CACHE/refs`: clear it to
@@ -26,7 +26,6 @@ compares timings taken on one device. Each record says which GPU it ran on (`gpu
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import queue
@@ -40,12 +39,9 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
-from repro.provenance import utc_now
+from repro.records.reproduction import FORMAT, FORMAT_VERSION, ResultFile
 
-FORMAT = "kernelatlas-reproduction"
-FORMAT_VERSION = 1
-RESULTS_ROOT = Path(__file__).resolve().parent / "results"
+RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
 CPU_RESULTS_ROOT = Path("runs") / "reproduce-results"  # CPU numbers test the mechanism; never committed
 METHODS = ("baselines", "solutions", "evolve", "refine")
 # The loops as reproduced: offline proposer and loop parameters. evolve keeps its defaults (two islands
@@ -56,43 +52,6 @@ LOOP_METHODS: dict[str, dict[str, Any]] = {
     "refine": {"proposer": "mutate", "loop_args": {"refine_from": "best", "history": 1}},
 }
 REASON_CHARS = 300
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.backends import add_backend_arguments
-    from repro.harness.eval_command import add_settings_arguments
-
-    p = subparsers.add_parser(
-        "reproduce", help="measure baselines, reference solutions and offline loops into repro/results/"
-    )
-    p.add_argument("--suite", default="level1,level2", help="comma-separated suites (default level1,level2)")
-    p.add_argument(
-        "--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}"
-    )
-    p.add_argument("--budget", type=int, default=10, help="candidates per task for each loop (default 10)")
-    p.add_argument(
-        "--out", type=Path, default=None,
-        help=f"results root (default repro/results on a GPU, {CPU_RESULTS_ROOT} on CPU)",
-    )  # fmt: skip
-    p.add_argument("--work", type=Path, default=Path("runs") / "reproduce",
-                   help="loop run directories (trajectories, candidate sources; default runs/reproduce)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="re-measure units already measured")
-    p.add_argument("--tasks", default=None,
-                   help="comma-separated task names (e.g. level1/10_column_sum): measure only these; "
-                        "the files keep the other tasks' records")  # fmt: skip
-    p.add_argument("--only-missing", action="store_true",
-                   help="also skip tasks measured at other commits (same settings): fill the gaps of earlier runs")  # fmt: skip
-    p.add_argument("--deadline-s", type=float, default=None, help="start no new unit after this many seconds")
-    p.add_argument(
-        "--gpus",
-        default=None,
-        help="comma-separated GPU indices for --backend local, one lane of tasks each (default 0)",
-    )
-    p.add_argument("--workers", type=int, default=1, help="lanes of tasks on CPU (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_settings_arguments(p)
-    add_backend_arguments(p)
-    p.set_defaults(func=run)
 
 
 # -- small helpers --------------------------------------------------------------------------------------
@@ -214,10 +173,10 @@ def measure_loop(task: Any, method: str, config: dict[str, Any], settings: Any, 
     """One offline loop on one task; the record holds its best correct kernel (source included)."""
     from repro.backends import EvaluationLost
     from repro.harness import HarnessError
-    from repro.ledger import Budget, BudgetExhausted, Ledger
     from repro.loops import LOOPS
     from repro.loops.core import LoopRun
     from repro.proposers import make_proposer
+    from repro.records.ledger import Budget, BudgetExhausted, Ledger
 
     shutil.rmtree(work, ignore_errors=True)  # a unit is redone whole; its trajectory is for inspection
     work.mkdir(parents=True)
@@ -258,50 +217,6 @@ def measure_unit(task: Any, method: str, info: dict[str, Any], settings: Any, ba
     if method == "solutions":
         return measure_solution(task, settings, backend)
     return measure_loop(task, method, info, settings, backend, work, gpu)
-
-
-# -- result files ---------------------------------------------------------------------------------------
-
-
-class ResultFile:
-    """One `<gpu>/<suite>/<method>.json`: records by task, rewritten atomically after each unit."""
-
-    def __init__(self, path: Path, header: dict[str, Any], tasks: list[str]) -> None:
-        self.path, self.header, self.tasks = path, header, tasks
-        self.records: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            try:
-                old = json.loads(path.read_text())
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"{path}: not valid JSON ({exc.msg}); delete it to measure it again"
-                ) from None
-            same = old.get("settings_hash") == header["settings_hash"] and old.get("method_info") == header[
-                "method_info"]  # fmt: skip
-            if same:  # records of other settings or method parameters would be mislabelled: dropped
-                self.records = {r["task"]: r for r in old.get("tasks", []) if r.get("status") != "not_run"}
-
-    def done(self, task: str, key: str, any_commit: bool = False) -> bool:
-        """Measured (or nothing to measure) for this key, or with `any_commit` at any commit (the
-        file holds only records of the same settings); failed units are tried again."""
-        rec = self.records.get(task, {})
-        return (any_commit or rec.get("key") == key) and rec.get("status") in ("measured", "no_solution")
-
-    def put(self, task: str, key: str, commit: str, record: dict[str, Any]) -> None:
-        self.records[task] = {"task": task, "key": key, "commit": commit, "date": utc_now(), **record}
-
-    def write(self, provenance: dict[str, Any]) -> None:
-        from repro.suite_runner import suite_metrics
-
-        rows = [self.records.get(t) or {"task": t, "status": "not_run", "reason": "not measured yet"}
-                for t in self.tasks]  # fmt: skip
-        measured = [r for r in rows if r["status"] in ("measured", "failed")]
-        metrics: dict[str, Any] = {"tasks_in_suite": len(rows), "tasks_measured": len(measured)}
-        if measured and self.header["method"] != "baselines":
-            metrics.update(suite_metrics(measured))
-        commits = sorted({r["commit"] for r in rows if r.get("commit")})
-        write_json_atomic(self.path, {**self.header, "provenance": provenance, "commits": commits,
-                                      "metrics": metrics, "tasks": rows})  # fmt: skip
 
 
 def _unit_key(task: Any, method: str, what: str, settings_hash: str, commit: str) -> str:
@@ -362,7 +277,7 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
     from tqdm import tqdm
 
     from repro.harness.peaks import device_slug
-    from repro.provenance import git_commit, provenance
+    from repro.records.provenance import git_commit, provenance
 
     git = git_commit()
     if not git.get("commit"):
@@ -502,33 +417,3 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
     return {"units": total, "measured": counts["measured"], "already_measured": already,
             "not_reached": counts["not_reached"], "out": out / slug, "wall_s": time.monotonic() - start,
             "lanes": len(lanes)}  # fmt: skip
-
-
-def run(args: argparse.Namespace) -> int:
-    from repro.backends import make_backend
-    from repro.harness.eval_command import settings_from_args
-
-    try:
-        settings = settings_from_args(args)
-        gpus = lanes_for(args, settings)
-        with contextlib.ExitStack() as stack:
-            lanes = [
-                Lane(g, stack.enter_context(contextlib.closing(DedupBackend(make_backend(args, settings.device, [g])))),
-                     f"gpu {g}" if g is not None else f"worker {i + 1}")
-                for i, g in enumerate(gpus)
-            ]  # fmt: skip
-            summary = reproduce(args, settings, lanes)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "\ninterrupted: finished units are kept; run the same command again to continue", file=sys.stderr
-        )
-        return 130
-    print(
-        f"{summary['measured']} unit(s) measured, {summary['already_measured']} already measured, "
-        f"{summary['not_reached']} not reached before --deadline-s, in {summary['wall_s']:.0f} s "
-        f"on {summary['lanes']} lane(s); results in {summary['out']}"
-    )
-    return 0

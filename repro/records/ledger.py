@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
+from repro.records.files import write_json_atomic
 
 __all__ = ["Budget", "BudgetExhausted", "Ledger", "read_jsonl", "write_json_atomic"]
 

@@ -1,4 +1,4 @@
-"""`python -m repro.bench_backends`: eval-suite throughput on 1 and N GPUs through the local and Ray backends.
+"""`python -m repro.bench.backends`: eval-suite throughput on 1 and N GPUs through the local and Ray backends.
 
 A suite of cheap level-1 tasks with reference solutions (each repeated `--copies` times, so there is
 enough work to spread) is evaluated once to warm the reference and Triton caches, then once per
@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from repro.harness.cache import write_json_atomic
-from repro.harness.eval_command import add_settings_arguments, settings_from_args
+from repro.commands.options import add_settings_arguments, settings_from_args
+from repro.records.files import write_json_atomic
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TASKS = ("01_gelu", "02_silu", "03_softmax", "06_rms_norm", "07_row_sum", "08_row_max")
 
 
@@ -89,10 +89,12 @@ def empty_task_round_trip(ray: Any, device: str, n: int = 50) -> dict[str, float
 
 def _pass(label: str, slots: int, backend: Any, problems: Path, candidates: Path, out: Path, args: Any):
     """One eval-suite pass over the whole suite (fresh output folder, so nothing is skipped)."""
-    from repro.suite_runner import run_suite
+    from repro.runners.eval_suite import run_suite
 
     t0 = time.monotonic()
-    results = run_suite(str(problems), str(candidates), out / label, args, backend)["results"]
+    results = run_suite(str(problems), str(candidates), out / label, settings_from_args(args), backend)[
+        "results"
+    ]
     wall = time.monotonic() - t0
     inside = sum(r.get("overhead", {}).get("wall_s", 0.0) for r in results)
     return {
@@ -134,7 +136,7 @@ def scenario(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m repro.bench_backends", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m repro.bench.backends", description=__doc__.split("\n")[0])
     p.add_argument("--gpus", type=int, default=2, help="the most GPUs (or CPU workers) to spread over")
     p.add_argument("--tasks", default=",".join(TASKS), help="level-1 task names with reference solutions")
     p.add_argument("--copies", type=int, default=2, help="times each task is repeated")
@@ -144,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
     args = p.parse_args(argv)
     from repro.backends.local import LocalBackend
-    from repro.provenance import provenance
-    from repro.suite_runner import run_suite
+    from repro.records.provenance import provenance
+    from repro.runners.eval_suite import run_suite
 
     settings = settings_from_args(args)
     report: dict[str, Any] = {"settings": settings.to_dict(), "provenance": provenance(settings.device),
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         slots = list(range(args.gpus)) if settings.device == "cuda" else [None] * args.gpus
         with contextlib.closing(LocalBackend(slots)) as warm:
-            run_suite(str(problems), str(candidates), root / "warm", args, warm)
+            run_suite(str(problems), str(candidates), root / "warm", settings, warm)
         report["warmup_s"] = time.monotonic() - t0
         counts = sorted({1, args.gpus})
         for name in [b for b in args.backends.split(",") if b]:

@@ -1,4 +1,4 @@
-"""`python -m repro export`: trajectories to datasets for the survey's LLM4Kernel stream.
+"""Run trajectories to datasets for the survey's LLM4Kernel stream.
 
 From one or more run directories this writes `sft.jsonl`, chat-format supervised examples of accepted
 improvements (a correct candidate more than --min-gain times faster than its best correct parent, or
@@ -9,10 +9,8 @@ proposers they are rebuilt with the same prompt builder from the parent and its 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,20 +18,7 @@ from typing import Any
 NOT_COMPILED = ("compile_error", "no_candidate", "tester_rejected")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("export", help="turn run trajectories into SFT and RL-reward datasets")
-    p.add_argument("runs", nargs="+", type=Path, help="run directories written by `python -m repro run`")
-    p.add_argument("--out", type=Path, required=True, help="directory for sft.jsonl and rewards.jsonl")
-    p.add_argument(
-        "--min-gain",
-        type=float,
-        default=1.0,
-        help="an SFT example must be more than this many times faster than its parent (default 1.0)",
-    )
-    p.set_defaults(func=run)
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -63,7 +48,7 @@ def _messages(rec: dict, proposal: dict, by_id: dict[str, dict], run_dir: Path) 
 
 
 def export_run(run_dir: Path, min_gain: float) -> tuple[list[dict], list[dict]]:
-    from repro.ledger import read_jsonl
+    from repro.records.ledger import read_jsonl
 
     trajectory = read_jsonl(run_dir / "trajectory.jsonl")
     if not trajectory:
@@ -94,19 +79,3 @@ def export_run(run_dir: Path, min_gain: float) -> tuple[list[dict], list[dict]]:
         sft.append({"messages": [*messages, {"role": "assistant", "content": answer}],
                     "metadata": {**meta, "speedup": rec["speedup"], "gain": (rec["speedup"] or 0.0) / baseline}})  # fmt: skip
     return sft, rewards
-
-
-def run(args: argparse.Namespace) -> int:
-    sft, rewards = [], []
-    try:
-        for run_dir in args.runs:
-            s, r = export_run(run_dir, args.min_gain)
-            sft += s
-            rewards += r
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    _write_jsonl(args.out / "sft.jsonl", sft)
-    _write_jsonl(args.out / "rewards.jsonl", rewards)
-    print(f"wrote {len(sft)} SFT example(s) and {len(rewards)} reward record(s) to {args.out}")
-    return 0

@@ -1,4 +1,4 @@
-"""`python -m repro.bench_flush`: what the harness's L2 flush costs the call timed after it.
+"""`python -m repro.bench.flush`: what the harness's L2 flush costs the call timed after it.
 
 The harness empties the L2 before every timed iteration. A flush that writes a buffer (as
 `triton.testing.do_bench` does) leaves the L2 full of dirty lines, whose write-back then happens
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "repro" / "results" / "bench"
 SOLUTION = REPO / "repro" / "solutions" / "level1" / "07_row_sum.py"
 
@@ -43,7 +43,7 @@ def workloads(n: int) -> dict[str, tuple[Callable[[], Any], float]]:
 
 def measure(n: int, rounds: int) -> dict[str, Any]:
     from repro.harness import peaks, timing
-    from repro.provenance import provenance
+    from repro.records.provenance import provenance
 
     calls = workloads(n)
     flushes = {"write": timing._L2Flusher("cuda", write=True), "read": timing._L2Flusher("cuda")}
@@ -81,7 +81,7 @@ def table(data: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m repro.bench_flush", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m repro.bench.flush", description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=8192, help="square fp32 matrix side (default 8192: 256 MiB)")
     p.add_argument("--rounds", type=int, default=2, help="alternations of the two flushes (default 2)")
     p.add_argument(
@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if not torch.cuda.is_available():
         print(
-            "bench_flush needs a CUDA GPU: the two flushes differ only in what the L2 holds", file=sys.stderr
+            "bench.flush needs a CUDA GPU: the two flushes differ only in what the L2 holds", file=sys.stderr
         )
         return 2
-    from repro.harness.cache import write_json_atomic
     from repro.harness.peaks import device_slug
+    from repro.records.files import write_json_atomic
 
     data = measure(args.n, args.rounds)
     out = args.out or OUT_DIR / f"flush-{device_slug(torch.cuda.get_device_name())}.json"

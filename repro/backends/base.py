@@ -1,0 +1,27 @@
+"""What every backend provides: `submit` returning a future of the result, `close`, and how many
+evaluations run at once (`slots`); and the error a backend raises when it gives up on an evaluation."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Protocol
+
+from repro.harness.settings import EvalSettings
+
+
+class EvaluationLost(Exception):
+    """An evaluation's worker or node died more often than the backend retries; resume to try again."""
+
+
+class Backend(Protocol):
+    name: str
+    slots: int
+
+    def submit(
+        self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
+    ) -> Future[dict[str, Any]]:
+        """Start one evaluation; the future holds `EvalResult.to_dict()`."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,89 @@
+"""`python -m repro kernelbench`: baselines and speed-of-light for the problems of a KernelBench checkout.
+
+    python -m repro kernelbench --root ~/KernelBench --levels 1,2,3 \\
+        --out repro/results/kernelbench/nvidia-h200.json --baselines eager,cuda-graph,compile,max-autotune
+
+The checkout is read where it is (nothing is copied into this repository). Run the same command again
+to continue: problems already measured with the same settings and source are kept (`--force` redoes
+them). Exit status 0 when the run completed, 2 when the checkout or the results file is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from repro.published.kernelbench import BASELINES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "kernelbench", help="KernelBench baselines (eager, CUDA graph, compile) and SOL"
+    )
+    p.add_argument(
+        "--root", required=True, type=Path, help="a KernelBench checkout (holds KernelBench/level1 ...)"
+    )
+    p.add_argument("--levels", default="1,2,3", help="comma-separated levels (default 1,2,3)")
+    p.add_argument("--tasks", default=None, help="comma-separated task keys, e.g. level1/19_ReLU")
+    p.add_argument("--out", required=True, type=Path, help="results file (JSON)")
+    p.add_argument(
+        "--baselines", default=",".join(BASELINES), help=f"comma-separated subset of {','.join(BASELINES)}"
+    )
+    p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda if available")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per problem (default 600)")
+    p.add_argument("--deadline-s", type=float, default=None, help="start no problem after this many seconds")
+    p.add_argument("--timing-iters", type=int, default=100, help="most timed iterations (default 100)")
+    p.add_argument("--min-timing-iters", type=int, default=20)
+    p.add_argument("--max-timing-s", type=float, default=5.0, help="timing budget per baseline (default 5)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--kernelbench-commit", default=None, help="commit of the checkout, when it has no .git")
+    p.add_argument("--force", action="store_true", help="re-measure problems already measured")
+    p.add_argument("--rederive", action="store_true",
+                   help="only recompute the SOL fields of --out from its stored measurements (no GPU needed)")  # fmt: skip
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from repro.published.kernelbench import run_suite
+    from repro.records.kernelbench_results import SuiteError, rederive
+
+    if args.rederive:
+        try:
+            print(f"{args.out}: SOL recomputed for {rederive(args.out)} task(s)")
+        except SuiteError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
+    baselines = tuple(b for b in args.baselines.split(",") if b)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown or not baselines:
+        print(f"error: --baselines: unknown {unknown}; choose from {', '.join(BASELINES)}", file=sys.stderr)
+        return 2
+    try:
+        levels = [int(x) for x in args.levels.split(",") if x]
+    except ValueError:
+        print(f"error: --levels {args.levels!r}: give comma-separated integers", file=sys.stderr)
+        return 2
+    if not 1 <= args.min_timing_iters <= args.timing_iters:
+        print("error: need 1 <= --min-timing-iters <= --timing-iters", file=sys.stderr)
+        return 2
+    device = args.device
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    timing = {"warmup": args.warmup, "min_iters": args.min_timing_iters, "max_iters": args.timing_iters,
+              "target_rel_ci": 0.01, "max_time_s": args.max_timing_s}  # fmt: skip
+    try:
+        counts = run_suite(args.root, levels, args.out, device=device, baselines=baselines, timing=timing,
+                           timeout_s=args.timeout, deadline_s=args.deadline_s, force=args.force,
+                           kernelbench_commit=args.kernelbench_commit, seed=args.seed,
+                           tasks=[t for t in (args.tasks or "").split(",") if t] or None)  # fmt: skip
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: {counts}")
+    return 0

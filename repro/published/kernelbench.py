@@ -1,0 +1,359 @@
+"""KernelBench as a suite: baselines and speed-of-light for every problem of a user's checkout.
+
+For each problem file (`<root>/KernelBench/level<N>/<id>_<name>.py`, never copied here) one worker
+process measures, with the harness's timer (fresh inputs every iteration, L2 flushed, CUDA events):
+
+* `eager` — the reference `Model` as written;
+* `cuda-graph` — one CUDA graph of the eager forward, replayed (fresh inputs copied into its static
+  buffers outside the timed region): eager without launch overhead;
+* `compile` — `torch.compile(model)` with the default mode;
+* `max-autotune` — `torch.compile(model, mode="max-autotune-no-cudagraphs")`.
+
+Speed-of-light: FLOPs counted by `torch.utils.flop_counter.FlopCounterMode` over one forward, and
+the fewest bytes the forward must move (every input and parameter read once, every output written once),
+against the device's measured peaks (`repro.harness.peaks`: copy bandwidth, dense matmul rate for the
+problem's dtype). SOL time = max(flops / rate, bytes / bandwidth); each baseline's SOL fraction is SOL
+time over its median. FLOPs cover what the counter knows (matrix products, convolutions, attention);
+element-wise work counts as zero, so such problems are bounded by their bytes, as they are in practice.
+
+Results go to one versioned JSON file (`kernelatlas-kernelbench-baselines`), rewritten atomically after
+every problem; a rerun skips problems already measured with the same settings and source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from repro.records.files import write_json_atomic
+from repro.records.kernelbench_results import FORMAT, FORMAT_VERSION, SuiteError, load_results, sol
+from repro.records.provenance import utc_now
+
+BASELINES = ("eager", "cuda-graph", "compile", "max-autotune")
+_PROBLEM = re.compile(r"^(\d+)_.*\.py$")
+
+
+def discover(root: Path, levels: list[int]) -> list[tuple[str, Path]]:
+    """(task key, path) of every problem of `levels`, in numeric order: key 'level1/19_ReLU'."""
+    out = []
+    for level in levels:
+        folder = next(
+            (d for d in (root / "KernelBench" / f"level{level}", root / f"level{level}") if d.is_dir()), None
+        )
+        if folder is None:
+            raise SuiteError(
+                f"{root}: no KernelBench/level{level} folder; give --root the top of a KernelBench checkout"
+            )
+        files = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := _PROBLEM.match(p.name)))
+        if not files:
+            raise SuiteError(f"{folder}: no problem files (<id>_<name>.py)")
+        out += [(f"level{level}/{p.stem}", p) for _, p in files]
+    return out
+
+
+def checkout_commit(root: Path) -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", r.stdout.strip()) else None
+
+
+# ------------------------------------------------------------------ inside the worker process
+
+
+def _tensors(x: Any) -> list[Any]:
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, list | tuple):
+        return [t for item in x for t in _tensors(item)]
+    if isinstance(x, dict):
+        return [t for item in x.values() for t in _tensors(item)]
+    return []
+
+
+def _nbytes(ts: list[Any]) -> int:
+    return sum(t.numel() * t.element_size() for t in ts)
+
+
+def count_work(model: Any, inputs: list[Any]) -> dict[str, Any]:
+    """FLOPs of one forward (FlopCounterMode) and the fewest bytes it must move; the output dtype."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        out = model(*inputs)
+    outs = _tensors(out)
+    params = list(model.parameters()) + list(model.buffers()) if isinstance(model, torch.nn.Module) else []
+    read = _nbytes(_tensors(inputs)) + _nbytes(params)
+    written = _nbytes(outs)
+    by_op = {str(k): int(v) for k, v in counter.get_flop_counts().get("Global", {}).items()}
+    dtype = str(outs[0].dtype).removeprefix("torch.") if outs else "float32"
+    tf32 = {
+        "cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+    }
+    return {"flops": int(counter.get_total_flops()), "flops_by_op": by_op, "bytes_read": read,
+            "bytes_written": written, "bytes": read + written, "dtype": dtype, "tf32": tf32}  # fmt: skip
+
+
+def _graph_fn(model: Any, sample: list[Any]) -> tuple[Callable[..., Any], Callable[[list[Any]], list[Any]]]:
+    """A replay of one CUDA graph of `model(*static)`, and a function that copies fresh inputs into `static`."""
+    import torch
+
+    static = [x.clone() if isinstance(x, torch.Tensor) else x for x in sample]
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream), torch.no_grad():
+        for _ in range(3):
+            model(*static)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        out = model(*static)
+
+    def load(fresh: list[Any]) -> list[Any]:
+        for s, f in zip(static, fresh, strict=True):
+            if isinstance(s, torch.Tensor):
+                s.copy_(f)
+        return static
+
+    def replay(*_: Any) -> Any:
+        graph.replay()
+        return out
+
+    return replay, load
+
+
+def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing: dict[str, Any],
+                    seed: int = 42) -> dict[str, Any]:  # fmt: skip
+    """Everything the result file holds for one problem (run inside a worker process)."""
+    import torch
+
+    from repro.harness import problem as prob
+    from repro.harness import timing as harness_timing
+
+    module = prob.load_module(path, "kernelatlas_kb_problem")
+    shape: dict[str, Any] = {}
+    model = prob.build_model(module.Model, module, shape, seed, device)
+    sample = prob.make_inputs(module, shape, prob.trial_seed(seed, 0, 0), device)
+    rec: dict[str, Any] = count_work(model, sample)
+    rec["baselines"] = {}
+
+    def fresh(i: int) -> list[Any]:
+        return prob.make_inputs(module, shape, prob.timing_seed(seed, i), device)
+
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    for kind in baselines:
+        t0 = time.perf_counter()
+        try:
+            fn: Callable[..., Any] = model
+            inputs_for = fresh
+            if kind == "cuda-graph":
+                if device != "cuda":
+                    rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
+                    continue
+                replay, load = _graph_fn(model, sample)
+                fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
+            elif kind in ("compile", "max-autotune"):
+                mode = "max-autotune-no-cudagraphs" if kind == "max-autotune" else None
+                fn = torch.compile(model, mode=mode)
+                with torch.no_grad():
+                    fn(*sample)
+                sync()
+            setup_ms = (time.perf_counter() - t0) * 1e3
+            with torch.no_grad():
+                res = harness_timing.measure(fn, inputs_for, device, **timing)
+            rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1)}
+        except Exception as exc:  # one baseline failing is recorded, the others still run
+            rec["baselines"][kind] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
+        finally:
+            if kind in ("compile", "max-autotune"):
+                torch._dynamo.reset()
+    return rec
+
+
+def _worker_main(plan_path: str) -> int:
+    """Measure the plan's problems in order, appending one JSON line per problem to its results file."""
+    plan = json.loads(Path(plan_path).read_text())
+    device = plan["device"]
+    # Warm up first (imports, the FLOP counter's and the timer's first use: seconds on a busy host), so a
+    # problem's timeout covers the problem, not the start-up of its process.
+    import torch
+
+    from repro.harness import timing as harness_timing
+
+    if device == "cuda":
+        torch.cuda.set_device(0)
+    count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
+    harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
+                           target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
+
+    out = Path(plan["results"])
+    for key, path in plan["problems"]:
+        with open(out, "a") as f:
+            f.write(json.dumps({"start": key}) + "\n")
+        t0 = time.perf_counter()
+        try:
+            rec = measure_problem(Path(path), device, tuple(plan["baselines"]), plan["timing"], plan["seed"])
+        except Exception as exc:
+            rec = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
+        rec["seconds"] = round(time.perf_counter() - t0, 2)
+        with open(out, "a") as f:
+            f.write(json.dumps({"done": key, "record": rec}) + "\n")
+    return 0
+
+
+# ------------------------------------------------------------------ the parent: scheduling and the file
+
+
+def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baselines: tuple[str, ...],
+              timing: dict[str, Any], timeout_s: float, deadline_s: float | None = None, force: bool = False,
+              kernelbench_commit: str | None = None, tasks: list[str] | None = None, seed: int = 42,
+              log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+    """Measure every problem not yet in `out` (same settings and source), one worker process at a time;
+    a problem that crashes or outlasts `timeout_s` is recorded as such and its worker replaced."""
+    import hashlib
+
+    from repro.harness import peaks as peaks_mod
+    from repro.records.provenance import device_name, provenance
+
+    problems = discover(root, levels)
+    if tasks:
+        known = {k for k, _ in problems}
+        missing = [t for t in tasks if t not in known]
+        if missing:
+            raise SuiteError(f"--tasks: {missing} not found under {root} (keys look like {problems[0][0]})")
+        problems = [(k, p) for k, p in problems if k in set(tasks)]
+    settings = {"device": device, "baselines": list(baselines), "timing": timing, "seed": seed}
+    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    data = load_results(out) or {"format": FORMAT, "format_version": FORMAT_VERSION, "tasks": {}}
+    prov = provenance(device)
+    dev = device_name(device)
+    peaks = peaks_mod.load(dev)
+    if peaks is None:
+        peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
+    data.update(
+        kernelbench={"root": str(root), "commit": kernelbench_commit or checkout_commit(root)},
+        settings=settings, settings_hash=settings_hash, provenance=prov,
+        peaks={k: peaks.get(k) for k in ("copy_bytes_per_s", "flops_per_s", "method")},
+    )  # fmt: skip
+
+    def sha(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    def measured(key: str, path: Path) -> bool:
+        """Kept: measured with these settings and this source, without error (errors are tried again)."""
+        rec = data["tasks"].get(key) or {}
+        return (
+            rec.get("settings_hash") == settings_hash
+            and rec.get("problem_sha256") == sha(path)
+            and not rec.get("error")
+        )
+
+    todo = [(k, p) for k, p in problems if force or not measured(k, p)]
+    counts = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
+    t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    queue_ = list(todo)
+    while queue_:
+        if deadline_s is not None and time.monotonic() - t0 > deadline_s:
+            counts["left"] = len(queue_)
+            log(f"deadline of {deadline_s:g} s reached: {len(queue_)} problem(s) left for the next run")
+            break
+        results = work / f"results-{len(queue_)}.jsonl"
+        plan = {"device": device, "baselines": list(baselines), "timing": timing, "seed": seed,
+                "results": str(results), "problems": [(k, str(p)) for k, p in queue_]}  # fmt: skip
+        plan_path = work / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+        with open(work / "worker.log", "ab") as errlog:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _WORKER, str(plan_path)], env=env, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=errlog,
+            )  # fmt: skip
+        seen = 0
+        started_at = time.monotonic()
+        current = None
+        while True:
+            lines = results.read_text().splitlines() if results.is_file() else []
+            for line in lines[seen:]:
+                msg = json.loads(line)
+                if "start" in msg:
+                    current, started_at = msg["start"], time.monotonic()
+                else:
+                    key = msg["done"]
+                    rec = msg["record"]
+                    path = dict(queue_)[key]
+                    _store(data, key, path, rec, settings_hash, sha(path), peaks)
+                    write_json_atomic(out, {**data, "updated": utc_now()})
+                    counts["failed" if rec.get("error") else "measured"] += 1
+                    queue_ = [(k, p) for k, p in queue_ if k != key]
+                    current = None
+                    log(_line(key, rec, data["tasks"][key]))
+            seen = len(lines)
+            if proc.poll() is not None and seen == len(
+                results.read_text().splitlines() if results.is_file() else []
+            ):
+                break
+            over = current is not None and time.monotonic() - started_at > timeout_s
+            late = deadline_s is not None and time.monotonic() - t0 > deadline_s + timeout_s
+            if over or late:
+                break
+            time.sleep(0.2)
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        if current is not None and current in dict(queue_):  # crashed or hung on this problem
+            why = f"the measurement did not finish within {timeout_s:g} s" if proc.returncode in (None, -9) else (
+                f"the worker process exited with status {proc.returncode}")  # fmt: skip
+            path = dict(queue_)[current]
+            _store(data, current, path, {"error": why}, settings_hash, sha(path), peaks)
+            write_json_atomic(out, {**data, "updated": utc_now()})
+            counts["failed"] += 1
+            queue_ = [(k, p) for k, p in queue_ if k != current]
+            log(f"{current}: {why}")
+    counts["seconds"] = round(time.monotonic() - t0, 1)
+    return counts
+
+
+_WORKER = (
+    "import sys; from repro.published.kernelbench import _worker_main; sys.exit(_worker_main(sys.argv[1]))"
+)
+
+
+def _store(data: dict, key: str, path: Path, rec: dict, settings_hash: str, problem_sha: str,
+           peaks: dict | None) -> None:  # fmt: skip
+    level = int(key.split("/")[0].removeprefix("level"))
+    data["tasks"][key] = {"level": level, "file": path.name, "problem_sha256": problem_sha,
+                          "settings_hash": settings_hash, "date": utc_now(), **rec, **sol(rec, peaks)}  # fmt: skip
+
+
+def _line(key: str, rec: dict, stored: dict) -> str:
+    if rec.get("error"):
+        return f"{key}: error {rec['error']}"
+    parts = []
+    for k, b in rec.get("baselines", {}).items():
+        frac = (stored.get("sol_fraction") or {}).get(k)
+        parts.append(
+            f"{k} {b['median']:.4f} ms" + (f" ({frac:.0%} SOL)" if frac else "")
+            if b.get("median")
+            else f"{k} error"
+        )
+    return f"{key}: " + ", ".join(parts) + f"  [{rec.get('seconds')} s]"

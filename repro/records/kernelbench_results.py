@@ -1,0 +1,92 @@
+"""The KernelBench baselines file (`kernelatlas-kernelbench-baselines`, version 1): reading it, and the
+speed-of-light fields derived from its stored measurements. Written by `repro.published.kernelbench`,
+read by the site; torch-free.
+
+A file holds `kernelbench` (root, commit of the checkout), `settings`, `provenance` (GPU, driver, CUDA,
+torch, triton, commit, date), `peaks` (copy bandwidth, matmul rates measured on the device) and `tasks`:
+one record per problem (`level1/19_ReLU`) with `flops`, `flops_by_op`, `bytes_read`, `bytes_written`,
+`dtype`, `tf32` flags, `baselines` (per baseline the timing summary or an `error`), and the derived
+`sol_ms`, `bound`, `sol_fraction` (per baseline) and `sol_method`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from repro.records.files import write_json_atomic
+
+FORMAT = "kernelatlas-kernelbench-baselines"
+FORMAT_VERSION = 1
+
+
+class SuiteError(ValueError):
+    """The checkout or the results file cannot be used; the message says which and how to fix it."""
+
+
+SOL_METHOD = (
+    2  # 1: every FLOP at the dtype's matmul rate; 2: convolution FLOPs at the TF32 rate where cuDNN allows it
+)
+
+
+def sol(rec: dict[str, Any], peaks: dict[str, Any] | None) -> dict[str, Any]:
+    """SOL time (ms), which bound it is, and each baseline's fraction of it.
+
+    PyTorch lets cuDNN run float32 convolutions in TF32 by default (`torch.backends.cudnn.allow_tf32`), and
+    float32 matrix products not (`torch.backends.cuda.matmul.allow_tf32`): convolution FLOPs of a float32
+    problem count at the TF32 rate where the record says TF32 was allowed (default: PyTorch's defaults). The
+    TF32 rate is the measured `tfloat32` peak when there is one, else half the measured bf16 rate (Hopper's
+    dense TF32 rate is half its dense bf16 rate by the datasheet).
+    """
+    if not peaks or rec.get("flops") is None:
+        return {}
+    rates = peaks["flops_per_s"]
+    dtype = rec.get("dtype") or "float32"
+    rate = rates.get(dtype, rates["float32"])
+    flags = rec.get("tf32") or {"cudnn": True, "matmul": False}
+    tf32 = rates.get("tfloat32") or (rates.get("bfloat16", 0.0) / 2) or rate
+    by_op = rec.get("flops_by_op") or {}
+    conv = sum(v for k, v in by_op.items() if "convolution" in k)
+    mm = rec["flops"] - conv
+    compute_s = conv / (tf32 if dtype == "float32" and flags.get("cudnn") else rate)
+    compute_s += mm / (tf32 if dtype == "float32" and flags.get("matmul") else rate)
+    memory_s = rec["bytes"] / peaks["copy_bytes_per_s"]
+    sol_ms = max(compute_s, memory_s) * 1e3
+    fractions = {
+        k: sol_ms / b["median"] for k, b in rec.get("baselines", {}).items() if b.get("median") and sol_ms > 0
+    }
+    return {"sol_ms": sol_ms, "bound": "compute" if compute_s > memory_s else "memory", "sol_fraction": fractions,
+            "sol_method": SOL_METHOD}  # fmt: skip
+
+
+def rederive(path: Path) -> int:
+    """Recompute the derived SOL fields of a results file from its stored measurements and peaks."""
+    data = load_results(path)
+    if data is None:
+        raise SuiteError(f"{path}: no such results file")
+    for task in data["tasks"].values():
+        for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
+            task.pop(key, None)
+        task.update(sol(task, data.get("peaks")))
+    write_json_atomic(path, data)
+    return len(data["tasks"])
+
+
+def load_results(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SuiteError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); delete it to start over"
+        ) from None
+    if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+        raise SuiteError(
+            f"{path}: format {data.get('format')!r} version {data.get('format_version')!r}, expected {FORMAT!r} "
+            f"version {FORMAT_VERSION}; write to another --out"
+        )
+    if not isinstance(data.get("tasks"), dict):
+        raise SuiteError(f"{path}: 'tasks' must be an object keyed by task")
+    return data

@@ -1,0 +1,349 @@
+"""Published results re-measured: the audit ledgers (`repro/results/published/*.json`, written by
+`python -m repro audit`) and the KernelBench baselines (`repro/results/kernelbench/*.json`, written by
+`python -m repro kernelbench`), read and checked field by field for the pages that set a paper's claims
+beside what our harness measured. A malformed file is named and skipped, never fatal.
+
+The site reads these files, never repro's code, so the few checks and the per-policy headline are
+written here again from the file formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LEDGER_FORMAT = "kernelatlas-published-ledger"
+BASELINES_FORMAT = "kernelatlas-kernelbench-baselines"
+FORMAT_VERSION = 1
+POLICY_LABELS = {"strict": "strict (kernels only, fp32 within 1e-4)", "kernelbench": "KernelBench's rules"}
+
+
+@dataclass
+class Headline:
+    """One policy's outcome over the kernels a release shipped."""
+
+    policy: str
+    judged: int
+    accepted: int
+    statuses: list[tuple[str, int]]
+    claimed_mean: float | None
+    claimed_mean_accepted: float | None
+    measured_mean_accepted: float | None
+    measured_geomean_accepted: float | None
+    mean_refused_as_1: float | None
+
+    @property
+    def label(self) -> str:
+        return POLICY_LABELS.get(self.policy, self.policy)
+
+    @property
+    def share(self) -> float | None:
+        return self.accepted / self.judged if self.judged else None
+
+
+@dataclass
+class Audit:
+    """One ledger file: a release's claims beside our measurements under each policy."""
+
+    path: str
+    slug: str
+    release: dict
+    policies: dict
+    rows: list[dict]
+    headlines: list[Headline]
+    not_released: int
+    gpus: list[str]
+    commits: list[str]
+    dates: list[str]
+    entry_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.release.get("name") or self.slug)
+
+    @property
+    def judged_rows(self) -> list[dict]:
+        return [r for r in self.rows if not _not_released(r)]
+
+
+@dataclass
+class Baselines:
+    """One KernelBench baselines file: per problem, baselines, FLOPs, bytes and SOL fractions."""
+
+    path: str
+    slug: str
+    gpu: str
+    kernelbench: dict
+    provenance: dict
+    peaks: dict
+    settings: dict
+    tasks: list[dict]
+
+    @property
+    def levels(self) -> list[dict]:
+        """Per level: problems measured, and median SOL fraction of each baseline."""
+        out = []
+        for level in sorted({t["level"] for t in self.tasks}):
+            rows = [t for t in self.tasks if t["level"] == level]
+            names = sorted({b for t in rows for b in t.get("baselines", {})}, key=_baseline_order)
+            medians = {}
+            for b in names:
+                xs = [t["sol_fraction"][b] for t in rows if (t.get("sol_fraction") or {}).get(b)]
+                medians[b] = statistics.median(xs) if xs else None
+            out.append({"level": level, "measured": sum(not t.get("error") for t in rows), "median_sol": medians,
+                        "baselines": names})  # fmt: skip
+        return out
+
+    @property
+    def baseline_names(self) -> list[str]:
+        return sorted({b for t in self.tasks for b in t.get("baselines", {})}, key=_baseline_order)
+
+
+@dataclass
+class Published:
+    audits: list[Audit] = field(default_factory=list)
+    baselines: list[Baselines] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def for_entry(self, entry_id: str) -> dict | None:
+        audits = [a for a in self.audits if a.entry_id == entry_id]
+        baselines = self.baselines if entry_id == "kernelbench" else []
+        return {"audits": audits, "baselines": baselines} if audits or baselines else None
+
+
+def _baseline_order(name: str) -> tuple[int, str]:
+    order = ["eager", "cuda-graph", "compile", "max-autotune"]
+    return (order.index(name) if name in order else len(order), name)
+
+
+def _not_released(row: dict) -> bool:
+    return all(p.get("verdict") == "not_released" for p in row["policies"].values())
+
+
+def _geomean(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def _claim(row: dict) -> float | None:
+    c = row.get("claim") or {}
+    v = c.get("value")
+    return float(v) if isinstance(v, int | float) and c.get("metric", "speedup") == "speedup" else None
+
+
+def headlines(policies: dict, rows: list[dict]) -> list[Headline]:
+    """Per policy over the released kernels: accepted, statuses, claimed against measured speedups."""
+    released = [r for r in rows if not _not_released(r)]
+    out = []
+    for name in policies:
+        judged = [r for r in released if name in r["policies"]]
+        ok = [r for r in judged if r["policies"][name]["verdict"] == "correct"]
+        measured = [
+            r["policies"][name]["speedup"] for r in ok if r["policies"][name].get("speedup") is not None
+        ]
+        claimed = [c for r in judged if (c := _claim(r)) is not None]
+        claimed_ok = [c for r in ok if (c := _claim(r)) is not None]
+        as_1 = [(r["policies"][name].get("speedup") or 1.0) if r in ok else 1.0 for r in judged]
+        out.append(
+            Headline(
+                name,
+                len(judged),
+                len(ok),
+                Counter(r["policies"][name]["status"] for r in judged).most_common(),
+                statistics.fmean(claimed) if claimed else None,
+                statistics.fmean(claimed_ok) if claimed_ok else None,
+                statistics.fmean(measured) if measured else None,
+                _geomean(measured),
+                statistics.fmean(as_1) if as_1 else None,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _check_ledger(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError("the top level must be a JSON object")
+    if data.get("format") != LEDGER_FORMAT:
+        raise ValueError(
+            f"`format` must be {LEDGER_FORMAT!r} (files here are written by `python -m repro audit`)"
+        )
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"`format_version` {data.get('format_version')!r} is not {FORMAT_VERSION}")
+    for key, kind in (("release", dict), ("policies", dict), ("rows", list)):
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"`{key}` must be a JSON {'object' if kind is dict else 'list'}")
+    for i, row in enumerate(data["rows"]):
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("task"), str)
+            or not isinstance(row.get("policies"), dict)
+        ):
+            raise ValueError(f"row #{i + 1} needs text `task` and an object `policies`")
+        for name, pol in row["policies"].items():
+            if name not in data["policies"]:
+                raise ValueError(
+                    f"row #{i + 1} ({row['task']}): policy {name!r} is not declared in `policies`"
+                )
+            if not isinstance(pol, dict) or not isinstance(pol.get("status"), str) or "verdict" not in pol:
+                raise ValueError(
+                    f"row #{i + 1} ({row['task']}): `policies.{name}` needs `verdict` and text `status`"
+                )
+            sp = pol.get("speedup")
+            if sp is not None and not isinstance(sp, int | float):
+                raise ValueError(
+                    f"row #{i + 1} ({row['task']}): `policies.{name}.speedup` must be a number or null"
+                )
+    return data
+
+
+def _check_baselines(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError("the top level must be a JSON object")
+    if data.get("format") != BASELINES_FORMAT:
+        raise ValueError(
+            f"`format` must be {BASELINES_FORMAT!r} (files here are written by `python -m repro kernelbench`)"
+        )
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"`format_version` {data.get('format_version')!r} is not {FORMAT_VERSION}")
+    if not isinstance(data.get("tasks"), dict):
+        raise ValueError("`tasks` must be an object keyed by task")
+    for key, rec in data["tasks"].items():
+        if not isinstance(rec, dict) or not isinstance(rec.get("level"), int):
+            raise ValueError(f"task {key!r} needs an integer `level`")
+        if not rec.get("error") and not isinstance(rec.get("baselines"), dict):
+            raise ValueError(f"task {key!r} needs an object `baselines` (or an `error`)")
+    return data
+
+
+def _task_order(key: str) -> tuple[int, int, str]:
+    m = re.match(r"level(\d+)/(\d+)", key)
+    return (int(m.group(1)), int(m.group(2)), key) if m else (99, 0, key)
+
+
+def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = None) -> Published:
+    """Every ledger and baselines file under `results_dir`; ledgers matched to entries by arXiv id."""
+    out = Published()
+    root = results_dir.parent.parent if results_dir.name == "results" else results_dir
+    for path in sorted((results_dir / "published").glob("*.json")):
+        rel = _rel(path, root)
+        try:
+            data = _check_ledger(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError, ValueError) as exc:
+            out.errors.append(f"{rel}: {exc}")
+            continue
+        rows = data["rows"]
+        provs = [r.get("provenance") or {} for r in rows]
+        paper = str(data["release"].get("paper") or "")
+        arxiv = paper.removeprefix("arXiv:").split("v")[0]
+        out.audits.append(
+            Audit(
+                rel,
+                path.stem,
+                data["release"],
+                data["policies"],
+                rows,
+                headlines(data["policies"], rows),
+                sum(_not_released(r) for r in rows),
+                sorted({p["name"] for p in provs if p.get("name")}),
+                sorted({(p.get("git") or {}).get("commit") or "" for p in provs} - {""}),
+                sorted({p["date"] for p in provs if p.get("date")}),
+                (arxiv_to_entry or {}).get(arxiv),
+            )  # fmt: skip
+        )
+    for path in sorted((results_dir / "kernelbench").glob("*.json")):
+        rel = _rel(path, root)
+        try:
+            data = _check_baselines(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError, ValueError) as exc:
+            out.errors.append(f"{rel}: {exc}")
+            continue
+        tasks = [
+            {"task": k, **v} for k, v in sorted(data["tasks"].items(), key=lambda kv: _task_order(kv[0]))
+        ]
+        prov = data.get("provenance") or {}
+        out.baselines.append(
+            Baselines(
+                rel,
+                path.stem,
+                str(prov.get("name") or path.stem),
+                data.get("kernelbench") or {},
+                prov,
+                data.get("peaks") or {},
+                data.get("settings") or {},
+                tasks,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+LEDGER_CSV_COLUMNS = ["task", "level", "name", "claim_metric", "claim_value", "claim_baseline", "claim_gpu", "paper",
+                      "benchmark_version"]  # fmt: skip
+
+
+def ledger_csv(audit: Audit) -> str:
+    """One line per task; each policy's status, verdict, speedup and reason side by side."""
+    names = list(audit.policies)
+    cols = LEDGER_CSV_COLUMNS + [
+        f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")
+    ]
+    cols += ["measured_on", "torch", "commit", "date"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in audit.rows:
+        c = r.get("claim") or {}
+        line: list[Any] = [r["task"], r.get("level"), r.get("name", ""), c.get("metric"), c.get("value"),
+                           c.get("baseline"), c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
+        for n in names:
+            p = r["policies"].get(n) or {}
+            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+        prov = r.get("provenance") or {}
+        line += [prov.get("name"), prov.get("torch"), (prov.get("git") or {}).get("commit"), prov.get("date")]
+        w.writerow(["" if v is None else v for v in line])
+    return buf.getvalue()
+
+
+def baselines_csv(b: Baselines) -> str:
+    names = b.baseline_names
+    cols = ["task", "level", "flops", "bytes", "dtype", "bound", "sol_ms"]
+    cols += [f"{n}_ms" for n in names] + [f"{n}_sol_fraction" for n in names] + ["error"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for t in b.tasks:
+        base = t.get("baselines") or {}
+        line: list[Any] = [t["task"], t["level"], t.get("flops"), t.get("bytes"), t.get("dtype"), t.get("bound"),
+                           t.get("sol_ms")]  # fmt: skip
+        line += [(base.get(n) or {}).get("median") for n in names]
+        line += [(t.get("sol_fraction") or {}).get(n) for n in names]
+        line += [t.get("error") or "; ".join(f"{n}: {v['error']}" for n, v in base.items() if v.get("error"))]
+        w.writerow(["" if v is None else v for v in line])
+    return buf.getvalue()
+
+
+def download_files(published: Published) -> dict[str, str]:
+    """downloads/<name> -> content: each ledger as JSON and CSV, each baselines file likewise."""
+    out: dict[str, str] = {}
+    for a in published.audits:
+        out[f"ledger-{a.slug}.json"] = json.dumps(
+            {"format": LEDGER_FORMAT, "format_version": FORMAT_VERSION, "release": a.release,
+             "policies": a.policies, "rows": a.rows}, indent=1)  # fmt: skip
+        out[f"ledger-{a.slug}.csv"] = ledger_csv(a)
+    for b in published.baselines:
+        out[f"kernelbench-baselines-{b.slug}.csv"] = baselines_csv(b)
+    return out

@@ -1,0 +1,134 @@
+"""Published results re-measured on the site: the ledger and KernelBench baselines files read and
+checked, the headline per policy, the entry pages' Reproduction section, the pages and the downloads."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import site_fixture
+from site_fixture import KB_BASELINES, LEDGER, BuiltSite
+
+from site_gen.site.published import download_files, headlines, ledger_csv, load_published
+
+built_site = site_fixture.built_site
+
+
+def write(results: Path, ledger: dict | str | None = None, baselines: dict | None = None) -> Path:
+    (results / "published").mkdir(parents=True, exist_ok=True)
+    (results / "kernelbench").mkdir(parents=True, exist_ok=True)
+    if ledger is not None:
+        text = ledger if isinstance(ledger, str) else json.dumps(ledger)
+        (results / "published" / "cuda-l1-h100.json").write_text(text)
+    if baselines is not None:
+        (results / "kernelbench" / "nvidia-h200.json").write_text(json.dumps(baselines))
+    return results
+
+
+def test_headline_counts_released_kernels_only_and_matches_the_entry(tmp_path: Path) -> None:
+    pub = load_published(write(tmp_path / "results", LEDGER, KB_BASELINES), {"2507.14111": "cuda-l1"})
+    assert pub.errors == []
+    (audit,) = pub.audits
+    assert audit.entry_id == "cuda-l1" and audit.not_released == 1 and len(audit.judged_rows) == 3
+    strict, kb = audit.headlines
+    assert (strict.policy, strict.accepted, strict.judged) == ("strict", 0, 3)
+    assert (kb.accepted, kb.judged) == (2, 3) and kb.share == pytest.approx(2 / 3)
+    assert kb.measured_mean_accepted == pytest.approx(1.75) and kb.claimed_mean == pytest.approx(
+        (2.75 + 1.6 + 1.5) / 3
+    )
+    assert kb.claimed_mean_accepted == pytest.approx((2.75 + 1.5) / 2)
+    assert kb.mean_refused_as_1 == pytest.approx((2.5 + 1.0 + 1.0) / 3)
+    assert dict(strict.statuses) == {
+        "library call, not a kernel": 1,
+        "refused: global flag changed": 1,
+        "incorrect": 1,
+    }
+    assert pub.for_entry("cuda-l1")["audits"] == [audit] and pub.for_entry("other") is None
+    assert pub.for_entry("kernelbench")["baselines"] == pub.baselines
+    (b,) = pub.baselines
+    assert b.baseline_names == ["eager", "cuda-graph"] and [t["task"] for t in b.tasks] == [
+        "level1/19_ReLU",
+        "level1/23_Softmax",
+    ]
+    (lv,) = b.levels
+    assert lv["measured"] == 2 and lv["median_sol"]["eager"] == pytest.approx((0.9958 + 0.4882) / 2)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        (lambda d: d.update(format="other"), "`format` must be 'kernelatlas-published-ledger'"),
+        (lambda d: d.update(format_version=2), "`format_version` 2 is not 1"),
+        (lambda d: d["rows"].append({"task": 7}), "row #5 needs text `task`"),
+        (lambda d: d["rows"][0]["policies"].update(lax={"verdict": "correct", "status": "x"}), "policy 'lax' is not declared"),
+        (lambda d: d["rows"][0]["policies"]["kernelbench"].update(speedup="fast"), "speedup` must be a number"),
+        (lambda d: d["rows"][1]["policies"]["strict"].pop("status"), "needs `verdict` and text `status`"),
+    ],
+)  # fmt: skip
+def test_a_malformed_ledger_is_named_and_skipped(tmp_path: Path, mutate, words: str) -> None:
+    bad = copy.deepcopy(LEDGER)
+    mutate(bad)
+    pub = load_published(write(tmp_path / "results", bad, KB_BASELINES))
+    assert pub.audits == [] and len(pub.baselines) == 1
+    (error,) = pub.errors
+    assert error.startswith("repro/results/published/cuda-l1-h100.json: ") or "cuda-l1-h100.json" in error
+    assert words in error
+
+
+def test_unreadable_files_and_bad_baselines_are_named(tmp_path: Path) -> None:
+    bad = {**KB_BASELINES, "tasks": {"level1/1_x": {"level": "one"}}}
+    pub = load_published(write(tmp_path / "results", "{not json", bad))
+    assert (
+        len(pub.errors) == 2 and "cuda-l1-h100.json" in pub.errors[0] and "integer `level`" in pub.errors[1]
+    )
+    assert load_published(tmp_path / "nothing").errors == []
+
+
+def test_ledger_csv_has_one_line_per_task_with_both_policies(tmp_path: Path) -> None:
+    pub = load_published(write(tmp_path / "results", LEDGER, KB_BASELINES))
+    rows = list(csv.DictReader(io.StringIO(ledger_csv(pub.audits[0]))))
+    assert [r["task"] for r in rows] == ["level1/1", "level2/1", "level1/2", "level1/3"]
+    assert (
+        rows[0]["strict_status"] == "library call, not a kernel" and rows[0]["kernelbench_speedup"] == "2.5"
+    )
+    assert rows[0]["commit"] == "c" * 40 and rows[0]["claim_value"] == "2.75"
+    files = download_files(pub)
+    assert set(files) == {
+        "ledger-cuda-l1-h100.json",
+        "ledger-cuda-l1-h100.csv",
+        "kernelbench-baselines-nvidia-h200.csv",
+    }
+    assert json.loads(files["ledger-cuda-l1-h100.json"])["rows"] == LEDGER["rows"]
+    assert (
+        "level1/23_Softmax" in files["kernelbench-baselines-nvidia-h200.csv"]
+        and "cuda-graph: x" in files["kernelbench-baselines-nvidia-h200.csv"]
+    )
+
+
+def test_headlines_without_rows() -> None:
+    (h,) = headlines({"strict": {}}, [])
+    assert (h.judged, h.accepted, h.share, h.measured_mean_accepted) == (0, 0, None, None)
+
+
+def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) -> None:
+    entry = (built_site.site / "papers" / "cuda-l1" / "index.html").read_text(encoding="utf-8")
+    assert 'id="reproduction"' in entry and "2 (67%)" in entry and "1.75×" in entry
+    assert 'href="../../results/published/#cuda-l1-h100"' in entry
+    page = (built_site.site / "results" / "published" / "index.html").read_text(encoding="utf-8")
+    assert 'id="cuda-l1-h100"' in page and 'id="cuda-l1-h100-level1-3"' in page
+    assert "window.__xss=4" in page and "<script>window.__xss=4" not in page and "<b>softmax" not in page
+    assert "broken.json" in page and "row #1 needs text `task`" in page.replace("<code>", "`").replace(
+        "</code>", "`"
+    )
+    assert "(1 not yet measured)" in page and "h100.json" in page and "/somewhere/" not in page
+    downloads = built_site.site / "downloads"
+    assert (downloads / "ledger-cuda-l1-h100.csv").read_text().count("\n") == 5
+    assert "ledger-cuda-l1-h100.csv" in (downloads / "index.html").read_text(encoding="utf-8")
+    kb_entry = (built_site.site / "papers" / "kernelbench" / "index.html").read_text(encoding="utf-8")
+    assert 'id="reproduction"' in kb_entry and "74%" in kb_entry  # median SOL of eager over the two problems
+    kb_page = (built_site.site / "results" / "kernelbench" / "index.html").read_text(encoding="utf-8")
+    assert "level1/23_Softmax" in kb_page and "49%" in kb_page and "d" * 12 in kb_page
