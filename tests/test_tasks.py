@@ -163,3 +163,30 @@ def test_lint_accepts_a_sound_task_and_reports_through_main(
     assert lint.main([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "FAIL  " in out and "bad.py: zeros passes" in out and "1/2 tasks pass" in out
+
+
+def test_harness_and_lint_read_a_task_through_one_function(tmp_path: Path) -> None:
+    """A task folder from anywhere is linted with the tolerances it is judged with: per output dtype."""
+    import torch
+
+    from repro.harness import problem as harness_problem
+    from repro.harness.task import TaskError, task_settings
+
+    path = tmp_path / "mixed.py"
+    path.write_text(
+        "import torch\nDTYPE = 'bfloat16'\nSHAPES = [dict(n=8)]\nALLOWED_OPS = ['aten::mm']\n"
+        "def flops(n=8):\n    return 2.0 * n\n"
+    )
+    module = load_problem(path)
+    task = task_settings(module, "cuda")
+    # the output's dtype decides, in the harness and in the lint alike; DTYPE gives the declared one
+    assert task.tolerance(torch.float32) == harness_problem.tolerance(module, torch.float32) == (1e-4, 1e-4)
+    assert task.tolerance(torch.bfloat16) == problem_tolerance(module) == (1e-2, 1e-2)
+    assert task.tolerance(torch.int64) == (0.0, 0.0)
+    assert task.shapes == ({"n": 8},) and task.allowed_ops == ("aten::mm",) and task.flops({"n": 8}) == 16.0
+    assert task.bytes_moved({"n": 8}) is None
+    for bad, words in [("ATOL = 'tight'", "ATOL = 'tight'"), ("DTYPE = 'floaty'", "not a torch dtype"),
+                       ("ALLOWED_OPS = 'aten::mm'", "ALLOWED_OPS"), ("CPU_SHAPES = []", "non-empty list")]:  # fmt: skip
+        path.write_text(bad + "\n")
+        with pytest.raises(TaskError, match=words):
+            task_settings(load_problem(path), "cpu")

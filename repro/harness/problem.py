@@ -14,15 +14,7 @@ from typing import Any
 
 import torch
 
-# Per-dtype defaults (atol, rtol). fp16/bf16 follow KernelBench (1e-2); fp32 is tighter than
-# KernelBench's 1e-2 on purpose, so precision lowered to TF32/bf16 is caught; a task that needs
-# more slack sets ATOL/RTOL itself.
-DEFAULT_TOLERANCE: dict[torch.dtype, tuple[float, float]] = {
-    torch.float64: (1e-7, 1e-7),
-    torch.float32: (1e-4, 1e-4),
-    torch.float16: (1e-2, 1e-2),
-    torch.bfloat16: (1e-2, 1e-2),
-}
+from repro.harness.task import task_settings
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -37,22 +29,13 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 
 def shapes_for(problem: ModuleType, device: str) -> list[dict[str, Any]]:
-    """Shapes to check, first one timed: CPU_SHAPES on the CPU path when given, else SHAPES, else defaults."""
-    shapes = getattr(problem, "CPU_SHAPES", None) if device == "cpu" else None
-    if shapes is None:
-        shapes = getattr(problem, "SHAPES", None)
-    if shapes is None:
-        return [{}]
-    if not isinstance(shapes, list | tuple) or not shapes or not all(isinstance(s, dict) for s in shapes):
-        raise ValueError(
-            "SHAPES/CPU_SHAPES must be a non-empty list of dicts of get_inputs keyword arguments"
-        )
-    return [dict(s) for s in shapes]
+    """Shapes to check, first one timed (see `task.task_settings`)."""
+    return list(task_settings(problem, device).shapes)
 
 
 def tolerance(problem: ModuleType, dtype: torch.dtype) -> tuple[float, float]:
-    atol, rtol = DEFAULT_TOLERANCE.get(dtype, (0.0, 0.0))
-    return float(getattr(problem, "ATOL", atol)), float(getattr(problem, "RTOL", rtol))
+    """(atol, rtol) for an output of `dtype` (see `task.task_settings`)."""
+    return task_settings(problem, "cpu").tolerance(dtype)
 
 
 def trial_seed(base: int, shape_index: int, trial: int) -> int:

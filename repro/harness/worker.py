@@ -188,9 +188,10 @@ def run_reference(job: Job) -> None:
         if si == 0:
             _reference_pool(job, problem, shape, model)
         del model
-    job.report["flops"] = _optional_number(problem, "flops", shapes[0])
-    job.report["bytes_moved"] = _optional_number(problem, "bytes_moved", shapes[0])
-    job.report["allowed_ops"] = list(getattr(problem, "ALLOWED_OPS", []))
+    task = prob.task_settings(problem, job.device)
+    job.report["flops"] = task.flops(shapes[0])
+    job.report["bytes_moved"] = task.bytes_moved(shapes[0])
+    job.report["allowed_ops"] = list(task.allowed_ops)
     job.report["baselines"] = {}
     for kind in s["baselines"]:
         job.enter(f"baseline {kind}")
@@ -259,11 +260,6 @@ def _reference_pool(job: Job, problem: Any, shape: dict, model: Any) -> None:
         job.outputs[f"pool/{j}"] = values
         job.outputs[f"pool/{j}@positions"] = positions
         job.report.setdefault("pool_shapes", []).append([list(t.shape) for t in outs])
-
-
-def _optional_number(problem: Any, name: str, shape: dict) -> float | None:
-    fn = getattr(problem, name, None)
-    return float(fn(**shape)) if callable(fn) else None
 
 
 def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, Any]:
@@ -434,7 +430,7 @@ def run_candidate(job: Job) -> None:
         compile_ms += max(0.0, call_ms[0] - typical)
         if si == 0:
             job.report["ops"] = ops
-            forbidden = opcheck.forbidden_ops(ops, list(getattr(problem, "ALLOWED_OPS", [])))
+            forbidden = opcheck.forbidden_ops(ops, list(prob.task_settings(problem, job.device).allowed_ops))
             if forbidden and s.get("ops_policy", "kernels") == "kernels":
                 job.report["forbidden_ops"] = forbidden
                 job.report["status"] = "done"

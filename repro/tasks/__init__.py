@@ -29,8 +29,6 @@ SMOKE = (
     "level2/04_bias_gelu_residual",
 )
 
-# Tolerances when a task sets no ATOL/RTOL: KernelBench's 1e-2 for half types, tight for fp32.
-DEFAULT_TOLERANCE = {"float32": (1e-4, 1e-4), "float16": (1e-2, 1e-2), "bfloat16": (1e-2, 1e-2)}
 
 _module_counter = itertools.count()
 
@@ -117,15 +115,15 @@ def load_problem(path: str | Path) -> ModuleType:
 
 
 def problem_shapes(module: ModuleType, device: str) -> list[dict]:
-    """Shapes to check on `device`: CPU_SHAPES on cpu when present, else SHAPES, else the defaults ([{}])."""
-    if device == "cpu" and getattr(module, "CPU_SHAPES", None):
-        return [dict(s) for s in module.CPU_SHAPES]
-    if getattr(module, "SHAPES", None):
-        return [dict(s) for s in module.SHAPES]
-    return [{}]
+    """Shapes to check on `device`: the harness's own reading (`repro.harness.task.task_settings`)."""
+    from repro.harness.task import task_settings
+
+    return list(task_settings(module, device).shapes)
 
 
 def problem_tolerance(module: ModuleType) -> tuple[float, float]:
-    """(atol, rtol): the task's ATOL/RTOL when set, else the default for its DTYPE (fp32 when unset)."""
-    atol, rtol = DEFAULT_TOLERANCE.get(getattr(module, "DTYPE", "float32"), DEFAULT_TOLERANCE["float32"])
-    return float(getattr(module, "ATOL", atol)), float(getattr(module, "RTOL", rtol))
+    """(atol, rtol) of an output of the task's DTYPE (float32 when unset), as the harness judges it;
+    outputs of other dtypes get their own (`task_settings(module, device).tolerance(dtype)`)."""
+    from repro.harness.task import task_settings
+
+    return task_settings(module, "cpu").declared_tolerance()

@@ -19,7 +19,8 @@ from types import ModuleType
 
 import torch
 
-from repro.tasks import Task, list_tasks, load_problem, problem_shapes, problem_tolerance
+from repro.harness.task import TaskSettings, task_settings
+from repro.tasks import Task, list_tasks, load_problem, problem_shapes
 
 DEFAULT_FLOOR_US = 20.0
 SEED = 0
@@ -44,9 +45,13 @@ def run_reference(module: ModuleType, shape: dict, device: str, seed: int = SEED
         return inputs, _outputs(model(*inputs))
 
 
-def _passes(candidate: list[torch.Tensor], reference: list[torch.Tensor], atol: float, rtol: float) -> bool:
+def _passes(candidate: list[torch.Tensor], reference: list[torch.Tensor], task: TaskSettings) -> bool:
+    """Whether `candidate` would pass the harness's check: each output at its own dtype's tolerance."""
     return all(
-        c.shape == r.shape and torch.allclose(c.double(), r.double(), atol=atol, rtol=rtol)
+        c.shape == r.shape
+        and torch.allclose(
+            c.double(), r.double(), atol=task.tolerance(r.dtype)[0], rtol=task.tolerance(r.dtype)[1]
+        )
         for c, r in zip(candidate, reference, strict=True)
     )
 
@@ -91,7 +96,7 @@ def _check_declarations(module: ModuleType) -> list[str]:
 
 def _check_shape(module: ModuleType, shape: dict, device: str) -> list[str]:
     """Degeneracy checks at one shape: each trivial answer must fail the task's tolerance."""
-    atol, rtol = problem_tolerance(module)
+    task = task_settings(module, device)  # the harness's per-output tolerances, read the harness's way
     inputs, ref = run_reference(module, shape, device)
     at = f"at shape {shape}"
     if not all(torch.isfinite(r.double()).all() for r in ref):
@@ -106,7 +111,8 @@ def _check_shape(module: ModuleType, shape: dict, device: str) -> list[str]:
         if isinstance(x, torch.Tensor) and len(ref) == 1 and x.shape == ref[0].shape:
             trivial[f"input {i} itself"] = lambda x=x: [x.to(ref[0].dtype)]
     for what, make in trivial.items():
-        if _passes(make(), ref, atol, rtol):
+        if _passes(make(), ref, task):
+            atol, rtol = task.tolerance(ref[0].dtype)
             problems.append(
                 f"{what} passes the tolerance (atol={atol}, rtol={rtol}) {at}: the task is degenerate"
             )
