@@ -144,3 +144,27 @@ def test_candidate_dies_with_the_evaluating_process(cache_root: Path, tmp_path: 
         assert not pidfile.parent.exists(), "the candidate's job folder was left behind"
     finally:
         parent.kill()
+
+
+def test_a_tampered_reference_bundle_is_computed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached bundle carries a checksum: a rewritten outputs.pt (a candidate that got at the cache,
+    a disk error) is noticed on load and the reference is computed again, never used."""
+    import importlib
+    import json
+
+    ev = importlib.import_module("repro.harness.evaluate")
+
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
+    settings = EvalSettings(device="cpu", **FAST)
+    first = ev.reference_bundle(PROBLEM, PROBLEM.read_text(), settings)
+    (folder,) = (tmp_path / "cache" / "refs").iterdir()
+    assert oct((tmp_path / "cache").stat().st_mode & 0o777) == "0o700"
+    torch.save(
+        {k: [torch.zeros_like(t) for t in v] for k, v in first["outputs"].items()}, folder / "outputs.pt"
+    )
+    ev._bundle_memo.clear()
+    again = ev.reference_bundle(PROBLEM, PROBLEM.read_text(), settings)
+    assert torch.equal(again["outputs"]["s0/t0"][0], first["outputs"]["s0/t0"][0])
+    assert json.loads((folder / "bundle.json").read_text())["pool_seeds"] != first["pool_seeds"]  # recomputed
