@@ -114,14 +114,15 @@ def test_candidate_dies_with_the_evaluating_process(cache_root: Path, tmp_path: 
 
     jobs = tmp_path / "jobs"
     jobs.mkdir()
-    source = (KERNELS / "hang_import_pidfile.py").read_text()
+    mark = f"7777.{os.getpid()}{time.monotonic_ns() % 100000}"  # unique: concurrent runs see only their own
+    source = (KERNELS / "hang_import_pidfile.py").read_text().replace("7777.5", mark)
     script = (
         "from repro.harness import EvalSettings, evaluate; "
         f"evaluate({str(PROBLEM)!r}, {source!r}, "
         "EvalSettings(device='cpu', timeout_s=120, correctness_trials=1, baselines=('eager',)))"
     )
     env = {**os.environ, "KERNELATLAS_CACHE": str(cache_root), "KERNELATLAS_TMP": str(jobs)}
-    daemon = b"sleep\x007777.5\x00"
+    daemon = b"sleep\x00" + mark.encode() + b"\x00"
     parent = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=Path(__file__).parent.parent)
     try:
         deadline = time.monotonic() + 90

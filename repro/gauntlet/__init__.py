@@ -17,8 +17,9 @@ PROBLEM = KERNELS / "problem_scale_add.py"
 HONEST = KERNELS / "_honest.py"
 # A secret in the evaluating process's environment under a name no deny-list would match.
 CANARY = ("UPSTREAM_SERVICE_URL", "https://user:gauntlet-canary@example.invalid/")
-# The command line of the daemon `leaves_daemon` starts; it must not survive the evaluation.
-DAEMON_ARGV = b"sleep\x007777.25\x00"
+# The argument of the daemon `leaves_daemon` starts (`sleep 7777.25`); the runner makes it unique per
+# evaluation, so concurrent runs never see each other's daemons. It must not survive the evaluation.
+DAEMON_MARK = b"7777.25"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ CASES: tuple[Case, ...] = (
          honest=True),
     Case("forges_json", T, "rewriting timings as the report is serialised (json.dumps)", "rejected",
          "replaced json.dumps", honest=True),
+    Case("writes_channel", T, "a message of its own written into the harness's channel", "rejected",
+         "channel carried", honest=True),
     Case("forges_channel", T, "taking over the report channel with an impossible time", "rejected",
          "physically impossible", honest=True),
     Case("forges_channel_plausible", T, "taking over the report channel with half its real time",

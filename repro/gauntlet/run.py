@@ -9,21 +9,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from repro.gauntlet import CANARY, DAEMON_ARGV, KERNELS, NOT_COVERED, Case
+from repro.gauntlet import CANARY, DAEMON_MARK, KERNELS, NOT_COVERED, Case
 from repro.harness import EvalSettings, HarnessError, evaluate
 
 FORMAT = "kernelatlas-gauntlet"
 FORMAT_VERSION = 1
 
 
-def _daemons() -> list[int]:
-    """Processes running the `leaves_daemon` case's command line."""
+def _daemons(mark: bytes) -> list[int]:
+    """Processes running `sleep <mark>` (the daemon a candidate of this evaluation started)."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
                 with open(f"/proc/{name}/cmdline", "rb") as f:
-                    if f.read() == DAEMON_ARGV:
+                    if f.read() == b"sleep\x00" + mark + b"\x00":
                         found.append(int(name))
             except OSError:
                 pass
@@ -38,10 +38,11 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
                            "expected": case.verdict, "expected_words": case.words}  # fmt: skip
     if case.device == "cuda" and settings.device != "cuda":
         return {**row, "status": "not_run", "reason": "needs a GPU"}
-    before = set(_daemons())
+    mark = b"7777.%d" % int.from_bytes(os.urandom(4), "little")
+    source = source_of(case).replace(DAEMON_MARK, mark)
     t0 = time.monotonic()
     try:
-        res = evaluate(KERNELS / case.problem, source_of(case), settings)
+        res = evaluate(KERNELS / case.problem, source, settings)
         verdict, reason, speedup = res.verdict, res.reason, res.speedup
         row["timing"] = res.timing
         row["isolation"] = res.provenance.get("isolation")
@@ -49,7 +50,7 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
         verdict, reason, speedup = "harness_error", str(exc).splitlines()[0], None
     row.update(verdict=verdict, reason=reason[:1000], speedup=speedup, wall_s=round(time.monotonic() - t0, 2))
     caught = verdict == case.verdict and case.words in reason
-    survivors = [p for p in _daemons() if p not in before]
+    survivors = _daemons(mark)
     if survivors:
         caught = False
         row["reason"] += f" [a process it started outlived the evaluation: {survivors}]"

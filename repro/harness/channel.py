@@ -26,7 +26,7 @@ _pack, _unpack = struct.pack, struct.unpack
 _HEAD = ">II Q"  # kind length, header length, payload length
 _HEAD_SIZE = struct.calcsize(_HEAD)
 MAX_HEADER = 1 << 24
-MAX_PAYLOAD = 1 << 33
+MAX_PAYLOAD = 1 << 30  # the largest message the parent buffers (outputs over 4M elements travel sampled)
 
 
 class ChannelError(Exception):
@@ -52,16 +52,26 @@ class Channel:
         self.rfd, self.wfd = rfd, wfd
         self._buf = bytearray()
 
-    def send(self, kind: str, header: dict[str, Any] | None = None, payload: bytes = b"") -> None:
+    def send(
+        self,
+        kind: str,
+        header: dict[str, Any] | None = None,
+        payload: bytes = b"",
+        deadline: float | None = None,
+    ) -> None:
+        """Write one message. With a `deadline` (the parent's side, whose write end is non-blocking) a
+        reader that stops reading cannot hold the writer past it: TimeoutError."""
         k, h = kind.encode(), _dumps(header or {})
-        data = _pack(_HEAD, len(k), len(h), len(payload)) + k + h
-        view = memoryview(data + payload if len(payload) < (1 << 20) else data)
-        while view:
-            view = view[_write(self.wfd, view) :]
-        if len(payload) >= (1 << 20):
-            view = memoryview(payload)
+        for part in (_pack(_HEAD, len(k), len(h), len(payload)) + k + h, payload):
+            view = memoryview(part)
             while view:
-                view = view[_write(self.wfd, view[: 1 << 22]) :]
+                try:
+                    view = view[_write(self.wfd, view[: 1 << 22]) :]
+                except BlockingIOError:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise TimeoutError from None
+                    select.select([], [self.wfd], [], min(left, 1.0) if left is not None else 1.0)
 
     def _fill(self, n: int, deadline: float | None) -> None:
         while len(self._buf) < n:

@@ -166,6 +166,7 @@ def start_worker(
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         ends = (to_worker_r, from_worker_w)
+        os.set_blocking(to_worker_w, False)  # the parent's writes wait at most until the deadline
         parent_end = channel_mod.Channel(from_worker_r, to_worker_w)
         warden += ["--fds", f"{to_worker_r},{from_worker_w}"]
         cmd += ["--channel", f"{to_worker_r},{from_worker_w}"]

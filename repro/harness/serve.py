@@ -52,6 +52,7 @@ class Session:
     _seeds_given: set[int] = field(default_factory=set)
     _pending: dict[str, Any] | None = None
     _t0: float = 0.0
+    _deadline: float | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -65,18 +66,24 @@ class Session:
     # --- the protocol ------------------------------------------------------------------------------
 
     def __call__(self, ch: channel.Channel, deadline: float) -> None:
+        self._deadline = deadline
         try:
             while self.report is None:
                 kind, header, payload = ch.recv(deadline)
                 handler = getattr(self, f"_on_{kind}", None)
                 if handler is None:
                     raise ProtocolViolation(f"an unknown message {kind!r}")
-                handler(ch, header, payload)
+                try:
+                    handler(ch, header, payload)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                    raise ProtocolViolation(f"a malformed {kind!r} message ({type(exc).__name__})") from None
         except channel.ChannelError as exc:
             if "closed" not in str(exc):
                 self.violation = str(exc)
         except ProtocolViolation as exc:
             self.violation = str(exc)
+        except BrokenPipeError:
+            pass  # the worker is gone; what it sent so far is judged
 
     def _on_output(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         key = h.get("key")
@@ -104,7 +111,7 @@ class Session:
         ti = i - self.settings.warmup
         pool = self._pool_for(ti)
         seed = self.pool_seeds[pool] if pool is not None else int.from_bytes(os.urandom(8), "little") >> 1
-        ch.send("seed", {"seed": seed})
+        ch.send("seed", {"seed": seed}, deadline=self._deadline)
 
     def _pool_for(self, ti: int) -> int | None:
         if ti < 0:
@@ -148,7 +155,7 @@ class Session:
                 positions.append(_random_positions(n))
         self._pending = {"ti": ti, "shapes": shapes}
         meta, raw = channel.pack_tensors(positions)
-        ch.send("positions", {"meta": meta}, raw)
+        ch.send("positions", {"meta": meta}, raw, deadline=self._deadline)
 
     def _on_values(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         if self._pending is None:
@@ -162,7 +169,7 @@ class Session:
         s = self.settings
         rule = timing.StopRule(s.min_timing_iters, s.timing_iters, s.target_rel_ci, s.max_timing_s)
         self.stopped = rule.done(self.event_ms, time.monotonic() - self._t0)
-        ch.send("next", {"stop": self.stopped})
+        ch.send("next", {"stop": self.stopped}, deadline=self._deadline)
 
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         report = h.get("report")
