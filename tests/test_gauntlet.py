@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.gauntlet import CANARY, CASES, by_name, source_of
-from repro.gauntlet.run import run, run_case
 from repro.harness import EvalSettings
+from repro.runners.gauntlet import CANARY, CASES, by_name, run, run_case, source_of
 
 FAST = dict(
     correctness_trials=2, timing_iters=8, min_timing_iters=5, warmup=1, baselines=("eager",), timeout_s=90
@@ -72,7 +71,7 @@ def test_a_missed_case_fails_the_command(cache_root: Path, tmp_path: Path, monke
     """The scorecard's exit status is what CI keys on: a candidate that gets through is a failure."""
     import dataclasses
 
-    import repro.gauntlet as g
+    import repro.runners.gauntlet as g
 
     monkeypatch.setenv("KERNELATLAS_CACHE", str(cache_root))
     wrong = dataclasses.replace(

@@ -12,7 +12,7 @@ from repro.loops import LOOPS
 from repro.records.ledger import read_jsonl
 
 TASKS = Path(__file__).resolve().parents[1] / "repro" / "tasks"
-PROBLEM = Path(__file__).resolve().parent / "kernels" / "problem_scale_add.py"
+PROBLEM = Path(__file__).resolve().parents[1] / "repro" / "gauntlet" / "kernels" / "problem_scale_add.py"
 FAST = ["--device", "cpu", "--trials", "1", "--timing-iters", "2", "--warmup", "0", "--baselines", "eager",
         "--timeout", "120", "--quiet"]  # fmt: skip
 

@@ -17,8 +17,8 @@ from repro.records.ledger import read_jsonl
 from tests.llm_server import LLMServer, code_answer
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBLEM = ROOT / "tests" / "kernels" / "problem_scale_add.py"
-GOOD = (ROOT / "tests" / "kernels" / "good_triton.py").read_text()
+PROBLEM = ROOT / "repro" / "gauntlet" / "kernels" / "problem_scale_add.py"
+GOOD = (ROOT / "repro" / "gauntlet" / "kernels" / "good_triton.py").read_text()
 KEY = "sk-test-NEVER-ON-DISK-93b2"
 FAST = ["--device", "cpu", "--trials", "1", "--timing-iters", "2", "--warmup", "0", "--baselines", "eager",
         "--timeout", "120", "--quiet", "--problem", str(PROBLEM)]  # fmt: skip

@@ -12,7 +12,7 @@ from repro.proposers.prompts import extract_code
 from repro.tasks import list_tasks
 from tests.llm_server import LLMServer, code_answer
 
-GOOD = (Path(__file__).parent / "kernels" / "good_triton.py").read_text()
+GOOD = (Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels" / "good_triton.py").read_text()
 KEY = "sk-test-SECRET-4f1c9e"
 
 

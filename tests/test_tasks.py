@@ -170,7 +170,7 @@ def test_harness_and_lint_read_a_task_through_one_function(tmp_path: Path) -> No
     import torch
 
     from repro.harness import problem as harness_problem
-    from repro.harness.task import TaskError, task_settings
+    from repro.records.task_settings import TaskError, task_settings
 
     path = tmp_path / "mixed.py"
     path.write_text(

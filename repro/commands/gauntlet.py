@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repro.commands.options import settings_from_args
-    from repro.gauntlet import by_name
-    from repro.gauntlet.run import run as run_gauntlet
+    from repro.runners.gauntlet import by_name
+    from repro.runners.gauntlet import run as run_gauntlet
 
     try:
         cases = by_name([n for n in args.only.split(",") if n])

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from repro.harness.task import task_settings
+from repro.records.task_settings import task_settings
 
 
 def load_module(path: Path, name: str) -> ModuleType:

@@ -115,8 +115,8 @@ def load_problem(path: str | Path) -> ModuleType:
 
 
 def problem_shapes(module: ModuleType, device: str) -> list[dict]:
-    """Shapes to check on `device`: the harness's own reading (`repro.harness.task.task_settings`)."""
-    from repro.harness.task import task_settings
+    """Shapes to check on `device`: the harness's own reading (`repro.records.task_settings.task_settings`)."""
+    from repro.records.task_settings import task_settings
 
     return list(task_settings(module, device).shapes)
 
@@ -124,6 +124,6 @@ def problem_shapes(module: ModuleType, device: str) -> list[dict]:
 def problem_tolerance(module: ModuleType) -> tuple[float, float]:
     """(atol, rtol) of an output of the task's DTYPE (float32 when unset), as the harness judges it;
     outputs of other dtypes get their own (`task_settings(module, device).tolerance(dtype)`)."""
-    from repro.harness.task import task_settings
+    from repro.records.task_settings import task_settings
 
     return task_settings(module, "cpu").declared_tolerance()

@@ -19,7 +19,7 @@ from types import ModuleType
 
 import torch
 
-from repro.harness.task import TaskSettings, task_settings
+from repro.records.task_settings import TaskSettings, task_settings
 from repro.tasks import Task, list_tasks, load_problem, problem_shapes
 
 DEFAULT_FLOOR_US = 20.0

@@ -1,5 +1,6 @@
-"""A task's settings, read in one place: the harness's workers, the task lint and the suite's tools all
+"""A task's settings, read in one place: the harness's workers, the task lint and the tasks module all
 call `task_settings`, so a task folder is linted and judged by the same shapes, tolerances and op list.
+Torch-free (dtypes by name: 'float32', 'bfloat16', ...), so every layer may use it.
 
 Extensions a problem file may declare (all optional; `repro/tasks/README.md`): SHAPES and CPU_SHAPES
 (lists of get_inputs keyword arguments; the first is timed), DTYPE (the task's main dtype, for the
@@ -14,17 +15,22 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import torch
-
 # Per-dtype defaults (atol, rtol), chosen by each output's dtype. fp16/bf16 follow KernelBench (1e-2);
 # fp32 is tighter than KernelBench's 1e-2 on purpose, so precision lowered to TF32/bf16 is caught; a
 # task that needs more slack sets ATOL/RTOL itself. Integer and bool outputs must match exactly.
-DEFAULT_TOLERANCE: dict[torch.dtype, tuple[float, float]] = {
-    torch.float64: (1e-7, 1e-7),
-    torch.float32: (1e-4, 1e-4),
-    torch.float16: (1e-2, 1e-2),
-    torch.bfloat16: (1e-2, 1e-2),
+DEFAULT_TOLERANCE: dict[str, tuple[float, float]] = {
+    "float64": (1e-7, 1e-7),
+    "float32": (1e-4, 1e-4),
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (1e-2, 1e-2),
 }
+DTYPE_NAMES = (*DEFAULT_TOLERANCE, "complex64", "complex128", "int8", "int16", "int32", "int64", "uint8",
+               "bool", "float8_e4m3fn", "float8_e5m2")  # fmt: skip
+
+
+def dtype_name(dtype: object) -> str:
+    """'float32' for torch.float32 (or for the string itself)."""
+    return str(dtype).removeprefix("torch.")
 
 
 class TaskError(ValueError):
@@ -41,14 +47,15 @@ class TaskSettings:
     flops_fn: Callable[..., float] | None
     bytes_fn: Callable[..., float] | None
 
-    def tolerance(self, output_dtype: torch.dtype) -> tuple[float, float]:
-        """(atol, rtol) for an output of `output_dtype`: the task's ATOL/RTOL, else the dtype's default."""
-        atol, rtol = DEFAULT_TOLERANCE.get(output_dtype, (0.0, 0.0))
+    def tolerance(self, output_dtype: object) -> tuple[float, float]:
+        """(atol, rtol) for an output of `output_dtype` (a torch dtype or its name): the task's ATOL/RTOL,
+        else the dtype's default; exact for integer and bool outputs."""
+        atol, rtol = DEFAULT_TOLERANCE.get(dtype_name(output_dtype), (0.0, 0.0))
         return (self.atol if self.atol is not None else atol), (self.rtol if self.rtol is not None else rtol)
 
     def declared_tolerance(self) -> tuple[float, float]:
         """The tolerance of an output of the declared DTYPE (float32 when none is declared)."""
-        return self.tolerance(getattr(torch, self.dtype or "float32", torch.float32))
+        return self.tolerance(self.dtype or "float32")
 
     def flops(self, shape: dict[str, Any]) -> float | None:
         return float(self.flops_fn(**shape)) if self.flops_fn else None
@@ -76,7 +83,7 @@ def task_settings(module: ModuleType, device: str) -> TaskSettings:
     if not isinstance(shapes, list | tuple) or not shapes or not all(isinstance(s, dict) for s in shapes):
         raise TaskError("SHAPES/CPU_SHAPES must be a non-empty list of dicts of get_inputs keyword arguments")
     dtype = getattr(module, "DTYPE", None)
-    if dtype is not None and not isinstance(getattr(torch, str(dtype), None), torch.dtype):
+    if dtype is not None and str(dtype) not in DTYPE_NAMES:
         raise TaskError(f"DTYPE = {dtype!r} is not a torch dtype name (e.g. 'float32', 'bfloat16')")
     allowed = getattr(module, "ALLOWED_OPS", ()) or ()
     if not isinstance(allowed, list | tuple) or not all(isinstance(op, str) for op in allowed):
