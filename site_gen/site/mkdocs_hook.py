@@ -7,8 +7,12 @@ checkout root is the directory holding the mkdocs.yml being built.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -18,6 +22,7 @@ from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
 from site_gen.site.render import PageFragments, SiteInfo, render_docs
 
 RESULTS_DIR = "repro/results"
+OVERRIDES_DIR = Path(__file__).with_name("overrides")  # templates that take precedence over the theme's
 
 # HTML bodies of the pages rendered by the last on_config, filled in by the page events below.
 _fragments: dict[str, PageFragments] = {}
@@ -29,7 +34,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         kb = load_knowledge_base(root)
     except KnowledgeBaseError as exc:
         raise PluginError(str(exc)) from None
-    site = SiteInfo(repo_url=config.repo_url or "")
+    if str(OVERRIDES_DIR) not in config.theme.dirs:
+        config.theme.dirs.insert(0, str(OVERRIDES_DIR))
+    site = SiteInfo(repo_url=config.repo_url or "", site_url=config.site_url or "")
     rendered = render_docs(kb, Path(config.docs_dir), site, root / RESULTS_DIR)
     _fragments.clear()
     _fragments.update(rendered.fragments)
@@ -47,7 +54,54 @@ def on_page_content(html: str, page: Page, **kwargs: object) -> str:
     return parts.fill("i", html) if parts else html
 
 
+# The theme's search dialog has no accessible name; screen readers announce an unnamed dialog.
+_SEARCH_DIALOG = 'class="md-search" data-md-component="search" role="dialog"'
+
+
 def on_post_page(output: str, page: Page, **kwargs: object) -> str:
     """The remaining bodies go into the finished page, unseen by Markdown and search."""
     parts = _fragments.get(page.file.src_uri)
-    return parts.fill("d", output) if parts else output
+    output = parts.fill("d", output) if parts else output
+    return output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG + ' aria-label="Search"', 1)
+
+
+# The 404 page's links are relative to a <base>: the site's path on the host it is published to
+# (static, so the browser's preload scanner fetches the right files there). Served under another
+# path (a local preview, a mirror) or opened from disk, a script writes an earlier <base> for the
+# server's root or the page's folder, and the first <base> wins.
+_BASE_SCRIPT = """<script>(function () {
+  var p = %s, l = window.location, r = null;
+  if (l.protocol === "file:") r = l.href.replace(/[^/]*([?#].*)?$/, "");
+  else if (l.pathname.indexOf(p) !== 0) r = "/";
+  if (r) document.write('<base href="' + r.replace(/["<>]/g, encodeURIComponent) + '">');
+  window.__kaRoot = r || p;
+})();</script>"""
+_CONFIG_SCRIPT = """<script>(function () {
+  var c = document.getElementById("__config");
+  if (c) c.textContent = c.textContent.split(%s).join(JSON.stringify(window.__kaRoot).slice(0, -1));
+})();</script>"""
+
+
+def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
+    """Make the 404 page work wherever the site is served.
+
+    MkDocs writes the error page with absolute links under `site_url`'s path (`/kernelatlas/...`)
+    because a server returns it for any missing URL, at any depth. Those links break wherever the
+    site is served from another path (a local preview, a mirror, opened from disk). Here every
+    such link becomes relative to a `<base>` that a script at the top of `<head>` sets to the
+    site's root at run time; the theme's configuration (search worker, base URL) follows it."""
+    if template_name != "404.html":
+        return output
+    prefix = urlsplit(config.site_url or "/").path or "/"
+    if not prefix.endswith("/"):
+        prefix += "/"
+    if prefix != "/":
+        output = re.sub(r'(\s(?:href|src)=")' + re.escape(prefix), r"\1", output)
+    head = _BASE_SCRIPT % json.dumps(prefix) + f'<base href="{html.escape(prefix)}">'
+    output = output.replace("<head>", "<head>" + head, 1)
+    config_end = output.find("</script>", output.find('id="__config"'))
+    if config_end != -1:
+        config_end += len("</script>")
+        fix = _CONFIG_SCRIPT % json.dumps(json.dumps(prefix)[:-1])
+        output = output[:config_end] + fix + output[config_end:]
+    return output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG + ' aria-label="Search"', 1)
