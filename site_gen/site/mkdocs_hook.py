@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jinja2
+from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
@@ -26,6 +28,8 @@ OVERRIDES_DIR = Path(__file__).with_name("overrides")  # templates that take pre
 
 # HTML bodies of the pages rendered by the last on_config, filled in by the page events below.
 _fragments: dict[str, PageFragments] = {}
+# Theme fragments that are the same on many pages (see overrides/partials/nav.html), per build.
+_shared: dict[tuple[str, str], Markup] = {}
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -40,12 +44,73 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     rendered = render_docs(kb, Path(config.docs_dir), site, root / RESULTS_DIR)
     _fragments.clear()
     _fragments.update(rendered.fragments)
+    _shared.clear()
     config.nav = rendered.nav
     # Malformed result files are shown on the Reproduced results page; they must not fail a
     # strict build, so they are printed outside MkDocs' warning counter.
     for message in rendered.warnings:
         print(f"WARNING (site_gen): {message}", file=sys.stderr)
     return config
+
+
+@jinja2.pass_context
+def _render_shared(context: jinja2.runtime.Context, template: str) -> Markup:
+    """`template` rendered once per build and page depth (`base_url`), then reused. Only for
+    pages whose output of it is the same at one depth (the template says which)."""
+    key = (template, str(context.get("base_url")))
+    if key not in _shared:
+        _shared[key] = Markup(context.environment.get_template(template).render(context.get_all()))
+    return _shared[key]
+
+
+@jinja2.pass_context
+def _render_once(context: jinja2.runtime.Context, name: str, block: object) -> Markup:
+    """A theme block (`super`) rendered once per build and page depth, then reused: for blocks
+    whose output depends on nothing but `base_url`."""
+    key = (f"block:{name}", str(context.get("base_url")))
+    if key not in _shared:
+        _shared[key] = Markup(block())  # type: ignore[operator]
+    return _shared[key]
+
+
+_TITLE = "\x00ka-page-title\x00"  # stands for the page's title in the shared header
+
+
+class _Titled:
+    """What the theme's header reads from a page: its title, and its URL (which the `url` filter
+    makes links relative to; any page at the same depth gives the same links)."""
+
+    meta = {"title": _TITLE}
+    title = _TITLE
+
+    def __init__(self, url: str):
+        self.url = url
+
+
+@jinja2.pass_context
+def _render_header(context: jinja2.runtime.Context, template: str) -> Markup:
+    """The header, rendered once per depth with a stand-in title that each page replaces with
+    its own (already escaped, like the theme prints it)."""
+    key = (template, str(context.get("base_url")))
+    if key not in _shared:
+        values = {**context.get_all(), "page": _Titled(context["page"].url)}
+        _shared[key] = Markup(context.environment.get_template(template).render(values))
+    page = context.get("page")
+    title = (page.meta or {}).get("title") or page.title
+    return Markup(_shared[key].replace(_TITLE, str(title)))
+
+
+def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinja2.Environment:
+    """Templates under `theme/` are the theme's own, so an override can include the one it
+    replaces; `ka_shared` renders a fragment once for many pages."""
+    theme_dirs = [d for d in config.theme.dirs if Path(d).resolve() != OVERRIDES_DIR.resolve()]
+    env.loader = jinja2.ChoiceLoader(
+        [env.loader, jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dirs)})]
+    )
+    env.globals["ka_shared"] = _render_shared
+    env.globals["ka_once"] = _render_once
+    env.globals["ka_header"] = _render_header
+    return env
 
 
 def on_page_content(html: str, page: Page, **kwargs: object) -> str:
