@@ -32,6 +32,12 @@
     }
   }
 
+  // A chart that reads left to right in time opens at its newest end.
+  function toEnd() {
+    for (const box of document.querySelectorAll(".ka-scroll[data-ka-start=end]")) box.scrollLeft = box.scrollWidth;
+  }
+  document.addEventListener("DOMContentLoaded", toEnd);
+
   // The theme wraps tables when it mounts a page (document$ emits); run after it.
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(() => requestAnimationFrame(mark));
