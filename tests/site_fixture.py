@@ -191,9 +191,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium driven by Playwright, one per test process."""
+    """Headless Debian Chromium driven by Playwright, one per test module (Playwright's sync API
+    allows one running instance per process, and each module that uses it owns one)."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         message = f"Chromium not found at {CHROMIUM} (install Debian's `chromium`: make system-deps)"
         if os.environ.get("CI") == "true":

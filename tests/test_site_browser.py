@@ -69,6 +69,10 @@ def test_search_finds_a_work_by_alias_author_and_arxiv_id(
 
 
 def _row_ids(page) -> list[str]:
+    """Every row of the table: the table draws 200 at a time, "Show more" the next ones."""
+    more = page.locator("#ka-more")
+    while more.is_visible():
+        more.click()
     return page.eval_on_selector_all("#ka-table tbody tr", "rows => rows.map(r => r.dataset.id)")
 
 

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 ENTRY = """id: {id}
 title: "Work {id}: a study"
+authors: [Ada Lovelace]
 date: 2025-0{month}
 kind: method
 taxonomy: [iterative-refinement]

@@ -31,7 +31,9 @@ WIDE, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 
 
 def _entry_with_most_results(kb) -> str:
-    return max((e for e in kb.entries if e.id != PROBE_ID), key=lambda e: (len(e.results), e.id)).id
+    """A method's page with the most reported numbers (benchmark pages have their own template)."""
+    methods = [e for e in kb.entries if e.id != PROBE_ID and e.kind != "benchmark"]
+    return max(methods, key=lambda e: (len(e.results), e.id)).id
 
 
 def _templates(built: BuiltSite) -> dict[str, str]:
@@ -172,7 +174,7 @@ def test_entry_results_name_benchmarks_briefly_and_put_sources_under_each_row(
     )
     assert first.source in table.locator("tr.ka-note").first.inner_text()
     heights = table.locator("tbody tr:first-child").evaluate_all("rs => rs.map(r => r.offsetHeight)")
-    assert max(heights) < 100, heights
+    assert max(heights) < 120, heights
 
 
 # --- chronology -----------------------------------------------------------------------------------
@@ -341,7 +343,10 @@ def test_works_filter_searches_names_organisations_and_ids(open_page, built_site
 
 def test_works_table_is_readable_and_complete(open_page, built_site: BuiltSite):
     page = open_page("works/")
-    assert len(_rows(page)) == len(built_site.kb.entries)
+    total = len(built_site.kb.entries)
+    if len(_rows(page)) < total:  # the first page of rows; "Show more" draws the rest
+        page.locator("#ka-more").click()
+    assert len(_rows(page)) == total
     assert not page.locator("#ka-more").is_visible(), "Show more is shown with nothing more to show"
     size = page.locator("#ka-table tbody td").first.evaluate(
         "td => parseFloat(getComputedStyle(td).fontSize)"

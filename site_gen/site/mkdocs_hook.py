@@ -21,7 +21,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
-from site_gen.site.render import PageFragments, SiteInfo, render_docs
+from site_gen.site.render import PageFragments, SiteInfo, render_docs, template_cache
 
 RESULTS_DIR = "repro/results"
 OVERRIDES_DIR = Path(__file__).with_name("overrides")  # templates that take precedence over the theme's
@@ -107,6 +107,7 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinj
     env.loader = jinja2.ChoiceLoader(
         [env.loader, jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dirs)})]
     )
+    env.bytecode_cache = template_cache(Path(config.config_file_path).resolve().parent)
     env.globals["ka_shared"] = _render_shared
     env.globals["ka_once"] = _render_once
     env.globals["ka_header"] = _render_header
