@@ -4,6 +4,7 @@ malformed inputs, shared by the build and browser tests (imported by tests/test_
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from dataclasses import dataclass
@@ -177,3 +178,44 @@ def site_url(built_site: BuiltSite):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright, one per test module (Playwright's sync API
+    allows one running instance per process, and each module that uses it owns one)."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        message = f"Chromium not found at {CHROMIUM} (install Debian's `chromium`: make system-deps)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def search_site(page, site_url: str, query: str) -> list[str]:
+    """Type `query` into the site's search box on the home page; the result links, best first."""
+    page.goto(f"{site_url}/")
+    page.locator(".md-search__input").first.click()
+    # The search worker says "Type to start searching" once its index is loaded.
+    page.wait_for_function(
+        "document.querySelector('.md-search-result__meta')?.textContent.includes('Type to start')"
+    )
+    page.keyboard.type(query)
+    page.wait_for_selector(".md-search-result__item", timeout=15_000)
+    return page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")

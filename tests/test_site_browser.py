@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -14,38 +12,16 @@ import bibtexparser
 import pytest
 import site_fixture
 from site_fixture import PROBE_ID, PROBE_TITLE, BuiltSite
+from site_fixture import search_site as _search
 
 from site_gen.kb.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 built_site = site_fixture.built_site
 site_url = site_fixture.site_url
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM} (install Debian's `chromium`: make system-deps)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+browser = site_fixture.browser
 
 
 @pytest.fixture
@@ -61,18 +37,6 @@ def page(browser):
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
-
-
-def _search(page, site_url: str, query: str) -> list[str]:
-    page.goto(f"{site_url}/")
-    page.locator(".md-search__input").first.click()
-    # The search worker says "Type to start searching" once its index is loaded.
-    page.wait_for_function(
-        "document.querySelector('.md-search-result__meta')?.textContent.includes('Type to start')"
-    )
-    page.keyboard.type(query)
-    page.wait_for_selector(".md-search-result__item", timeout=15_000)
-    return page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
 
 
 def test_search_by_title_leads_to_the_entry_page(page, site_url: str, built_site: BuiltSite) -> None:
@@ -105,6 +69,10 @@ def test_search_finds_a_work_by_alias_author_and_arxiv_id(
 
 
 def _row_ids(page) -> list[str]:
+    """Every row of the table: the table draws 200 at a time, "Show more" the next ones."""
+    more = page.locator("#ka-more")
+    while more.is_visible():
+        more.click()
     return page.eval_on_selector_all("#ka-table tbody tr", "rows => rows.map(r => r.dataset.id)")
 
 
@@ -178,13 +146,13 @@ def test_free_text_filter_sorting_and_combined_state_survive_a_reload(
     page.wait_for_selector("#ka-table tbody tr")
     assert entry.id in _row_ids(page) and len(_row_ids(page)) < len(built_site.kb.entries)
     page.fill("#ka-text", "")
-    page.click("th[data-sort=title]")
+    page.click("button[data-sort=title]")
     titles = page.eval_on_selector_all(
         "#ka-table tbody tr td:first-child a", "as => as.map(a => a.textContent)"
     )
     assert titles == sorted(titles, key=str.lower)
     assert "sort=title" in page.url and "dir=asc" in page.url
-    page.click("th[data-sort=title]")
+    page.click("button[data-sort=title]")
     assert "dir=desc" in page.url
     page.reload()
     page.wait_for_selector("#ka-table tbody tr")

@@ -97,7 +97,7 @@ class Result(_Strict):
     )
     aggregate: str = Field(
         ...,
-        description="How tasks are combined: aggregates slug (mean, geomean, median, max, share, fast_p, pass-at-k).",
+        description="How tasks are combined: aggregates slug (mean, geomean, median, max, sum, share, fast_p, pass-at-k).",
     )
     p: float | None = Field(None, description="Speedup threshold p of fast_p, e.g. 1.0.")
     k: int | None = Field(None, ge=1, description="Samples k of pass-at-k.")

@@ -12,7 +12,7 @@ from site_gen.kb.model import Entry
 from site_gen.site.reproduced import SuiteReport, cell_text
 
 PALETTE = ["#3f51b5", "#e65100", "#00897b", "#8e24aa", "#c62828", "#546e7a"]
-MAX_PER_CELL = 10  # chronology labels per stream and quarter before "+N more"
+MAX_PER_CELL = 60  # chronology labels per stream and quarter; past that, a link to the rest in the table
 YEARS_SHOWN = 4  # quarters of the last four years get their own column; older works share one
 EARLIER = (0, 0)  # the bucket key of works older than the quarters shown
 
@@ -71,10 +71,13 @@ def works_per_quarter(kb: KnowledgeBase) -> list[Quarter]:
     return list(quarters.values())
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+def _svg(width: int, height: int, title: str, body: list[str], role: str = "img", css_class: str = "") -> str:
+    """An SVG document. A chart holding links is a `group`, not an `img`: an image's children are
+    hidden from assistive technology, so links inside it could not be reached."""
+    klass = f' class="{css_class}"' if css_class else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" font-family="sans-serif" font-size="11">\n'
+        f'height="{height}" role="{role}" aria-label={quoteattr(title)}{klass} font-family="sans-serif" font-size="11">\n'
         f"<title>{escape(title)}</title>\n" + "\n".join(body) + "\n</svg>\n"
     )
 
@@ -136,7 +139,7 @@ def chronology_svg(kb: KnowledgeBase) -> str:
     buckets = _buckets(kb)
     span = [key for key, _ in buckets]
     cells: dict[tuple[str, tuple[int, int]], list[Entry]] = {}
-    # Newest first inside a column, so "+N more" hides the oldest works of that quarter.
+    # Newest first inside a column; past MAX_PER_CELL the rest are one link to the filtered table.
     for entry in sorted(kb.entries, key=lambda e: (e.date, e.id), reverse=True):
         for stream in _entry_streams(kb, entry):
             cells.setdefault((stream, _bucket(entry.date, buckets)), []).append(entry)
@@ -173,11 +176,14 @@ def chronology_svg(kb: KnowledgeBase) -> str:
                 )
             if len(works) > MAX_PER_CELL:
                 ty = y + 14 + MAX_PER_CELL * row_h
+                year = "" if quarter == EARLIER else f"&year={quarter[0]}"
+                href = quoteattr(f"../works/?cat={stream}{year}")
                 body.append(
-                    f'<text x="{x + 6}" y="{ty}" fill="#777">+{len(works) - MAX_PER_CELL} more</text>'
+                    f'<a href={href}><text x="{x + 6}" y="{ty}" fill="#555">'
+                    f"{len(works) - MAX_PER_CELL} more in the table</text></a>"
                 )
         y += lane_h
-    return _svg(width, height, "Chronology of LLM-driven kernel generation", body)
+    return _svg(width, height, "Chronology of LLM-driven kernel generation", body, "group", "ka-chronology")
 
 
 CHART_RANGE = (1 / 8, 8.0)  # speedups outside are drawn at the edge (the table has the number)

@@ -7,20 +7,29 @@ checkout root is the directory holding the mkdocs.yml being built.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import jinja2
+from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
-from site_gen.site.render import PageFragments, SiteInfo, render_docs
+from site_gen.site.render import PageFragments, SiteInfo, render_docs, template_cache
 
 RESULTS_DIR = "repro/results"
+OVERRIDES_DIR = Path(__file__).with_name("overrides")  # templates that take precedence over the theme's
 
 # HTML bodies of the pages rendered by the last on_config, filled in by the page events below.
 _fragments: dict[str, PageFragments] = {}
+# Theme fragments that are the same on many pages (see overrides/partials/nav.html), per build.
+_shared: dict[tuple[str, str], Markup] = {}
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -29,10 +38,13 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         kb = load_knowledge_base(root)
     except KnowledgeBaseError as exc:
         raise PluginError(str(exc)) from None
-    site = SiteInfo(repo_url=config.repo_url or "")
+    if str(OVERRIDES_DIR) not in config.theme.dirs:
+        config.theme.dirs.insert(0, str(OVERRIDES_DIR))
+    site = SiteInfo(repo_url=config.repo_url or "", site_url=config.site_url or "")
     rendered = render_docs(kb, Path(config.docs_dir), site, root / RESULTS_DIR)
     _fragments.clear()
     _fragments.update(rendered.fragments)
+    _shared.clear()
     config.nav = rendered.nav
     # Malformed result files are shown on the Reproduced results page; they must not fail a
     # strict build, so they are printed outside MkDocs' warning counter.
@@ -41,13 +53,121 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
+@jinja2.pass_context
+def _render_shared(context: jinja2.runtime.Context, template: str) -> Markup:
+    """`template` rendered once per build and page depth (`base_url`), then reused. Only for
+    pages whose output of it is the same at one depth (the template says which)."""
+    key = (template, str(context.get("base_url")))
+    if key not in _shared:
+        _shared[key] = Markup(context.environment.get_template(template).render(context.get_all()))
+    return _shared[key]
+
+
+@jinja2.pass_context
+def _render_once(context: jinja2.runtime.Context, name: str, block: object) -> Markup:
+    """A theme block (`super`) rendered once per build and page depth, then reused: for blocks
+    whose output depends on nothing but `base_url`."""
+    key = (f"block:{name}", str(context.get("base_url")))
+    if key not in _shared:
+        _shared[key] = Markup(block())  # type: ignore[operator]
+    return _shared[key]
+
+
+_TITLE = "\x00ka-page-title\x00"  # stands for the page's title in the shared header
+
+
+class _Titled:
+    """What the theme's header reads from a page: its title, and its URL (which the `url` filter
+    makes links relative to; any page at the same depth gives the same links)."""
+
+    meta = {"title": _TITLE}
+    title = _TITLE
+
+    def __init__(self, url: str):
+        self.url = url
+
+
+@jinja2.pass_context
+def _render_header(context: jinja2.runtime.Context, template: str) -> Markup:
+    """The header, rendered once per depth with a stand-in title that each page replaces with
+    its own (already escaped, like the theme prints it)."""
+    key = (template, str(context.get("base_url")))
+    if key not in _shared:
+        values = {**context.get_all(), "page": _Titled(context["page"].url)}
+        _shared[key] = Markup(context.environment.get_template(template).render(values))
+    page = context.get("page")
+    title = (page.meta or {}).get("title") or page.title
+    return Markup(_shared[key].replace(_TITLE, str(title)))
+
+
+def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinja2.Environment:
+    """Templates under `theme/` are the theme's own, so an override can include the one it
+    replaces; `ka_shared` renders a fragment once for many pages."""
+    theme_dirs = [d for d in config.theme.dirs if Path(d).resolve() != OVERRIDES_DIR.resolve()]
+    env.loader = jinja2.ChoiceLoader(
+        [env.loader, jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dirs)})]
+    )
+    env.bytecode_cache = template_cache(Path(config.config_file_path).resolve().parent)
+    env.globals["ka_shared"] = _render_shared
+    env.globals["ka_once"] = _render_once
+    env.globals["ka_header"] = _render_header
+    return env
+
+
 def on_page_content(html: str, page: Page, **kwargs: object) -> str:
     """Bodies meant for the search index go in before the search plugin reads the content."""
     parts = _fragments.get(page.file.src_uri)
     return parts.fill("i", html) if parts else html
 
 
+# The theme's search dialog has no accessible name; screen readers announce an unnamed dialog.
+_SEARCH_DIALOG = 'class="md-search" data-md-component="search" role="dialog"'
+
+
 def on_post_page(output: str, page: Page, **kwargs: object) -> str:
     """The remaining bodies go into the finished page, unseen by Markdown and search."""
     parts = _fragments.get(page.file.src_uri)
-    return parts.fill("d", output) if parts else output
+    output = parts.fill("d", output) if parts else output
+    return output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG + ' aria-label="Search"', 1)
+
+
+# The 404 page's links are relative to a <base>: the site's path on the host it is published to
+# (static, so the browser's preload scanner fetches the right files there). Served under another
+# path (a local preview, a mirror) or opened from disk, a script writes an earlier <base> for the
+# server's root or the page's folder, and the first <base> wins.
+_BASE_SCRIPT = """<script>(function () {
+  var p = %s, l = window.location, r = null;
+  if (l.protocol === "file:") r = l.href.replace(/[^/]*([?#].*)?$/, "");
+  else if (l.pathname.indexOf(p) !== 0) r = "/";
+  if (r) document.write('<base href="' + r.replace(/["<>]/g, encodeURIComponent) + '">');
+  window.__kaRoot = r || p;
+})();</script>"""
+_CONFIG_SCRIPT = """<script>(function () {
+  var c = document.getElementById("__config");
+  if (c) c.textContent = c.textContent.split(%s).join(JSON.stringify(window.__kaRoot).slice(0, -1));
+})();</script>"""
+
+
+def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
+    """Make the 404 page work wherever the site is served.
+
+    MkDocs writes the error page with absolute links under `site_url`'s path (`/kernelatlas/...`)
+    because a server returns it for any missing URL, at any depth. Those links break wherever the
+    site is served from another path (a local preview, a mirror, opened from disk). Here every
+    such link becomes relative to a `<base>` that a script at the top of `<head>` sets to the
+    site's root at run time; the theme's configuration (search worker, base URL) follows it."""
+    if template_name != "404.html":
+        return output
+    prefix = urlsplit(config.site_url or "/").path or "/"
+    if not prefix.endswith("/"):
+        prefix += "/"
+    if prefix != "/":
+        output = re.sub(r'(\s(?:href|src)=")' + re.escape(prefix), r"\1", output)
+    head = _BASE_SCRIPT % json.dumps(prefix) + f'<base href="{html.escape(prefix)}">'
+    output = output.replace("<head>", "<head>" + head, 1)
+    config_end = output.find("</script>", output.find('id="__config"'))
+    if config_end != -1:
+        config_end += len("</script>")
+        fix = _CONFIG_SCRIPT % json.dumps(json.dumps(prefix)[:-1])
+        output = output[:config_end] + fix + output[config_end:]
+    return output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG + ' aria-label="Search"', 1)

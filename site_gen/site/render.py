@@ -24,11 +24,22 @@ from site_gen.kb.results import stats as results_stats
 from site_gen.outputs.bib import bibtex_by_id
 from site_gen.outputs.export import export_files
 from site_gen.outputs.schema import schema_text
-from site_gen.site import charts, leaderboards, published, reported, reproduced, works
+from site_gen.site import (
+    charts,
+    feed,
+    history,
+    home,
+    leaderboards,
+    people,
+    published,
+    reported,
+    reproduced,
+    search,
+    works,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 ASSETS_DIR = Path(__file__).parent / "assets"
-LATEST_ADDITIONS = 12
 
 # Characters Python-Markdown (with the tables and attr_list extensions) gives a meaning to.
 _MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -48,7 +59,9 @@ def _attr_text(text: str) -> str:
 def front_matter(title: str, description: str | None = None, **extra: object) -> Markup:
     """YAML front matter with `title` and `description` HTML-escaped: MkDocs-Material prints
     `page.meta.title` and `.description` unescaped (in <title>, the header, a <meta> attribute),
-    so the escaping has to happen here."""
+    so the escaping has to happen here. `tags` reach the search index and its results the same way."""
+    if "tags" in extra:
+        extra["tags"] = [_attr_text(str(tag)) for tag in extra["tags"]]  # type: ignore[union-attr]
     meta = {"title": _attr_text(title), **extra}
     if description is not None:
         meta["description"] = _attr_text(description)
@@ -76,6 +89,18 @@ def number(value: object) -> str:
     return "—"
 
 
+def template_cache(root: Path) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept under the checkout's build/ folder between builds: compiling the
+    site's and the theme's templates is a seventh of a build of the real knowledge base. Keyed by
+    each template's source, so an edited template is compiled again."""
+    folder = root / "build" / "jinja-cache"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -85,6 +110,7 @@ def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # one environment per render: no need to stat templates on every use
+        bytecode_cache=template_cache(kb.root),
     )
     env.filters.update(
         md=md_escape,
@@ -105,6 +131,9 @@ def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
         return facets[entry.id]
 
     env.globals["facets_of"] = facets_of
+    env.globals["short_title"] = home.short_title
+    env.globals["search_tags"] = search.search_tags
+    env.globals["kinds"] = {slug: term.name for slug, term in kb.vocab["kinds"].items()}
     return env
 
 
@@ -178,6 +207,7 @@ class SiteInfo:
 
     repo_url: str
     branch: str = "main"
+    site_url: str = ""  # where the site is published: absolute links in the Atom feed
 
     def edit_url(self, rel_path: str) -> str:
         return f"{self.repo_url.rstrip('/')}/edit/{self.branch}/{rel_path}"
@@ -239,6 +269,9 @@ def build_nav(kb: KnowledgeBase, gpu_pages: list[tuple[str, str]] = ()) -> list:
                 {"Reproduction methodology": "results/methodology.md"},
             ]
         },
+        {"Authors": "authors/index.md"},
+        {"Organisations": "organizations.md"},
+        {"Changes": "changes.md"},
         {"Downloads": "downloads.md"},
     ]
 
@@ -257,7 +290,9 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     docs_dir.mkdir(parents=True, exist_ok=True)
     bibs = bibtex_by_id(kb.entries)
     related = works.related_works(kb)
-    common = {"kb": kb, "site": site}
+    who = people.people(kb)
+    added = history.added_dates(kb)
+    common = {"kb": kb, "site": site, "people": who}
 
     fragments: dict[str, PageFragments] = {}
 
@@ -305,12 +340,41 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         )
     page("taxonomy/index.md", "taxonomy.md.j2", members=members)
 
+    runs = reproduced.render_reproduced(results_dir)
+    streams, multi = home.stream_counts(kb)
+    version = history.site_version(kb, added)
     page(
         "index.md",
         "home.md.j2",
-        stats=works.home_stats(kb),
-        latest=works.latest(kb, LATEST_ADDITIONS),
+        total=len(kb.entries),
+        with_code=sum(1 for e in kb.entries if e.links.code),
+        results=sum(len(e.results) for e in kb.entries),
+        authors=len(who.authors),
+        organizations=len(who.organizations),
+        streams=streams,
+        multi=multi,
+        headlines=home.headline_results(kb),
+        repro=home.reproduction_headline(runs),
+        recent=home.recent(kb, added),
+        version=version,
+        bibtex=home.site_bibtex(version, site.repo_url, len(kb.entries)),
+        survey=next((e for e in kb.entries if e.arxiv == home.SURVEY_ARXIV), None),
+        survey_arxiv=home.SURVEY_ARXIV,
     )
+    page(
+        "changes.md",
+        "changes.md.j2",
+        days=home.changes_by_day(kb, added),
+        sources={"yaml": sum(1 for a in added.values() if a.source == "yaml")},
+    )
+    writer.write(
+        feed.FEED_PATH,
+        feed.atom_feed(kb, home.recent(kb, added, feed.FEED_ENTRIES), site.site_url, "KernelAtlas"),
+    )
+    page("authors/index.md", "authors.md.j2")
+    for letter, persons in who.letters.items():
+        page(f"authors/{letter}.md", "author_letter.md.j2", letter=letter, persons=persons)
+    page("organizations.md", "organizations.md.j2")
     page("works.md", "works.md.j2")
     writer.write("assets/works-data.js", works.works_data_script(kb, bibs))
 

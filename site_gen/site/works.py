@@ -96,26 +96,6 @@ def related_works(kb: KnowledgeBase) -> dict[str, list[Entry]]:
     return related
 
 
-def home_stats(kb: KnowledgeBase) -> dict:
-    streams = Counter()
-    for entry in kb.entries:
-        for stream in {kb.categories[slug].stream for slug in entry.taxonomy}:
-            streams[stream] += 1
-    kinds = Counter(e.kind for e in kb.entries)
-    return {
-        "total": len(kb.entries),
-        "streams": [(kb.categories[s], streams[s]) for s in kb.categories if kb.categories[s].parent is None],
-        "kinds": [(term, kinds[slug]) for slug, term in kb.vocab["kinds"].items() if kinds[slug]],
-        "with_code": sum(1 for e in kb.entries if e.links.code),
-        "results": sum(len(e.results) for e in kb.entries),
-    }
-
-
-def latest(kb: KnowledgeBase, count: int) -> list[Entry]:
-    """Most recently added entries (by `added`, then by publication date)."""
-    return sorted(kb.entries, key=lambda e: (e.added or "", e.date, e.id), reverse=True)[:count]
-
-
 def _facet_options(kb: KnowledgeBase) -> dict[str, list[list]]:
     """Filter options with counts, in vocabulary order, only values that occur."""
     options: dict[str, list[list]] = {}
@@ -141,6 +121,8 @@ def works_records(kb: KnowledgeBase, bibs: dict[str, str]) -> list[dict]:
                 "title": e.title,
                 "aliases": e.aliases,
                 "authors": e.authors,
+                "orgs": e.organizations,
+                "results": len(e.results),
                 "date": e.date,
                 "venue": e.venue or "",
                 "kind": e.kind,

@@ -30,8 +30,17 @@
     }
   }
 
+  // What the text filter searches: the same fields as the site search (see site_gen/site/search.py),
+  // each also "squashed" to lower-case letters and digits, so "cudaforge" finds "CudaForge" and
+  // "dr kernel" finds "Dr. Kernel".
+  const squash = (text) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+  const headOf = (w) => w.title.split(":")[0].trim();
   for (const w of data.works) {
-    w._text = [w.id, w.title, w.venue, w.arxiv, ...w.aliases, ...w.authors].join("\n").toLowerCase();
+    const fields = [w.id, w.title, w.venue, w.arxiv, ...w.aliases, ...w.authors, ...w.orgs];
+    w._text = fields.join("\n").toLowerCase();
+    w._squashed = fields.map(squash).join("\n");
+    w._names = new Set([...w.aliases, headOf(w), w.id].map(squash));
+    w._kindName = (names.kind[w.kind] || w.kind).toLowerCase();
   }
 
   function state() {
@@ -52,8 +61,10 @@
     if (s.tech && !w.tech.includes(s.tech)) return false;
     if (s.code && !w.code) return false;
     if (s.text) {
+      const whole = squash(s.text);
+      if (whole && w._squashed.includes(whole)) return true;
       for (const word of s.text.toLowerCase().split(/\s+/)) {
-        if (word && !w._text.includes(word)) return false;
+        if (word && !w._text.includes(word) && !w._squashed.includes(squash(word))) return false;
       }
     }
     return true;
@@ -61,19 +72,26 @@
 
   function compare(a, b) {
     let x = a[sort.key], y = b[sort.key];
-    if (sort.key === "title") { x = x.toLowerCase(); y = y.toLowerCase(); }
+    if (sort.key === "title" || sort.key === "venue") { x = x.toLowerCase(); y = y.toLowerCase(); }
+    if (sort.key === "kind") { x = a._kindName; y = b._kindName; }
     if (sort.key === "code") { x = x ? 1 : 0; y = y ? 1 : 0; }
     const order = x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : 1;
     return sort.dir === "asc" ? order : -order;
   }
 
+  // A work whose short name or title is exactly the query comes first.
   function filtered() {
     const s = state();
-    return data.works.filter((w) => matches(w, s)).sort(compare);
+    const rows = data.works.filter((w) => matches(w, s)).sort(compare);
+    const exact = s.text ? squash(s.text) : "";
+    if (!exact) return rows;
+    const first = rows.filter((w) => w._names.has(exact));
+    return first.length ? [...first, ...rows.filter((w) => !w._names.has(exact))] : rows;
   }
 
-  function cell(row, text) {
+  function cell(row, text, klass) {
     const td = document.createElement("td");
+    if (klass) td.className = klass;
     if (text !== undefined) td.textContent = text;
     row.appendChild(td);
     return td;
@@ -93,26 +111,36 @@
     for (const w of rows.slice(0, shown)) {
       const tr = document.createElement("tr");
       tr.dataset.id = w.id;
-      const title = cell(tr);
+      const title = cell(tr, undefined, "ka-col-title");
       link(title, `../papers/${encodeURIComponent(w.id)}/`, w.title);
       if (w.aliases.length) {
         const small = document.createElement("small");
         small.textContent = ` (${w.aliases.join(", ")})`;
         title.appendChild(small);
       }
-      cell(tr, w.date);
-      cell(tr, names.kind[w.kind] || w.kind);
-      cell(tr, w.taxonomy.map((c) => names.cat[c] || c).join(", "));
-      cell(tr, w.lang.map((l) => names.lang[l] || l).join(", "));
-      cell(tr, w.hw.map((h) => names.hw[h] || h).join(", "));
-      const code = cell(tr);
+      const authors = w.authors.length > 2 ? `${w.authors[0]} et al.` : w.authors.join(", ");
+      cell(tr, authors || (w.orgs.join(", ") || "—"), "ka-col-authors");
+      cell(tr, w.date, "ka-col-date");
+      cell(tr, w.venue || "preprint", "ka-col-venue");
+      cell(tr, names.kind[w.kind] || w.kind, "ka-col-kind");
+      const topics = cell(tr, w.taxonomy.map((c) => names.cat[c] || c).join(", "), "ka-col-topics");
+      const tech = [...w.lang.map((l) => names.lang[l] || l), ...w.hw.map((h) => names.hw[h] || h)];
+      if (tech.length) {
+        const small = document.createElement("small");
+        small.textContent = tech.join(", ");
+        topics.appendChild(document.createElement("br"));
+        topics.appendChild(small);
+      }
+      cell(tr, w.results ? String(w.results) : "—", "ka-col-results");
+      const code = cell(tr, undefined, "ka-col-code");
       if (/^https?:\/\//.test(w.code)) link(code, w.code, "code");
       tbody.appendChild(tr);
     }
     count.textContent = `${rows.length} of ${data.works.length} works`;
     more.hidden = rows.length <= shown;
-    for (const th of root.querySelectorAll("th[data-sort]")) {
-      th.setAttribute("aria-sort", th.dataset.sort === sort.key ? (sort.dir === "asc" ? "ascending" : "descending") : "none");
+    for (const button of root.querySelectorAll("button[data-sort]")) {
+      const th = button.closest("th");
+      th.setAttribute("aria-sort", button.dataset.sort === sort.key ? (sort.dir === "asc" ? "ascending" : "descending") : "none");
     }
     return rows;
   }
@@ -137,7 +165,7 @@
       else el.value = value;
     }
     const key = params.get("sort");
-    if (key && root.querySelector(`th[data-sort="${CSS.escape(key)}"]`)) {
+    if (key && root.querySelector(`button[data-sort="${CSS.escape(key)}"]`)) {
       sort = { key, dir: params.get("dir") === "asc" ? "asc" : "desc" };
     }
   }
@@ -162,7 +190,8 @@
 
   const CSV_COLUMNS = [
     ["id", (w) => w.id], ["title", (w) => w.title], ["aliases", (w) => w.aliases.join("; ")],
-    ["authors", (w) => w.authors.join("; ")], ["date", (w) => w.date], ["venue", (w) => w.venue],
+    ["authors", (w) => w.authors.join("; ")], ["organizations", (w) => w.orgs.join("; ")],
+    ["date", (w) => w.date], ["venue", (w) => w.venue],
     ["kind", (w) => w.kind], ["taxonomy", (w) => w.taxonomy.join("; ")], ["languages", (w) => w.lang.join("; ")],
     ["hardware", (w) => w.hw.join("; ")], ["techniques", (w) => w.tech.join("; ")], ["arxiv", (w) => w.arxiv],
     ["paper", (w) => w.paper], ["code", (w) => w.code],
@@ -181,16 +210,15 @@
   form.addEventListener("change", update);
   document.getElementById("ka-reset").addEventListener("click", () => { form.reset(); sort = { key: "date", dir: "desc" }; update(); });
   more.addEventListener("click", () => { shown += PAGE; draw(); });
-  for (const th of root.querySelectorAll("th[data-sort]")) {
-    th.tabIndex = 0;
-    const toggle = () => {
-      const key = th.dataset.sort;
+  // Sort controls are buttons, so Enter and Space work and screen readers announce them.
+  const ASCENDING_FIRST = new Set(["title", "venue", "kind"]);
+  for (const button of root.querySelectorAll("button[data-sort]")) {
+    button.addEventListener("click", () => {
+      const key = button.dataset.sort;
       const flipped = sort.dir === "asc" ? "desc" : "asc";
-      sort = { key, dir: sort.key === key ? flipped : key === "title" ? "asc" : "desc" };
+      sort = { key, dir: sort.key === key ? flipped : ASCENDING_FIRST.has(key) ? "asc" : "desc" };
       update();
-    };
-    th.addEventListener("click", toggle);
-    th.addEventListener("keydown", (e) => { if (e.key === "Enter") toggle(); });
+    });
   }
   window.addEventListener("popstate", () => { loadUrl(); draw(); });
 
