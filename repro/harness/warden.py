@@ -26,7 +26,6 @@ import signal
 import sys
 import time
 
-PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
@@ -118,20 +117,27 @@ def main(argv: list[str]) -> None:
     cmd = argv[i + 1 :]
     parent = os.getppid()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
     def stop(signum: int, frame: object) -> None:
         raise _Stop
 
+    def check_parent(signum: int, frame: object) -> None:
+        # Polled, not PR_SET_PDEATHSIG: that fires when the *thread* that started us exits, and the
+        # evaluating process starts standby workers from threads that may end before the worker is used.
+        if os.getppid() != parent:
+            raise _Stop
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, stop)
+    signal.signal(signal.SIGALRM, check_parent)
     if os.getppid() != parent:
         sys.exit(1)
     child = os.fork()
     if child == 0:
         try:
-            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
                 signal.signal(s, signal.SIG_DFL)
             os.setsid()
             for fd in fds:
@@ -155,6 +161,7 @@ def main(argv: list[str]) -> None:
     for fd in fds:
         os.close(fd)  # only the worker holds its channel ends: its exit closes the channel
     status = None
+    signal.setitimer(signal.ITIMER_REAL, 0.25, 0.25)
     try:
         while status is None:
             pid, st = os.waitpid(child, 0)
@@ -163,6 +170,7 @@ def main(argv: list[str]) -> None:
     except _Stop:
         pass
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _sweep(child, uid)
     if os.getppid() != parent and os.path.basename(os.getcwd()).startswith("kernelatlas-cand-"):
