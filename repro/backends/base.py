@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from repro.harness.settings import EvalSettings
+from repro.records.evaluation import EvaluationRecord
 
 
 class EvaluationLost(Exception):
@@ -18,7 +19,9 @@ class Backend(Protocol):
     name: str
     slots: int
 
-    def submit(self, problem: Path, candidate_source: str, settings: EvalSettings) -> Future[dict[str, Any]]:
+    def submit(
+        self, problem: Path, candidate_source: str, settings: EvalSettings
+    ) -> Future[EvaluationRecord]:
         """Start one evaluation; the future holds `EvalResult.to_dict()`."""
         ...
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.records.files import write_json_atomic
+from repro.records.verdicts import Verdict
 
 CONFIG_KEYS = ("problem", "suite", "loop", "proposer", "model", "replay", "seed", "settings", "loop_args",
                "feedback", "budget", "temperature", "max_tokens")  # fmt: skip
@@ -123,7 +124,7 @@ def _task_result(r: Any, loop: str, proposer: str, stop: str, base: Path, folder
                            "family": r.family, "signature": r.signature, "candidates": len(r.history),
                            "stop_reason": stop}  # fmt: skip
     if pick is None:
-        res.update(correct=False, verdict="not_run", reason=stop, speedup=None, source=None)
+        res.update(correct=False, verdict=Verdict.NOT_RUN, reason=stop, speedup=None, source=None)
         return res
     r_ = pick.result
     res.update(
@@ -239,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
         nonlocal run_stop
         folder = out if args.problem else out / task.name
         if run_stop:
-            return {"task": task.name, "correct": False, "verdict": "not_run", "reason": run_stop,
+            return {"task": task.name, "correct": False, "verdict": Verdict.NOT_RUN, "reason": run_stop,
                     "speedup": None, "source": None}  # fmt: skip
 
         def counted(_: Any) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.records.reproduction import FORMAT, FORMAT_VERSION, ResultFile
+from repro.records.verdicts import Status
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
 CPU_RESULTS_ROOT = Path("runs") / "reproduce-results"  # CPU numbers test the mechanism; never committed
@@ -75,7 +76,7 @@ def _short(text: str | None) -> str:
 
 def _outcome(record: dict[str, Any]) -> str:
     """A unit's result in a few words, for the log."""
-    if record["status"] != "measured":
+    if record["status"] != Status.MEASURED:
         return f"{record['status']} {record.get('reason', '')}"[:120]
     if "baseline_ms" in record and "verdict" not in record:
         return ", ".join(f"{k} {(v or {}).get('median', 0):.4g} ms" for k, v in record["baseline_ms"].items())
@@ -126,13 +127,13 @@ def measure_baselines(task: Any, settings: Any) -> dict[str, Any]:
                               (v or {}).get("median"), bundle.get("peaks"))
         for k, v in timings.items()
     }  # fmt: skip
-    return {"status": "measured", "baseline_ms": timings, "sol_fraction": sol, "dtype": bundle.get("dtype"),
+    return {"status": Status.MEASURED, "baseline_ms": timings, "sol_fraction": sol, "dtype": bundle.get("dtype"),
             "flops": bundle.get("flops"), "bytes_moved": bundle.get("bytes_moved")}  # fmt: skip
 
 
 def _candidate_record(result: dict[str, Any]) -> dict[str, Any]:
     return {
-        "status": "measured", "verdict": result.get("verdict"), "correct": bool(result.get("correct")),
+        "status": Status.MEASURED, "verdict": result.get("verdict"), "correct": bool(result.get("correct")),
         "reason": _short(result.get("reason")), "candidate_ms": _timing(result.get("candidate_ms")),
         "baseline_ms": {k: (v or {}).get("median") for k, v in (result.get("baseline_ms") or {}).items()},
         "speedups": result.get("speedups") or {}, "sol_fraction": result.get("sol_fraction"),
@@ -145,12 +146,12 @@ def measure_solution(task: Any, settings: Any, backend: Any) -> dict[str, Any]:
     from repro.harness import HarnessError
 
     if task.solution is None:
-        return {"status": "no_solution", "reason": "no hand-written solution for this task"}
+        return {"status": Status.NO_SOLUTION, "reason": "no hand-written solution for this task"}
     source = task.solution.read_text()
     try:
         result = backend.submit(task.path, source, settings).result()
     except (HarnessError, EvaluationLost) as exc:
-        return {"status": "failed", "reason": _short(str(exc))}
+        return {"status": Status.FAILED, "reason": _short(str(exc))}
     return {**_candidate_record(result), "source_path": task.solution.relative_to(RESULTS_ROOT.parent.parent).as_posix(),
             "source_sha256": _sha(source)}  # fmt: skip
 
@@ -186,14 +187,14 @@ def measure_loop(task: Any, method: str, config: dict[str, Any], settings: Any, 
     try:
         run_loop(r, method, loop_params(method, config["loop_args"]))
     except (HarnessError, EvaluationLost) as exc:
-        return {"status": "failed", "reason": _short(str(exc)), "candidates": len(r.history)}
+        return {"status": Status.FAILED, "reason": _short(str(exc)), "candidates": len(r.history)}
     ledger.save()
     verdicts: dict[str, int] = {}
     for c in r.history:
         verdicts[c.result.get("verdict") or "none"] = verdicts.get(c.result.get("verdict") or "none", 0) + 1
     pick = r.best or (r.history[-1] if r.history else None)
     if pick is None:
-        return {"status": "failed", "reason": "the loop evaluated no candidate", "candidates": 0}
+        return {"status": Status.FAILED, "reason": "the loop evaluated no candidate", "candidates": 0}
     record = {**_candidate_record(pick.result), "operator": pick.operator, "candidate_id": pick.id,
               "candidates": len(r.history), "correct_candidates": sum(c.correct for c in r.history),
               "verdicts": verdicts, "family": r.family, "gpu_s": round(ledger.totals["gpu_s"], 3)}  # fmt: skip
@@ -211,7 +212,7 @@ def measure_unit(task: Any, method: str, info: dict[str, Any], settings: Any, ba
         try:
             return measure_baselines(task, settings)
         except HarnessError as exc:
-            return {"status": "failed", "reason": _short(str(exc))}
+            return {"status": Status.FAILED, "reason": _short(str(exc))}
     if method == "solutions":
         return measure_solution(task, settings, backend)
     return measure_loop(task, method, info, settings, backend, work, gpu)
@@ -370,7 +371,7 @@ def reproduce(plan: Plan, settings: Any, lanes: list[Lane]) -> dict[str, Any]:
             record = measure_unit(task, method, files[(suite, method)].header["method_info"], pinned,
                                   lane.backend, plan.work / slug / task.name / method, gpu)  # fmt: skip
         except Exception as exc:  # one unit's failure is recorded and the lane goes on with the next
-            record = {"status": "failed", "reason": _short(f"{type(exc).__name__}: {exc}")}
+            record = {"status": Status.FAILED, "reason": _short(f"{type(exc).__name__}: {exc}")}
             with lock:
                 print(f"{task.name} {method}: {record['reason']}", file=sys.stderr)
         prov = provenance(settings.device, settings.to_dict())
