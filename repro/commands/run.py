@@ -262,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
             from repro.proposers.mutate import tunable_values
 
             memory.add({"signature": r.signature, "task": task.name, "speedup": r.best.speedup,
-                        "tunables": tunable_values(r.best.source), "operator": r.best.operator,
+                        "tunables": tunable_values(r.best.source or ""), "operator": r.best.operator,
                         "source": r.best.source})  # fmt: skip
         return res
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,7 @@ class LoopRun:
     # -- one step --------------------------------------------------------------------------------------
     def step(
         self,
-        parents: list[Candidate] = (),
+        parents: Sequence[Candidate] = (),
         strategy: str | None = None,
         feedback: str = "",
         precheck: Any = None,
@@ -192,7 +193,7 @@ class LoopRun:
         elif refused:
             result = {"correct": False, "verdict": Verdict.TESTER_REJECTED, "reason": refused}
         elif self.backend is not None:
-            result = self.backend.submit(self.task.path, proposal.source, self.settings).result()
+            result = dict(self.backend.submit(self.task.path, proposal.source, self.settings).result())
         else:
             result = evaluate(self.task.path, proposal.source, self.settings).to_dict()
         eval_s = time.monotonic() - t0

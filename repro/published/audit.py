@@ -299,7 +299,12 @@ class Auditor:
         """Judge `kernels` (builds in parallel, evaluations one at a time); returns counts."""
         t0 = time.monotonic()
         todo = [k for k in kernels if not self.done(k, mode)]
-        counts = {"skipped": len(kernels) - len(todo), "judged": 0, "not_released": 0, "left": 0}
+        counts: dict[str, float] = {
+            "skipped": len(kernels) - len(todo),
+            "judged": 0,
+            "not_released": 0,
+            "left": 0,
+        }
         for k in [k for k in todo if k.kernel_source is None]:
             na = {"verdict": "not_released", "reason": "the release has no kernel for this task",
                   "status": pol.STATUS_NO_KERNEL, "speedup": None}  # fmt: skip

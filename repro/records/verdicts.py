@@ -66,6 +66,8 @@ class Status(StrEnum):
 def verdict_of(value: object, where: str) -> Verdict:
     """`value` as a Verdict, or a FormatError (a ValueError) naming `where` and the known verdicts."""
     try:
+        if not isinstance(value, str):
+            raise ValueError
         return Verdict(value)
     except ValueError:
         raise FormatError(
@@ -76,6 +78,8 @@ def verdict_of(value: object, where: str) -> Verdict:
 def status_of(value: object, where: str) -> Status:
     """`value` as a Status, or a FormatError (a ValueError) naming `where` and the known statuses."""
     try:
+        if not isinstance(value, str):
+            raise ValueError
         return Status(value)
     except ValueError:
         raise FormatError(

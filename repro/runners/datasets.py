@@ -56,7 +56,8 @@ def export_run(run_dir: Path, min_gain: float) -> tuple[list[dict], list[dict]]:
         raise ValueError(f"{run_dir}: no trajectory.jsonl with candidates (is it a run directory?)")
     proposals = {(r["task"], r["index"]): r["proposal"] for r in read_jsonl(run_dir / "proposals.jsonl")}
     config = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    sft, rewards = [], []
+    sft: list[dict[str, Any]] = []
+    rewards: list[dict[str, Any]] = []
     by_task: dict[str, dict[str, dict]] = {}
     for rec in trajectory:
         by_task.setdefault(rec["task"], {})[rec["id"]] = rec

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,7 +242,7 @@ def _entry_context(
     }
 
 
-def build_nav(kb: KnowledgeBase, gpu_pages: list[tuple[str, str]] = ()) -> list:
+def build_nav(kb: KnowledgeBase, gpu_pages: Sequence[tuple[str, str]] = ()) -> list:
     """The site navigation; categories become nested sections, entry pages stay out.
     `gpu_pages` are (title, path) of the reproduced-results page of each GPU."""
 
