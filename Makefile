@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The CPU build of torch (a local wheel on our machines; on others pip fetches it).
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup site serve test bench lint check exports repro clean system-deps
+.PHONY: setup site serve test bench lint typecheck check exports repro clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check site_gen repro tests
 	$(BIN)/ruff format --check site_gen repro tests
+
+## mypy over site_gen and repro; the strictness is stated in pyproject.toml ([tool.mypy]).
+typecheck: setup
+	$(BIN)/python -m mypy
 
 repro: setup  ## measure on this machine's GPUs: make repro GPUS=0,1,2,3
 	$(BIN)/python -m repro reproduce $(if $(GPUS),--gpus $(GPUS))

@@ -10,5 +10,6 @@ The flow runs down the folders, and imports point down only:
   hook and build, templates and assets. Imports `kb` and `outputs`.
 - `cli.py` (`python -m site_gen`) and `bench.py` (`python -m site_gen.bench`) sit on top.
 
-site_gen never imports `repro`: reproduced results reach the site as the files under repro/results/.
+site_gen never imports `repro`'s code: reproduced results reach the site as the files under repro/results/,
+read through their torch-free format modules in `repro.records` (the one import allowed).
 """

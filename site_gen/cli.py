@@ -2,14 +2,13 @@
 
 Each subcommand lives in its own module exposing `register(subparsers)`, which adds its parser
 and sets `func` (taking the parsed arguments, returning an exit code). To add a command, write
-such a module and list it in SUBCOMMANDS; modules in OPTIONAL_SUBCOMMANDS join when present.
+such a module and list it in SUBCOMMANDS (a module that is missing is an error, not a silently absent command).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 
@@ -24,9 +23,8 @@ SUBCOMMANDS = [
     "site_gen.outputs.export",
     "site_gen.outputs.schema",
     "site_gen.outputs.stats",
+    "site_gen.site.build",  # build, serve
 ]
-# The site build (`build`, `serve`) is registered by its own module once it exists.
-OPTIONAL_SUBCOMMANDS = ["site_gen.site.build"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m site_gen", description="KernelAtlas knowledge-base tools."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = SUBCOMMANDS + [m for m in OPTIONAL_SUBCOMMANDS if importlib.util.find_spec(m) is not None]
-    for name in modules:
+    for name in SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
     return parser
 

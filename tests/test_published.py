@@ -356,12 +356,20 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "class ModelNew:\n"
         "    def __init__(self):\n"
         "        src = 'lazy source'\n"
-        "        self.mod = load_inline(name='lazy', cpp_sources=src)\n",
+        "        self.mod = load_inline(name='lazy', cpp_sources=src)\n"
+        "def later():\n"
+        "    from pathlib import Path as P\n"
+        "    def load_inline(name, cpp_sources):\n"
+        "        P(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(cpp_sources)\n"
+        "    code = 'imported ' + 'inside'\n"
+        "    return load_inline(name='inner', cpp_sources=code)\n",
     )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert info["ok"], info
     assert (tmp_path / "b" / "eager").read_text() == "top||9.0"  # built at import, no GPU visible
     assert (tmp_path / "b" / "lazy").read_text() == "lazy source||9.0"  # the call inside __init__
+    # an import and a computed string inside the function are replayed before the call
+    assert (tmp_path / "b" / "inner").read_text().startswith("imported inside")
     write(src, "raise RuntimeError('Error building extension')\n")
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert not info["ok"] and "Error building extension" in info["log_tail"]

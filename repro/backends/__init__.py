@@ -11,53 +11,36 @@ its timeout, so verdicts do not depend on the backend; only timings and the `gpu
 
 from __future__ import annotations
 
-import argparse
 import os
+from typing import Any
 
 from repro.backends.base import Backend, EvaluationLost
+from repro.registry import Registry
 
-BACKENDS = ("local", "ray")
-
-
-def add_backend_arguments(p: argparse.ArgumentParser) -> None:
-    """`--backend`, `--ray-address` and `--ray-retries`, shared by eval-suite, run and reproduce."""
-    g = p.add_argument_group("where evaluations run")
-    g.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="local",
-        help="local: this machine's GPUs (--gpus) or CPU workers; ray: tasks on a Ray cluster (default local)",
-    )
-    g.add_argument(
-        "--ray-address",
-        default=None,
-        help="Ray cluster to join, e.g. 10.0.0.5:6379 or auto (default: $RAY_ADDRESS, else a new local cluster)",
-    )
-    g.add_argument(
-        "--ray-retries",
-        type=int,
-        default=3,
-        help="times an evaluation is restarted after its Ray worker or node died (default 3)",
-    )
+BACKENDS: Registry[Any] = Registry("backend")
+BACKENDS.add("local", "repro.backends.local:LocalBackend", "this machine's GPUs or CPU workers")
+BACKENDS.add("ray", "repro.backends.ray_backend:RayBackend", "tasks on a Ray cluster")
 
 
-def make_backend(args: argparse.Namespace, device: str, local_slots: list[int | None]) -> Backend:
-    """The backend the command line asks for; `local_slots` are the GPU indices (or None per CPU worker)."""
-    if args.backend == "local":
-        if args.ray_address:
+def make_backend(
+    kind: str,
+    device: str,
+    local_slots: list[int | None],
+    *,
+    ray_address: str | None = None,
+    ray_retries: int = 3,
+) -> Backend:
+    """The backend named `kind`. `local_slots` are the GPU indices (or None per CPU worker) of a local
+    pool; a Ray backend joins `ray_address` ($RAY_ADDRESS, else a new local cluster) and restarts an
+    evaluation whose worker died up to `ray_retries` times."""
+    factory = BACKENDS.get(kind)  # an unknown name fails here, with the close matches
+    if kind == "local":
+        if ray_address:
             raise ValueError("--ray-address needs --backend ray")
-        from repro.backends.local import LocalBackend
-
-        return LocalBackend(local_slots)
-    if getattr(args, "gpus", None):
-        raise ValueError(
-            "--gpus applies to --backend local; on Ray each evaluation asks the cluster for one GPU"
-        )
-    if args.ray_retries < 0:
+        return factory(local_slots)
+    if ray_retries < 0:
         raise ValueError("--ray-retries must be >= 0")
-    from repro.backends.ray_backend import RayBackend
-
-    return RayBackend(args.ray_address or os.environ.get("RAY_ADDRESS"), device, args.ray_retries)
+    return factory(ray_address or os.environ.get("RAY_ADDRESS"), device, ray_retries)
 
 
-__all__ = ["BACKENDS", "Backend", "EvaluationLost", "add_backend_arguments", "make_backend"]
+__all__ = ["BACKENDS", "Backend", "EvaluationLost", "make_backend"]

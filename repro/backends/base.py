@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from repro.harness.settings import EvalSettings
+from repro.records.evaluation import EvaluationRecord
 
 
 class EvaluationLost(Exception):
@@ -20,7 +21,7 @@ class Backend(Protocol):
 
     def submit(
         self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
-    ) -> Future[dict[str, Any]]:
+    ) -> Future[EvaluationRecord]:
         """Start one evaluation; the future holds `EvalResult.to_dict()`."""
         ...
 

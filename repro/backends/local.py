@@ -10,9 +10,9 @@ import dataclasses
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from repro.harness.settings import EvalSettings
+from repro.records.evaluation import EvaluationRecord
 
 
 class LocalBackend:
@@ -29,16 +29,17 @@ class LocalBackend:
 
     def submit(
         self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
-    ) -> Future[dict[str, Any]]:
+    ) -> Future[EvaluationRecord]:
         return self._pool.submit(self._run, Path(problem), candidate_source, settings)
 
-    def _run(self, problem: Path, candidate_source: str | bytes, settings: EvalSettings) -> dict[str, Any]:
+    def _run(self, problem: Path, candidate_source: str | bytes, settings: EvalSettings) -> EvaluationRecord:
         from repro.harness import evaluate
 
         slot = self._free.get()
         try:
             pinned = dataclasses.replace(settings, gpu=slot) if settings.device == "cuda" else settings
-            return evaluate(problem, candidate_source, pinned).to_dict()
+            record: EvaluationRecord = evaluate(problem, candidate_source, pinned).to_dict()  # type: ignore[assignment]
+            return record
         finally:
             self._free.put(slot)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import socket
 from concurrent.futures import Future
@@ -21,6 +22,7 @@ from typing import Any
 from repro.backends.base import EvaluationLost
 from repro.harness import HarnessError
 from repro.harness.settings import EvalSettings
+from repro.records.evaluation import EvaluationRecord
 
 REPRO_DIR = Path(__file__).resolve().parents[1]
 SHIP_EXCLUDES = ["results/", "__pycache__/", "*.pyc"]
@@ -71,7 +73,7 @@ def _problem_copy(name: str, source: str) -> Path:
 def _check_reachable(address: str | None) -> None:
     """Fail in seconds, not minutes, on a HOST:PORT that nothing listens on (Ray retries for long)."""
     host, sep, port = (address or "").rpartition(":")
-    if not sep or "://" in address or not port.isdigit():
+    if not sep or "://" in (address or "") or not port.isdigit():
         return  # none, "auto", "local" or a ray:// client address: Ray resolves it
     try:
         socket.create_connection((host, int(port)), timeout=10).close()
@@ -82,7 +84,7 @@ def _check_reachable(address: str | None) -> None:
         ) from None
 
 
-def settle(out: Future[dict[str, Any]], done: Future[Any], problem: Path, retries: int) -> None:
+def settle(out: Future[EvaluationRecord], done: Future[Any], problem: Path, retries: int) -> None:
     """Hand on a Ray task's outcome: the result, the harness's own error unwrapped, or EvaluationLost
     when Ray gave up on a task whose worker or node kept dying."""
     from ray import exceptions
@@ -122,7 +124,7 @@ class RayBackend:
             _check_reachable(address)
             try:
                 ray.init(address=address, runtime_env=job_runtime_env(), include_dashboard=False,
-                         log_to_driver=False, logging_level="WARNING")  # fmt: skip
+                         log_to_driver=False, logging_level=logging.WARNING)  # fmt: skip
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
                 raise ValueError(
@@ -144,12 +146,12 @@ class RayBackend:
 
     def submit(
         self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
-    ) -> Future[dict[str, Any]]:
+    ) -> Future[EvaluationRecord]:
         if settings.device != self.device:
             raise ValueError(f"this Ray backend was set up for --device {self.device}, not {settings.device}")
         problem = Path(problem).resolve()
         ref = self._remote.remote(str(problem), problem.read_text(), candidate_source, settings)
-        out: Future[dict[str, Any]] = Future()
+        out: Future[EvaluationRecord] = Future()
         ref.future().add_done_callback(lambda done: settle(out, done, problem, self.retries))
         return out
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -59,7 +60,7 @@ def ray_cluster(device: str, slots: int):
     gpus = slots if device == "cuda" else 0
     cpus = 2 * slots if device == "cuda" else slots  # on CPU, one evaluation per CPU slot
     ray.init(num_gpus=gpus, num_cpus=cpus, runtime_env=job_runtime_env(),
-             include_dashboard=False, log_to_driver=False, logging_level="WARNING")  # fmt: skip
+             include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)  # fmt: skip
     try:
         yield ray
     finally:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         problems, candidates = make_suite(root, args.tasks.split(","), args.copies)
         t0 = time.monotonic()
-        slots = list(range(args.gpus)) if settings.device == "cuda" else [None] * args.gpus
+        slots: list[int | None] = list(range(args.gpus)) if settings.device == "cuda" else [None] * args.gpus
         with contextlib.closing(LocalBackend(slots)) as warm:
             run_suite(str(problems), str(candidates), root / "warm", settings, warm)
         report["warmup_s"] = time.monotonic() - t0

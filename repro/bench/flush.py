@@ -47,7 +47,7 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
 
     calls = workloads(n)
     flushes = {"write": timing._L2Flusher("cuda", write=True), "read": timing._L2Flusher("cuda")}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in range(rounds):
         for flush_name, flush in flushes.items():
             for name, (fn, nbytes) in calls.items():
@@ -64,7 +64,7 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
 
 
 def table(data: dict[str, Any]) -> str:
-    by = {}
+    by: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in data["rows"]:
         by.setdefault(row["workload"], {}).setdefault(row["flush"], []).append(row)
     lines = [

@@ -35,7 +35,7 @@ def bench(problem: Path, candidate: Path, settings: Any, repeats: int) -> dict[s
     if not first.correct:
         raise ValueError(f"{candidate} is not correct on {problem}: {first.verdict}: {first.reason}")
     runs = [evaluate(problem, source, settings) for _ in range(repeats)]
-    medians = [r.candidate_ms["median"] for r in runs]
+    medians = [(r.candidate_ms or {})["median"] for r in runs]
     overheads = [r.overhead["wall_s"] - r.overhead["compile_s"] - r.overhead["timed_region_s"] for r in runs]
     med = statistics.median(medians)
     return {

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repro.harness import HarnessError, evaluate
+    from repro.records.evaluation import stamp
     from repro.records.files import write_json_atomic
 
     if error := missing_file(problem=args.problem, candidate=args.candidate):
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     print(result.summary_text())
     record = result.to_dict()
     if args.json:
-        write_json_atomic(args.json, record)
+        write_json_atomic(args.json, stamp(record))
     else:
         print(json.dumps({k: record[k] for k in ("correct", "verdict", "reason", "speedup")}))
     return 0

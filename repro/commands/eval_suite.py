@@ -8,8 +8,12 @@ import contextlib
 import sys
 from pathlib import Path
 
-from repro.backends import add_backend_arguments, make_backend
-from repro.commands.options import add_settings_arguments, settings_from_args
+from repro.commands.options import (
+    add_backend_arguments,
+    add_settings_arguments,
+    backend_from_args,
+    settings_from_args,
+)
 from repro.runners.eval_suite import run_suite
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results" / "eval-suite"
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             slots = [None] * max(1, args.workers)
         name = Path(args.problems).name if Path(args.problems).is_dir() else args.problems
         out = args.out or RESULTS_ROOT / f"{name}-{settings.device}"
-        with contextlib.closing(make_backend(args, settings.device, slots)) as backend:
+        with contextlib.closing(backend_from_args(args, settings.device, slots)) as backend:
             summary = run_suite(args.problems, args.candidates, out, settings, backend)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

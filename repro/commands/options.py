@@ -5,8 +5,14 @@ the `EvalSettings` built here."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from repro.backends import BACKENDS, Backend, make_backend
+from repro.registry import Registry, UnknownName
 
 
 def positive_seconds(text: str) -> float:
@@ -64,3 +70,70 @@ def missing_file(**files: Path) -> str | None:
         if not path.is_file():
             return f"error: --{name} {path}: no such file"
     return None
+
+
+def add_params_arguments(group: argparse._ActionsContainer, params_class: type) -> None:
+    """One flag per field of a frozen `Params` dataclass (`refine_from` -> `--refine-from`), with the
+    field's default, type, help text and allowed values: a loop declares its parameters once."""
+    for f in dataclasses.fields(params_class):
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=type(f.default),
+            default=f.default,
+            choices=f.metadata.get("choices"),
+            help=f.metadata.get("help"),
+        )
+
+
+def params_from_args(params_class: type, args: argparse.Namespace) -> dict[str, Any]:
+    """The values of `params_class`'s fields among the parsed arguments, by field name."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(params_class)}
+
+
+def add_backend_arguments(p: argparse.ArgumentParser) -> None:
+    """`--backend`, `--ray-address` and `--ray-retries`, shared by eval-suite, run and reproduce."""
+    g = p.add_argument_group("where evaluations run")
+    g.add_argument(
+        "--backend",
+        type=registered(BACKENDS),
+        choices=BACKENDS.names(),
+        default="local",
+        help="local: this machine's GPUs (--gpus) or CPU workers; ray: tasks on a Ray cluster (default local)",
+    )
+    g.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join, e.g. 10.0.0.5:6379 or auto (default: $RAY_ADDRESS, else a new local cluster)",
+    )
+    g.add_argument(
+        "--ray-retries",
+        type=int,
+        default=3,
+        help="times an evaluation is restarted after its Ray worker or node died (default 3)",
+    )
+
+
+def backend_from_args(args: argparse.Namespace, device: str, local_slots: list[int | None]) -> Backend:
+    """The backend the `--backend`, `--ray-address` and `--ray-retries` flags ask for."""
+    if args.backend != "local" and getattr(args, "gpus", None):
+        raise ValueError(
+            "--gpus applies to --backend local; on Ray each evaluation asks the cluster for one GPU"
+        )
+    return make_backend(
+        args.backend, device, local_slots, ray_address=args.ray_address, ray_retries=args.ray_retries
+    )
+
+
+def registered(registry: Registry[Any]) -> Callable[[str], str]:
+    """An argparse `type` for a name chosen from `registry`: a misspelt name is refused with the
+    close matches ("did you mean 'evolve'?") instead of only the list of choices."""
+
+    def check(name: str) -> str:
+        try:
+            registry.entry(name)
+        except UnknownName as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return name
+
+    check.__name__ = registry.kind  # argparse names the type in some messages
+    return check

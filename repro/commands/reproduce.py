@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 from pathlib import Path
 
-from repro.runners.reproduction import CPU_RESULTS_ROOT, METHODS, DedupBackend, Lane, lanes_for, reproduce
+from repro.runners.reproduction import (
+    CPU_RESULTS_ROOT,
+    METHODS,
+    DedupBackend,
+    Lane,
+    Plan,
+    lanes_for,
+    reproduce,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.backends import add_backend_arguments
-    from repro.commands.options import add_settings_arguments
+    from repro.commands.options import add_backend_arguments, add_settings_arguments
 
     p = subparsers.add_parser(
         "reproduce", help="measure baselines, reference solutions and offline loops into repro/results/"
@@ -49,19 +57,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.backends import make_backend
-    from repro.commands.options import settings_from_args
+    from repro.commands.options import backend_from_args, settings_from_args
 
     try:
         settings = settings_from_args(args)
-        gpus = lanes_for(args, settings)
+        gpus = lanes_for(args.backend, args.gpus, args.workers, settings)
         with contextlib.ExitStack() as stack:
             lanes = [
-                Lane(g, stack.enter_context(contextlib.closing(DedupBackend(make_backend(args, settings.device, [g])))),
+                Lane(g, stack.enter_context(contextlib.closing(DedupBackend(backend_from_args(args, settings.device, [g])))),
                      f"gpu {g}" if g is not None else f"worker {i + 1}")
                 for i, g in enumerate(gpus)
             ]  # fmt: skip
-            summary = reproduce(args, settings, lanes)
+            summary = reproduce(plan_from_args(args), settings, lanes)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -76,3 +83,17 @@ def run(args: argparse.Namespace) -> int:
         f"on {summary['lanes']} lane(s); results in {summary['out']}"
     )
     return 0
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n for n in (text or "").split(",") if n)
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The flags as a typed `Plan`; the command line is recorded in every result file."""
+    argv = ["python", "-m", "repro", "reproduce", *sys.argv[2:]] if sys.argv[1:2] == ["reproduce"] else None
+    return Plan(
+        suites=_names(args.suite), methods=_names(args.methods), budget=args.budget, tasks=_names(args.tasks),
+        out=args.out, work=args.work, force=args.force, only_missing=args.only_missing,
+        deadline_s=args.deadline_s, quiet=args.quiet, command=shlex.join(argv) if argv else None,
+    )  # fmt: skip

@@ -19,14 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from repro.records.files import write_json_atomic
+from repro.records.verdicts import Verdict
 
 CONFIG_KEYS = ("problem", "suite", "loop", "proposer", "model", "replay", "seed", "settings", "loop_args",
                "feedback", "budget", "temperature", "max_tokens")  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.backends import add_backend_arguments
-    from repro.commands.options import add_settings_arguments
+    from repro.commands.options import (
+        add_backend_arguments,
+        add_params_arguments,
+        add_settings_arguments,
+        registered,
+    )
     from repro.loops import LOOPS
     from repro.proposers import PROPOSERS
 
@@ -36,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--problem", type=Path, help="one KernelBench-format problem file")
     what.add_argument("--suite", help="level1|level2|level3|all|smoke or a directory of problem files")
-    p.add_argument("--loop", required=True, choices=sorted(LOOPS))
-    p.add_argument("--proposer", required=True, choices=PROPOSERS)
+    p.add_argument("--loop", required=True, type=registered(LOOPS), choices=sorted(LOOPS))
+    p.add_argument("--proposer", required=True, type=registered(PROPOSERS), choices=PROPOSERS.names())
     p.add_argument("--model", help="model name for --proposer openai")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     p.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written to disk")
@@ -67,18 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_settings_arguments(p)
     add_backend_arguments(p)
-    for module in LOOPS.values():
-        group = p.add_argument_group(f"--loop {module.NAME}")
-        module.add_arguments(group)
+    for name in LOOPS:
+        module = LOOPS.get(name)
+        add_params_arguments(p.add_argument_group(f"--loop {module.NAME}"), module.Params)
     p.set_defaults(func=run)
 
 
 def _loop_args(args: argparse.Namespace) -> dict[str, Any]:
+    from repro.commands.options import params_from_args
     from repro.loops import LOOPS
 
-    probe = argparse.ArgumentParser(add_help=False)
-    LOOPS[args.loop].add_arguments(probe)
-    return {a.dest: getattr(args, a.dest) for a in probe._actions}
+    return params_from_args(LOOPS.get(args.loop).Params, args)
 
 
 def _config(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
@@ -120,7 +124,7 @@ def _task_result(r: Any, loop: str, proposer: str, stop: str, base: Path, folder
                            "family": r.family, "signature": r.signature, "candidates": len(r.history),
                            "stop_reason": stop}  # fmt: skip
     if pick is None:
-        res.update(correct=False, verdict="not_run", reason=stop, speedup=None, source=None)
+        res.update(correct=False, verdict=Verdict.NOT_RUN, reason=stop, speedup=None, source=None)
         return res
     r_ = pick.result
     res.update(
@@ -172,9 +176,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from repro.backends import make_backend
-    from repro.commands.options import settings_from_args
-    from repro.loops import LOOPS
+    from repro.commands.options import backend_from_args, settings_from_args
+    from repro.loops import loop_params, run_loop
     from repro.loops.core import LoopRun
     from repro.loops.feedback import CHANNELS
     from repro.proposers import make_proposer
@@ -217,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         ledger.load()
     memory = MemoryStore(args.memory) if args.memory else None
-    loop = LOOPS[args.loop]
+    params = loop_params(args.loop, config["loop_args"])
     hardware = provenance(settings.device).get("name") or settings.device
     bar = _progress(len(tasks) * args.budget, args.quiet)
     run_stop: str | None = None
@@ -227,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         slots = [int(g) for g in args.gpus.split(",")] if args.gpus else [args.gpu]
     except ValueError:
         raise ValueError(f"--gpus {args.gpus}: expected comma-separated GPU indices, e.g. 0,1") from None
-    backend = make_backend(args, settings.device, slots)
+    backend = backend_from_args(args, settings.device, slots)
     # Tasks run in parallel, one per evaluation slot, unless a memory store makes each task depend on
     # what earlier ones stored. A stop (Ctrl-C, a lost evaluation) ends each task after its candidate.
     parallel = 1 if memory else min(backend.slots, len(tasks))
@@ -237,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
         nonlocal run_stop
         folder = out if args.problem else out / task.name
         if run_stop:
-            return {"task": task.name, "correct": False, "verdict": "not_run", "reason": run_stop,
+            return {"task": task.name, "correct": False, "verdict": Verdict.NOT_RUN, "reason": run_stop,
                     "speedup": None, "source": None}  # fmt: skip
 
         def counted(_: Any) -> None:
@@ -248,13 +251,10 @@ def _run(args: argparse.Namespace) -> int:
 
         r = LoopRun(task, proposer, settings, ledger, out, seed=args.seed, memory=memory, channels=channels,
                     hardware=hardware, on_candidate=counted, backend=backend)  # fmt: skip
-        stop = "the loop finished"
-        try:
-            loop.run(r, argparse.Namespace(**config["loop_args"]))
-        except BudgetExhausted as exc:
-            stop = str(exc)
-            if exc.scope == "run":
-                run_stop = stop
+        outcome = run_loop(r, args.loop, params)
+        stop = outcome.stop_reason
+        if outcome.run_exhausted:
+            run_stop = stop
         if bar:
             bar.update(max(0, args.budget - len(r.history)))
         res = _task_result(r, args.loop, args.proposer, stop, out, folder)
@@ -262,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
             from repro.proposers.mutate import tunable_values
 
             memory.add({"signature": r.signature, "task": task.name, "speedup": r.best.speedup,
-                        "tunables": tunable_values(r.best.source), "operator": r.best.operator,
+                        "tunables": tunable_values(r.best.source or ""), "operator": r.best.operator,
                         "source": r.best.source})  # fmt: skip
         return res
 

@@ -6,7 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-VERDICTS = ("correct", "incorrect", "rejected", "compile_error", "runtime_error", "timeout", "crash")
+from repro.records.verdicts import HARNESS_VERDICTS
+
+VERDICTS = tuple(v.value for v in HARNESS_VERDICTS)  # the harness's part of repro.records.verdicts
 
 
 @dataclass

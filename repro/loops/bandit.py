@@ -9,22 +9,24 @@ over it (clipped to [0, 1]; for a not-yet-correct base, 1 when the child is corr
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections import Counter
+from dataclasses import dataclass
 
 from repro.loops.core import LoopRun
 from repro.loops.feedback import STRATEGY_ORDER
+from repro.loops.params import param
 from repro.proposers.prompts import STRATEGIES
 
 NAME = "bandit"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ucb-c", type=float, default=1.4, help="UCB exploration constant (default 1.4)")
+@dataclass(frozen=True)
+class Params:
+    ucb_c: float = param(1.4, "UCB exploration constant (default 1.4)")
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
+def run(r: LoopRun, params: Params) -> None:
     arms = STRATEGY_ORDER.get(r.family, list(STRATEGIES))
     pulls: Counter[str] = Counter()
     total: dict[str, float] = dict.fromkeys(arms, 0.0)
@@ -38,7 +40,7 @@ def run(r: LoopRun, args: argparse.Namespace) -> None:
             arm = untried[0]
         else:
             arm = max(
-                arms, key=lambda a: total[a] / pulls[a] + args.ucb_c * math.sqrt(math.log(t) / pulls[a])
+                arms, key=lambda a: total[a] / pulls[a] + params.ucb_c * math.sqrt(math.log(t) / pulls[a])
             )
         child = r.step([base] if base.source else [], strategy=arm, feedback=r.feedback(base))
         if base.correct:

@@ -9,17 +9,18 @@ first N configurations of the task's template.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 from repro.loops.core import LoopRun
 
 NAME = "best-of-n"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+@dataclass(frozen=True)
+class Params:
     """No parameters beyond the budget (N)."""
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
+def run(r: LoopRun, params: Params) -> None:
     while True:
         r.step()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from repro.loops.feedback import CHANNELS, format_feedback
 from repro.proposers.base import Parent, Proposal, ProposalContext, Proposer
 from repro.records.ledger import BudgetExhausted, Ledger
 from repro.records.memory import MemoryStore
+from repro.records.trajectory import FORMAT_VERSION as TRAJECTORY_VERSION
+from repro.records.verdicts import Verdict
 from repro.tasks import Task
 
 
@@ -49,7 +52,7 @@ class Candidate:
 
     @property
     def correct(self) -> bool:
-        return self.result.get("verdict") == "correct"
+        return self.result.get("verdict") == Verdict.CORRECT
 
     @property
     def speedup(self) -> float | None:
@@ -66,7 +69,7 @@ class Candidate:
     def record(self, source_path: str) -> dict[str, Any]:
         r = self.result
         return {
-            "task": self.task, "index": self.index, "id": self.id, "parents": self.parents,
+            "format_version": TRAJECTORY_VERSION, "task": self.task, "index": self.index, "id": self.id, "parents": self.parents,
             "operator": self.operator, "strategy": self.strategy, "proposer": self.proposer,
             "usage": self.usage, "verdict": r.get("verdict"), "correct": self.correct,
             "reason": r.get("reason", ""), "speedup": self.speedup, "speedups": r.get("speedups") or {},
@@ -80,7 +83,7 @@ class Candidate:
 
 
 def _no_candidate(reason: str) -> dict[str, Any]:
-    return {"correct": False, "verdict": "no_candidate", "reason": reason}
+    return {"correct": False, "verdict": Verdict.NO_CANDIDATE, "reason": reason}
 
 
 class LoopRun:
@@ -139,7 +142,7 @@ class LoopRun:
     # -- one step --------------------------------------------------------------------------------------
     def step(
         self,
-        parents: list[Candidate] = (),
+        parents: Sequence[Candidate] = (),
         strategy: str | None = None,
         feedback: str = "",
         precheck: Any = None,
@@ -188,9 +191,9 @@ class LoopRun:
         if proposal.source is None:
             result = _no_candidate(proposal.reason or "the proposer returned no code")
         elif refused:
-            result = {"correct": False, "verdict": "tester_rejected", "reason": refused}
+            result = {"correct": False, "verdict": Verdict.TESTER_REJECTED, "reason": refused}
         elif self.backend is not None:
-            result = self.backend.submit(self.task.path, proposal.source, self.settings).result()
+            result = dict(self.backend.submit(self.task.path, proposal.source, self.settings).result())
         else:
             result = evaluate(self.task.path, proposal.source, self.settings).to_dict()
         eval_s = time.monotonic() - t0

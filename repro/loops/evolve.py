@@ -12,20 +12,22 @@ total number of candidates, initial population included.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 from repro.loops.core import Candidate, LoopRun
+from repro.loops.params import param
 
 NAME = "evolve"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--population", type=int, default=4, help="individuals per island (default 4)")
-    p.add_argument("--islands", type=int, default=2, help="number of islands (default 2)")
-    p.add_argument("--crossover-rate", type=float, default=0.3, help="chance of crossover vs mutation")
-    p.add_argument("--migrate-every", type=int, default=2, help="generations between migrations")
-    p.add_argument("--archive-size", type=int, default=16, help="stepping stones kept in the archive")
-    p.add_argument("--archive-rate", type=float, default=0.2, help="chance a parent comes from the archive")
+@dataclass(frozen=True)
+class Params:
+    population: int = param(4, "individuals per island (default 4)")
+    islands: int = param(2, "number of islands (default 2)")
+    crossover_rate: float = param(0.3, "chance of crossover vs mutation")
+    migrate_every: int = param(2, "generations between migrations")
+    archive_size: int = param(16, "stepping stones kept in the archive")
+    archive_rate: float = param(0.2, "chance a parent comes from the archive")
 
 
 def _tournament(r: LoopRun, pool: list[Candidate]) -> Candidate:
@@ -33,11 +35,11 @@ def _tournament(r: LoopRun, pool: list[Candidate]) -> Candidate:
     return a if a.score >= b.score else b
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
-    if args.population < 1 or args.islands < 1:
+def run(r: LoopRun, params: Params) -> None:
+    if params.population < 1 or params.islands < 1:
         raise ValueError("--population and --islands must be at least 1")
-    islands: list[list[Candidate]] = [[] for _ in range(args.islands)]
-    for _ in range(args.population):
+    islands: list[list[Candidate]] = [[] for _ in range(params.islands)]
+    for _ in range(params.population):
         for island in islands:
             island.append(r.step())
     archive: list[Candidate] = []
@@ -49,21 +51,23 @@ def run(r: LoopRun, args: argparse.Namespace) -> None:
             if not pool:  # nothing to vary yet: sample afresh
                 child = r.step()
             else:
-                if archive and r.rng.random() < args.archive_rate:
+                if archive and r.rng.random() < params.archive_rate:
                     a = r.rng.choice(archive)
                 else:
                     a = _tournament(r, pool)
-                if len(pool) >= 2 and r.rng.random() < args.crossover_rate:
+                if len(pool) >= 2 and r.rng.random() < params.crossover_rate:
                     b = _tournament(r, [c for c in pool if c is not a] or pool)
                     child = r.step([a, b], feedback=r.feedback(a) + "\n\n" + r.feedback(b))
                 else:
                     child = r.step([a], feedback=r.feedback(a))
             island.append(child)
             island.sort(key=lambda c: c.score, reverse=True)
-            del island[args.population :]
+            del island[params.population :]
             if child.correct:
-                archive = sorted([*archive, child], key=lambda c: c.score, reverse=True)[: args.archive_size]
-        if len(islands) > 1 and generation % max(1, args.migrate_every) == 0:
+                archive = sorted([*archive, child], key=lambda c: c.score, reverse=True)[
+                    : params.archive_size
+                ]
+        if len(islands) > 1 and generation % max(1, params.migrate_every) == 0:
             bests = [island[0] for island in islands]
             for i, best in enumerate(bests):
                 target = islands[(i + 1) % len(islands)]

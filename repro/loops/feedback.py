@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from repro.records.verdicts import FAILED, Verdict
+
 CHANNELS = ("compiler", "correctness", "timing", "profile")
-FAILED = ("compile_error", "runtime_error", "crash", "timeout", "no_candidate", "rejected", "tester_rejected")
 
 # Which strategies matter first for each operator family (by what bounds it).
 STRATEGY_ORDER = {
@@ -54,11 +55,11 @@ def format_feedback(result: dict[str, Any], family: str, channels: tuple[str, ..
         detail = (result.get("detail") or "").strip()
         if detail:
             lines.append("log tail:\n" + detail[-1500:])
-    if "correctness" in channels and verdict == "incorrect":
+    if "correctness" in channels and verdict == Verdict.INCORRECT:
         lines.append(f"mismatch: {result.get('reason', '')}")
         for s in result.get("shapes") or []:
             lines.append(f"  shape {s.get('shape')}: max abs error {s.get('max_abs_err')}")
-    if verdict == "correct":
+    if verdict == Verdict.CORRECT:
         if "timing" in channels:
             lines.append(f"candidate: {_ms(result.get('candidate_ms'))}")
             for kind, b in (result.get("baseline_ms") or {}).items():
@@ -82,7 +83,7 @@ def history_feedback(cands: list[Any], family: str, channels: tuple[str, ...], k
 def suggest_strategy(result: dict[str, Any] | None, family: str, tried: Counter[str]) -> str | None:
     """Rule-based critic: no strategy while the candidate is wrong (fix it first), else the least-tried
     strategy among those that matter for the family, earlier ones first."""
-    if result is None or result.get("verdict") != "correct":
+    if result is None or result.get("verdict") != Verdict.CORRECT:
         return None
     order = STRATEGY_ORDER.get(family, STRATEGY_ORDER["elementwise"])
     return min(order, key=lambda s: (tried[s], order.index(s)))

@@ -10,8 +10,8 @@ errors, a correct one the least-tried strategy that matters for its family. Para
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
+from dataclasses import dataclass
 
 from repro.loops.core import LoopRun
 from repro.loops.feedback import suggest_strategy
@@ -19,11 +19,12 @@ from repro.loops.feedback import suggest_strategy
 NAME = "judge"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+@dataclass(frozen=True)
+class Params:
     """No parameters beyond the budget and feedback channels."""
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
+def run(r: LoopRun, params: Params) -> None:
     current = r.step()
     tried: Counter[str] = Counter()
     while True:

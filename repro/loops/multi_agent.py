@@ -11,9 +11,9 @@ the *profiler* is the harness evaluation with its profile summary. Parameters: `
 
 from __future__ import annotations
 
-import argparse
 import ast
 from collections import Counter
+from dataclasses import dataclass
 
 from repro.loops.core import LoopRun
 from repro.loops.feedback import suggest_strategy
@@ -45,7 +45,8 @@ ALLOWED_TORCH_CALLS = frozenset(
 )
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+@dataclass(frozen=True)
+class Params:
     """No parameters beyond the budget and feedback channels."""
 
 
@@ -79,7 +80,7 @@ def tester(source: str) -> str | None:
     return None
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
+def run(r: LoopRun, params: Params) -> None:
     tried: Counter[str] = Counter()
     current = r.step(precheck=tester)
     while True:

@@ -10,23 +10,31 @@ number of turns is `--budget` (KernelBench reports up to 10 turns with `--budget
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 from repro.loops.core import LoopRun
 from repro.loops.feedback import history_feedback
+from repro.loops.params import check_choice, param
 
 NAME = "refine"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--refine-from", choices=("latest", "best"), default="latest",
-                   help="refine the latest attempt (KernelBench, Kevin) or the best correct one so far")  # fmt: skip
-    p.add_argument("--history", type=int, default=1, help="earlier turns shown in the feedback (default 1)")
+@dataclass(frozen=True)
+class Params:
+    refine_from: str = param(
+        "latest",
+        "refine the latest attempt (KernelBench, Kevin) or the best correct one so far",
+        choices=("latest", "best"),
+    )
+    history: int = param(1, "earlier turns shown in the feedback (default 1)")
+
+    def __post_init__(self) -> None:
+        check_choice(self, "refine_from")
 
 
-def run(r: LoopRun, args: argparse.Namespace) -> None:
+def run(r: LoopRun, params: Params) -> None:
     cand = r.step()
     while True:
-        parent = (r.best or cand) if args.refine_from == "best" else cand
-        feedback = history_feedback(r.history, r.family, r.channels, args.history)
+        parent = (r.best or cand) if params.refine_from == "best" else cand
+        feedback = history_feedback(r.history, r.family, r.channels, params.history)
         cand = r.step([parent] if parent.source else [], feedback=feedback)

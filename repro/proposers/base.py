@@ -24,8 +24,10 @@ class Proposal:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Proposal:
-        return cls(**{k: d.get(k) for k in ("source", "operator", "reason", "response", "messages")},
-                   usage=dict(d.get("usage") or {}))  # fmt: skip
+        fields: dict[str, Any] = {
+            k: d.get(k) for k in ("source", "operator", "reason", "response", "messages")
+        }
+        return cls(**fields, usage=dict(d.get("usage") or {}))
 
 
 @dataclass

@@ -91,7 +91,9 @@ class OpenAIProposer:
             usage["llm_calls"] += 1
             try:
                 resp = self._client.chat.completions.create(
-                    model=self.model, messages=messages, **self.options
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]  # plain role/content dicts
+                    **self.options,
                 )
                 text = resp.choices[0].message.content
             except Exception as exc:

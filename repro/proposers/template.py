@@ -33,7 +33,7 @@ class TemplateProposer:
     name = "template"
 
     def configs(self, ctx: ProposalContext, configs: list[dict]) -> list[dict]:
-        remembered = [case.get("tunables") for case in ctx.memory if case.get("tunables")]
+        remembered: list[dict] = [case["tunables"] for case in ctx.memory if case.get("tunables")]
         keys = set(configs[0])  # a case also records pinned constants such as FULL_ROW
         first = [{k: c[k] for k in configs[0]} for c in remembered if keys <= set(c)]
         return list({config_label(c): c for c in [*first, *configs]}.values())

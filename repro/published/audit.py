@@ -75,7 +75,7 @@ def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
 def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) -> dict[str, Any]:
     """Build the kernel's `load_inline` modules into `build_dir` in a process with no GPU: import it (module-level
     calls), then evaluate each call made inside a function (at construction or first forward) with the
-    module's globals and the function's constant assignments. What cannot be built here the harness builds."""
+    module's globals and the function's imports and constant assignments. What cannot be built here the harness builds."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_")}
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
                PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
@@ -131,12 +131,15 @@ except Exception as exc:
     failed = True
     print(f"import: {type(exc).__name__}: {exc}")
 # load_inline calls inside functions run at construction or first call, often on the GPU: build them
-# here by evaluating each call with the module's globals and the constant assignments before it.
+# here by evaluating each call with the module's globals and the function's imports and constant assignments.
 tree = ast.parse(open(path).read())
 for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
     scope = dict(vars(module))
     for node in ast.walk(fn):
-        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.List, ast.Tuple)):
+        simple = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.BinOp)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+            isinstance(node, ast.Assign) and isinstance(node.value, simple)
+        ):
             try:
                 exec(compile(ast.Module([node], []), path, "exec"), scope)
             except Exception:
@@ -296,7 +299,12 @@ class Auditor:
         """Judge `kernels` (builds in parallel, evaluations one at a time); returns counts."""
         t0 = time.monotonic()
         todo = [k for k in kernels if not self.done(k, mode)]
-        counts = {"skipped": len(kernels) - len(todo), "judged": 0, "not_released": 0, "left": 0}
+        counts: dict[str, float] = {
+            "skipped": len(kernels) - len(todo),
+            "judged": 0,
+            "not_released": 0,
+            "left": 0,
+        }
         for k in [k for k in todo if k.kernel_source is None]:
             na = {"verdict": "not_released", "reason": "the release has no kernel for this task",
                   "status": pol.STATUS_NO_KERNEL, "speedup": None}  # fmt: skip

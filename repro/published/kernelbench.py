@@ -162,7 +162,7 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
         t0 = time.perf_counter()
         try:
             fn: Callable[..., Any] = model
-            inputs_for = fresh
+            inputs_for: Callable[..., Any] = fresh
             if kind == "cuda-graph":
                 if device != "cuda":
                     rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
@@ -266,7 +266,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         )
 
     todo = [(k, p) for k, p in problems if force or not measured(k, p)]
-    counts = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
+    counts: dict[str, float] = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}

@@ -121,7 +121,7 @@ class Ledger:
 
     @property
     def tokens(self) -> int:
-        return self.totals["prompt_tokens"] + self.totals["completion_tokens"]
+        return int(self.totals["prompt_tokens"] + self.totals["completion_tokens"])
 
     def charge(self, usage: dict[str, Any]) -> None:
         """Add one proposal's LLM usage (calls, retries, tokens) and its price."""

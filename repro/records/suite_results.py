@@ -10,7 +10,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from repro.records.schema import FormatError, check_version, require
+from repro.records.verdicts import verdict_of
+
 FAST_P = (0.0, 1.0, 1.5, 2.0)
+FORMAT = "kernelatlas-suite-results"  # eval-suite's results.json
+FORMAT_VERSION = 1
+KNOWN_VERSIONS = (1,)
 
 
 def geomean(xs: list[float]) -> float | None:
@@ -49,3 +55,17 @@ def metrics_csv(metrics: dict[str, Any]) -> str:
     for k, v in metrics.items():
         w.writerow([k, "" if v is None else v])
     return buf.getvalue()
+
+
+def read_suite_results(data: Any) -> dict[str, Any]:
+    """Check a parsed eval-suite `results.json`: version, metrics, and each row's task and verdict (a row
+    whose evaluation failed has no verdict). A file written before the format was versioned reads as 1."""
+    writer = "`python -m repro eval-suite`"
+    check_version(data, format_name=FORMAT, known=KNOWN_VERSIONS, writer=writer, legacy=True)
+    require(data, "metrics", dict, "an object")
+    for i, row in enumerate(require(data, "results", list, "a list of rows")):
+        if not isinstance(row, dict) or not isinstance(row.get("task"), str):
+            raise FormatError(f"row #{i + 1} needs text `task`")
+        if row.get("verdict") is not None:
+            verdict_of(row["verdict"], f"row #{i + 1} ({row['task']})")
+    return data

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-NOT_COMPILED = ("compile_error", "no_candidate", "tester_rejected")
+from repro.records.verdicts import NOT_COMPILED
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -49,13 +49,15 @@ def _messages(rec: dict, proposal: dict, by_id: dict[str, dict], run_dir: Path) 
 
 def export_run(run_dir: Path, min_gain: float) -> tuple[list[dict], list[dict]]:
     from repro.records.ledger import read_jsonl
+    from repro.records.trajectory import read_trajectory
 
-    trajectory = read_jsonl(run_dir / "trajectory.jsonl")
+    trajectory = read_trajectory(run_dir / "trajectory.jsonl")
     if not trajectory:
         raise ValueError(f"{run_dir}: no trajectory.jsonl with candidates (is it a run directory?)")
     proposals = {(r["task"], r["index"]): r["proposal"] for r in read_jsonl(run_dir / "proposals.jsonl")}
     config = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    sft, rewards = [], []
+    sft: list[dict[str, Any]] = []
+    rewards: list[dict[str, Any]] = []
     by_task: dict[str, dict[str, dict]] = {}
     for rec in trajectory:
         by_task.setdefault(rec["task"], {})[rec["id"]] = rec

@@ -20,6 +20,8 @@ from typing import Any
 from repro.backends import Backend, EvaluationLost
 from repro.harness.settings import EvalSettings
 from repro.records.files import write_json_atomic
+from repro.records.suite_results import FORMAT as SUITE_FORMAT
+from repro.records.suite_results import FORMAT_VERSION as SUITE_FORMAT_VERSION
 from repro.records.suite_results import metrics_csv, suite_metrics
 
 
@@ -109,6 +111,8 @@ def run_suite(
     from repro.records.provenance import provenance, utc_now
 
     summary = {
+        "format": SUITE_FORMAT,
+        "format_version": SUITE_FORMAT_VERSION,
         "problems": problems,
         "candidates": candidates,
         "date": utc_now(),

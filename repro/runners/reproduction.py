@@ -25,11 +25,9 @@ compares timings taken on one device. Each record says which GPU it ran on (`gpu
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import queue
-import shlex
 import shutil
 import sys
 import threading
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.records.reproduction import FORMAT, FORMAT_VERSION, ResultFile
+from repro.records.verdicts import Status
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
 CPU_RESULTS_ROOT = Path("runs") / "reproduce-results"  # CPU numbers test the mechanism; never committed
@@ -57,7 +56,7 @@ REASON_CHARS = 300
 # -- small helpers --------------------------------------------------------------------------------------
 
 
-def _sha(text: str) -> str:
+def _sha(text: str | bytes) -> str:
     from repro.harness.evaluate import sha256
 
     return sha256(text)
@@ -77,7 +76,7 @@ def _short(text: str | None) -> str:
 
 def _outcome(record: dict[str, Any]) -> str:
     """A unit's result in a few words, for the log."""
-    if record["status"] != "measured":
+    if record["status"] != Status.MEASURED:
         return f"{record['status']} {record.get('reason', '')}"[:120]
     if "baseline_ms" in record and "verdict" not in record:
         return ", ".join(f"{k} {(v or {}).get('median', 0):.4g} ms" for k, v in record["baseline_ms"].items())
@@ -128,13 +127,13 @@ def measure_baselines(task: Any, settings: Any) -> dict[str, Any]:
                               (v or {}).get("median"), bundle.get("peaks"))
         for k, v in timings.items()
     }  # fmt: skip
-    return {"status": "measured", "baseline_ms": timings, "sol_fraction": sol, "dtype": bundle.get("dtype"),
+    return {"status": Status.MEASURED, "baseline_ms": timings, "sol_fraction": sol, "dtype": bundle.get("dtype"),
             "flops": bundle.get("flops"), "bytes_moved": bundle.get("bytes_moved")}  # fmt: skip
 
 
 def _candidate_record(result: dict[str, Any]) -> dict[str, Any]:
     return {
-        "status": "measured", "verdict": result.get("verdict"), "correct": bool(result.get("correct")),
+        "status": Status.MEASURED, "verdict": result.get("verdict"), "correct": bool(result.get("correct")),
         "reason": _short(result.get("reason")), "candidate_ms": _timing(result.get("candidate_ms")),
         "baseline_ms": {k: (v or {}).get("median") for k, v in (result.get("baseline_ms") or {}).items()},
         "speedups": result.get("speedups") or {}, "sol_fraction": result.get("sol_fraction"),
@@ -147,25 +146,27 @@ def measure_solution(task: Any, settings: Any, backend: Any) -> dict[str, Any]:
     from repro.harness import HarnessError
 
     if task.solution is None:
-        return {"status": "no_solution", "reason": "no hand-written solution for this task"}
+        return {"status": Status.NO_SOLUTION, "reason": "no hand-written solution for this task"}
     source = task.solution.read_text()
     try:
         result = backend.submit(task.path, source, settings).result()
     except (HarnessError, EvaluationLost) as exc:
-        return {"status": "failed", "reason": _short(str(exc))}
+        return {"status": Status.FAILED, "reason": _short(str(exc))}
     return {**_candidate_record(result), "source_path": task.solution.relative_to(RESULTS_ROOT.parent.parent).as_posix(),
             "source_sha256": _sha(source)}  # fmt: skip
 
 
 def loop_config(method: str, budget: int) -> dict[str, Any]:
     """The loop's full parameter set: its defaults with this reproduction's overrides."""
-    from repro.loops import LOOPS
+    from repro.loops import loop_params, params_dict
 
-    probe = argparse.ArgumentParser(add_help=False)
-    LOOPS[method].add_arguments(probe)
-    args = {a.dest: a.default for a in probe._actions}
-    args.update(LOOP_METHODS[method]["loop_args"])
-    return {"loop": method, "proposer": LOOP_METHODS[method]["proposer"], "budget": budget, "loop_args": args}
+    params = params_dict(loop_params(method, LOOP_METHODS[method]["loop_args"]))
+    return {
+        "loop": method,
+        "proposer": LOOP_METHODS[method]["proposer"],
+        "budget": budget,
+        "loop_args": params,
+    }
 
 
 def measure_loop(task: Any, method: str, config: dict[str, Any], settings: Any, backend: Any,
@@ -173,10 +174,10 @@ def measure_loop(task: Any, method: str, config: dict[str, Any], settings: Any, 
     """One offline loop on one task; the record holds its best correct kernel (source included)."""
     from repro.backends import EvaluationLost
     from repro.harness import HarnessError
-    from repro.loops import LOOPS
+    from repro.loops import loop_params, run_loop
     from repro.loops.core import LoopRun
     from repro.proposers import make_proposer
-    from repro.records.ledger import Budget, BudgetExhausted, Ledger
+    from repro.records.ledger import Budget, Ledger
 
     shutil.rmtree(work, ignore_errors=True)  # a unit is redone whole; its trajectory is for inspection
     work.mkdir(parents=True)
@@ -184,18 +185,16 @@ def measure_loop(task: Any, method: str, config: dict[str, Any], settings: Any, 
     r = LoopRun(task, make_proposer(config["proposer"]), settings, ledger, work, seed=settings.seed,
                 hardware=hardware, backend=backend)  # fmt: skip
     try:
-        LOOPS[method].run(r, argparse.Namespace(**config["loop_args"]))
-    except BudgetExhausted:
-        pass
+        run_loop(r, method, loop_params(method, config["loop_args"]))
     except (HarnessError, EvaluationLost) as exc:
-        return {"status": "failed", "reason": _short(str(exc)), "candidates": len(r.history)}
+        return {"status": Status.FAILED, "reason": _short(str(exc)), "candidates": len(r.history)}
     ledger.save()
     verdicts: dict[str, int] = {}
     for c in r.history:
         verdicts[c.result.get("verdict") or "none"] = verdicts.get(c.result.get("verdict") or "none", 0) + 1
     pick = r.best or (r.history[-1] if r.history else None)
     if pick is None:
-        return {"status": "failed", "reason": "the loop evaluated no candidate", "candidates": 0}
+        return {"status": Status.FAILED, "reason": "the loop evaluated no candidate", "candidates": 0}
     record = {**_candidate_record(pick.result), "operator": pick.operator, "candidate_id": pick.id,
               "candidates": len(r.history), "correct_candidates": sum(c.correct for c in r.history),
               "verdicts": verdicts, "family": r.family, "gpu_s": round(ledger.totals["gpu_s"], 3)}  # fmt: skip
@@ -213,7 +212,7 @@ def measure_unit(task: Any, method: str, info: dict[str, Any], settings: Any, ba
         try:
             return measure_baselines(task, settings)
         except HarnessError as exc:
-            return {"status": "failed", "reason": _short(str(exc))}
+            return {"status": Status.FAILED, "reason": _short(str(exc))}
     if method == "solutions":
         return measure_solution(task, settings, backend)
     return measure_loop(task, method, info, settings, backend, work, gpu)
@@ -235,43 +234,58 @@ class Lane:
     label: str
 
 
-def lanes_for(args: argparse.Namespace, settings: Any) -> list[int | None]:
+def lanes_for(backend: str, gpus: str | None, workers: int, settings: Any) -> list[int | None]:
     """The lanes' GPU indices: one per `--gpus` index on CUDA with the local backend, `--workers` lanes
     on CPU, and one lane on Ray (which places every evaluation itself)."""
-    if args.workers < 1:
+    if workers < 1:
         raise ValueError("--workers must be at least 1")
-    if args.backend != "local":
-        if args.workers > 1:
+    if backend != "local":
+        if workers > 1:
             raise ValueError(
                 "--workers applies to --backend local; on Ray the cluster places each evaluation"
             )
         return [None]
     if settings.device == "cpu":
-        if args.gpus:
+        if gpus:
             raise ValueError("--gpus needs --device cuda; on CPU give --workers N for parallel lanes")
-        return [None] * args.workers
-    if args.workers > 1:
+        return [None] * workers
+    if workers > 1:
         raise ValueError("--workers applies to --device cpu; on GPUs give --gpus 0,1,... (one lane per GPU)")
     try:
-        gpus = [int(g) for g in (args.gpus or "0").split(",")]
+        indices = [int(g) for g in (gpus or "0").split(",")]
     except ValueError:
-        raise ValueError(
-            f"--gpus {args.gpus!r}: give comma-separated GPU indices, e.g. --gpus 0,1,2,3"
-        ) from None
-    if len(set(gpus)) != len(gpus) or min(gpus) < 0:
-        raise ValueError(f"--gpus {args.gpus!r}: name each GPU once, by its index (0, 1, ...)")
+        raise ValueError(f"--gpus {gpus!r}: give comma-separated GPU indices, e.g. --gpus 0,1,2,3") from None
+    if len(set(indices)) != len(indices) or min(indices) < 0:
+        raise ValueError(f"--gpus {gpus!r}: name each GPU once, by its index (0, 1, ...)")
     from repro.harness.evaluate import device_name
 
-    models = {g: device_name(dataclasses.replace(settings, gpu=g)) for g in gpus}
+    models = {g: device_name(dataclasses.replace(settings, gpu=g)) for g in indices}
     if len(set(models.values())) > 1:
         raise ValueError(
-            f"--gpus {args.gpus}: the GPUs are of different models ({', '.join(f'{g}: {n}' for g, n in models.items())});"
+            f"--gpus {gpus}: the GPUs are of different models ({', '.join(f'{g}: {n}' for g, n in models.items())});"
             " results are filed per GPU model, so run each model separately"
         )
-    return gpus
+    return list(indices)
 
 
-def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a reproduction measures and where it writes (the `reproduce` command's flags, typed)."""
+
+    suites: tuple[str, ...] = ("level1", "level2")
+    methods: tuple[str, ...] = METHODS
+    budget: int = 10  # candidates per task for each loop
+    tasks: tuple[str, ...] = ()  # only these tasks (the files keep the others' records); () = all
+    out: Path | None = None  # results root; None: repro/results on a GPU, CPU_RESULTS_ROOT on CPU
+    work: Path = Path("runs") / "reproduce"  # loop run directories
+    force: bool = False  # re-measure units already measured
+    only_missing: bool = False  # also skip tasks measured at other commits with the same settings
+    deadline_s: float | None = None  # start no new unit after this many seconds
+    quiet: bool = False
+    command: str | None = None  # the command line, recorded in every file
+
+
+def reproduce(plan: Plan, settings: Any, lanes: list[Lane]) -> dict[str, Any]:
     """Measure every (task, method) unit not yet measured, the lanes working on different tasks at once;
     return counts of what was done."""
     from tqdm import tqdm
@@ -287,34 +301,33 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
             "set KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) when the tree was copied without .git"
         )
     commit = git["commit"] + ("-dirty" if git.get("dirty") else "")
-    requested = [m for m in args.methods.split(",") if m]
+    requested = list(plan.methods)
     unknown = [m for m in requested if m not in METHODS]
     if unknown:
         raise ValueError(f"--methods: unknown method(s) {unknown}; choose from {','.join(METHODS)}")
     methods = [m for m in METHODS if m in requested]  # baselines first: they fill the reference cache
-    if args.budget < 1:
+    if plan.budget < 1:
         raise ValueError("--budget must be at least 1 candidate per task")
-    suites = [s for s in args.suite.split(",") if s]
+    suites = list(plan.suites)
     pairs = _interleave(suites)
-    wanted = [t for t in (args.tasks or "").split(",") if t]
+    wanted = list(plan.tasks)
     unknown = sorted(set(wanted) - {t.name for _, t in pairs})
     if unknown:
         raise ValueError(
-            f"--tasks: {unknown} not in --suite {args.suite}; names look like level1/10_column_sum"
+            f"--tasks: {unknown} not in --suite {','.join(suites)}; names look like level1/10_column_sum"
         )
     gpu = provenance(settings.device)["name"]
     slug = device_slug(gpu) if settings.device == "cuda" else "cpu"
-    out = args.out or (RESULTS_ROOT if settings.device == "cuda" else CPU_RESULTS_ROOT)
+    out = plan.out or (RESULTS_ROOT if settings.device == "cuda" else CPU_RESULTS_ROOT)
     settings_hash = settings.fingerprint()
-    argv = ["python", "-m", "repro", "reproduce", *sys.argv[2:]] if sys.argv[1:2] == ["reproduce"] else None
     files: dict[tuple[str, str], ResultFile] = {}
     for suite in suites:
         names = [t.name for s, t in pairs if s == suite]
         for method in methods:
-            info = loop_config(method, args.budget) if method in LOOP_METHODS else {"kind": method}
+            info = loop_config(method, plan.budget) if method in LOOP_METHODS else {"kind": method}
             header = {"format": FORMAT, "format_version": FORMAT_VERSION, "gpu": gpu, "gpu_slug": slug,
                       "suite": suite, "method": method, "method_info": info, "settings": settings.to_dict(),
-                      "settings_hash": settings_hash, "command": shlex.join(argv) if argv else None}  # fmt: skip
+                      "settings_hash": settings_hash, "command": plan.command}  # fmt: skip
             files[(suite, method)] = ResultFile(
                 out / slug / Path(suite).name / f"{method}.json", header, names
             )
@@ -334,7 +347,7 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
             continue
         units = [(m, _unit_key(task, m, describe(m, task), settings_hash, commit)) for m in methods]
         left = [(m, key) for m, key in units
-                if args.force or not files[(suite, m)].done(task.name, key, args.only_missing)]  # fmt: skip
+                if plan.force or not files[(suite, m)].done(task.name, key, plan.only_missing)]  # fmt: skip
         total, already, todo = total + len(units), already + len(units) - len(left), todo + len(left)
         if left:
             tasks.put((suite, task, left))
@@ -347,8 +360,8 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
     counts = {"measured": 0, "not_reached": 0}
     crashed: list[BaseException] = []
     # A progress bar on a terminal; in a log (no terminal), one line per finished unit instead.
-    lines = not args.quiet and not sys.stderr.isatty()
-    bar = tqdm(total=todo, desc="reproduce", unit="unit", file=sys.stderr, disable=args.quiet or lines)
+    lines = not plan.quiet and not sys.stderr.isatty()
+    bar = tqdm(total=todo, desc="reproduce", unit="unit", file=sys.stderr, disable=plan.quiet or lines)
 
     def measure(lane: Lane, pinned: Any, suite: str, task: Any, method: str, key: str) -> None:
         where = f" {lane.label}" if len(lanes) > 1 else ""
@@ -356,9 +369,9 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
             bar.set_postfix_str(f"{task.name} {method}{where}")
         try:
             record = measure_unit(task, method, files[(suite, method)].header["method_info"], pinned,
-                                  lane.backend, args.work / slug / task.name / method, gpu)  # fmt: skip
+                                  lane.backend, plan.work / slug / task.name / method, gpu)  # fmt: skip
         except Exception as exc:  # one unit's failure is recorded and the lane goes on with the next
-            record = {"status": "failed", "reason": _short(f"{type(exc).__name__}: {exc}")}
+            record = {"status": Status.FAILED, "reason": _short(f"{type(exc).__name__}: {exc}")}
             with lock:
                 print(f"{task.name} {method}: {record['reason']}", file=sys.stderr)
         prov = provenance(settings.device, settings.to_dict())
@@ -383,7 +396,7 @@ def reproduce(args: argparse.Namespace, settings: Any, lanes: list[Lane]) -> dic
                 for method, key in units:
                     if stop.is_set():
                         return
-                    if args.deadline_s is not None and time.monotonic() - start > args.deadline_s:
+                    if plan.deadline_s is not None and time.monotonic() - start > plan.deadline_s:
                         with lock:
                             counts["not_reached"] += 1
                             bar.update(1)

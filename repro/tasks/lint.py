@@ -109,7 +109,11 @@ def _check_shape(module: ModuleType, shape: dict, device: str) -> list[str]:
     }
     for i, x in enumerate(inputs):
         if isinstance(x, torch.Tensor) and len(ref) == 1 and x.shape == ref[0].shape:
-            trivial[f"input {i} itself"] = lambda x=x: [x.to(ref[0].dtype)]
+
+            def itself(x: torch.Tensor = x) -> list[torch.Tensor]:
+                return [x.to(ref[0].dtype)]
+
+            trivial[f"input {i} itself"] = itself
     for what, make in trivial.items():
         if _passes(make(), ref, task):
             atol, rtol = task.tolerance(ref[0].dtype)

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -147,7 +148,7 @@ class EntryChecker:
                 self.add_model_error(error)
         return None
 
-    def add_model_error(self, error: dict[str, Any]) -> None:
+    def add_model_error(self, error: Mapping[str, Any]) -> None:
         loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
         name = next((step for step in reversed(loc) if isinstance(step, str)), "")
         if kind == "missing":
@@ -338,7 +339,7 @@ class EntryChecker:
             reason = getattr(error, "abort_reason", None) or str(error) or type(error).__name__
             self.add(
                 ("bibtex",),
-                f"BibTeX does not parse (its line {block.start_line + 1}): {reason}",
+                f"BibTeX does not parse (its line {(block.start_line or 0) + 1}): {reason}",
                 "check braces, commas and the citation key",
             )
         elif len(library.entries) != 1:

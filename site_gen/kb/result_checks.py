@@ -73,7 +73,7 @@ def check_result(checker: EntryChecker, i: int, result: dict[str, Any]) -> Subse
     metric, aggregate = result.get("metric"), result.get("aggregate")
     metric_term = vocab.get("metrics", {}).get(metric) if isinstance(metric, str) else None
     known_aggregate = isinstance(aggregate, str) and aggregate in vocab.get("aggregates", {})
-    if metric_term is not None and known_aggregate:
+    if metric_term is not None and known_aggregate and isinstance(metric, str) and isinstance(aggregate, str):
         _check_aggregate(checker, at, result, metric, aggregate)
         _check_baseline(checker, at, result, metric, aggregate)
         _check_value(checker, at, result, result_unit(metric_term.unit, aggregate))

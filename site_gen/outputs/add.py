@@ -157,7 +157,7 @@ def draft_from_bibtex(entry: bibtexparser.model.Entry) -> Draft:
         venue=venue,
         arxiv=arxiv,
         doi=doi,
-        bibtex=entry.raw.strip(),
+        bibtex=(entry.raw or "").strip(),
         source=f"entry {entry.key!r}: date",
     )
     paper = fields.get("url") or (f"https://arxiv.org/abs/{arxiv}" if arxiv else None)
@@ -172,7 +172,7 @@ def drafts_from_bibtex_text(text: str) -> list[Draft]:
     if library.failed_blocks:
         block = library.failed_blocks[0]
         reason = getattr(block.error, "abort_reason", None) or str(block.error)
-        raise AddError(f"the BibTeX does not parse at line {block.start_line + 1}: {reason}")
+        raise AddError(f"the BibTeX does not parse at line {(block.start_line or 0) + 1}: {reason}")
     if not library.entries:
         raise AddError("no BibTeX entry found (expected @article{key, title = {...}, ...})")
     return [draft_from_bibtex(entry) for entry in library.entries]

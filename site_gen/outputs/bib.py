@@ -16,8 +16,8 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser import BibtexFormat
 from bibtexparser.library import Library
+from bibtexparser.model import Block, Field
 from bibtexparser.model import Entry as BibEntry
-from bibtexparser.model import Field
 
 from site_gen.kb.citation_checks import bib_year
 from site_gen.kb.load import load_knowledge_base
@@ -106,7 +106,7 @@ def bib_entry(entry: Entry) -> BibEntry:
 
 
 def _write(blocks: list[BibEntry]) -> str:
-    return bibtexparser.write_string(Library(blocks), unparse_stack=[], bibtex_format=_format())
+    return bibtexparser.write_string(Library(list[Block](blocks)), unparse_stack=[], bibtex_format=_format())
 
 
 def bibtex_by_id(entries: list[Entry]) -> dict[str, str]:

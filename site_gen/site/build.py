@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -48,7 +49,7 @@ def is_built_site(path: Path) -> bool:
 
 
 def site_config(
-    root: Path, site_dir: Path | None = None, *, strict: bool = True, **overrides: object
+    root: Path, site_dir: Path | None = None, *, strict: bool = True, **overrides: Any
 ) -> MkDocsConfig:
     """Load `root/mkdocs.yml` with the render hook and directories anchored at `root`."""
     docs_dir = root / DOCS_DIR

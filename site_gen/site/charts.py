@@ -92,7 +92,7 @@ def quarter_chart_svg(quarters: list[Quarter], kb: KnowledgeBase) -> str:
     scale = plot_h / peak
     body = []
     for i, slug in enumerate(streams):
-        x = left + i * 150
+        x: float = left + i * 150
         body.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>')
         body.append(f'<text x="{x + 16}" y="18">{escape(kb.categories[slug].name)}</text>')
     base = top + plot_h

@@ -272,7 +272,7 @@ def best_over_time_svg(cell: Cell) -> str:
             f'<circle cx="{x(r.entry.date):.1f}" cy="{y(r.result.value):.1f}" r="3" fill="#9e9e9e">'
             f"<title>{escape(label)}</title></circle>"
         )
-    points = []
+    points: list[str] = []
     for i, (_, r) in enumerate(steps):
         px, py = x(r.entry.date), y(r.result.value)
         if points:

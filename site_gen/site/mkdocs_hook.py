@@ -104,6 +104,7 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinj
     """Templates under `theme/` are the theme's own, so an override can include the one it
     replaces; `ka_shared` renders a fragment once for many pages."""
     theme_dirs = [d for d in config.theme.dirs if Path(d).resolve() != OVERRIDES_DIR.resolve()]
+    assert env.loader is not None  # MkDocs sets the theme's loader before this hook
     env.loader = jinja2.ChoiceLoader(
         [env.loader, jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dirs)})]
     )

@@ -168,15 +168,19 @@ def headlines(policies: dict, rows: list[dict]) -> list[Headline]:
     return out
 
 
-def _check_ledger(data: object) -> dict:
+def _check_format(data: object, fmt: str, command: str) -> dict:
+    """The file's object, if it names `fmt` and the version this reader knows."""
     if not isinstance(data, dict):
         raise ValueError("the top level must be a JSON object")
-    if data.get("format") != LEDGER_FORMAT:
-        raise ValueError(
-            f"`format` must be {LEDGER_FORMAT!r} (files here are written by `python -m repro audit`)"
-        )
+    if data.get("format") != fmt:
+        raise ValueError(f"`format` must be {fmt!r} (files here are written by `python -m repro {command}`)")
     if data.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"`format_version` {data.get('format_version')!r} is not {FORMAT_VERSION}")
+    return data
+
+
+def _check_ledger(raw: object) -> dict:
+    data = _check_format(raw, LEDGER_FORMAT, "audit")
     for key, kind in (("release", dict), ("policies", dict), ("rows", list)):
         if not isinstance(data.get(key), kind):
             raise ValueError(f"`{key}` must be a JSON {'object' if kind is dict else 'list'}")
@@ -204,15 +208,8 @@ def _check_ledger(data: object) -> dict:
     return data
 
 
-def _check_baselines(data: object) -> dict:
-    if not isinstance(data, dict):
-        raise ValueError("the top level must be a JSON object")
-    if data.get("format") != BASELINES_FORMAT:
-        raise ValueError(
-            f"`format` must be {BASELINES_FORMAT!r} (files here are written by `python -m repro kernelbench`)"
-        )
-    if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"`format_version` {data.get('format_version')!r} is not {FORMAT_VERSION}")
+def _check_baselines(raw: object) -> dict:
+    data = _check_format(raw, BASELINES_FORMAT, "kernelbench")
     if not isinstance(data.get("tasks"), dict):
         raise ValueError("`tasks` must be an object keyed by task")
     for key, rec in data["tasks"].items():

@@ -12,8 +12,10 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import jinja2
 from markupsafe import Markup
@@ -61,7 +63,7 @@ def front_matter(title: str, description: str | None = None, **extra: object) ->
     `page.meta.title` and `.description` unescaped (in <title>, the header, a <meta> attribute),
     so the escaping has to happen here. `tags` reach the search index and its results the same way."""
     if "tags" in extra:
-        extra["tags"] = [_attr_text(str(tag)) for tag in extra["tags"]]  # type: ignore[union-attr]
+        extra["tags"] = [_attr_text(str(tag)) for tag in cast("Iterable[object]", extra["tags"])]
     meta = {"title": _attr_text(title), **extra}
     if description is not None:
         meta["description"] = _attr_text(description)
@@ -241,7 +243,7 @@ def _entry_context(
     }
 
 
-def build_nav(kb: KnowledgeBase, gpu_pages: list[tuple[str, str]] = ()) -> list:
+def build_nav(kb: KnowledgeBase, gpu_pages: Sequence[tuple[str, str]] = ()) -> list:
     """The site navigation; categories become nested sections, entry pages stay out.
     `gpu_pages` are (title, path) of the reproduced-results page of each GPU."""
 

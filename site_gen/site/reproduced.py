@@ -10,12 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repro.records.reproduction import OTHER_OUTPUTS, read_reproduction
+from repro.records.verdicts import Status
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.results import Row
 from site_gen.site.reported import result_row
 
-REPRODUCTION_FORMAT = "kernelatlas-reproduction"
-OTHER_OUTPUTS = ("bench", "eval-suite")  # folders of repro/results that other commands write
 KERNEL_METHODS = ("solutions", "evolve", "refine")  # column order; other methods follow by name
 METHOD_LABELS = {
     "baselines": "eager and torch.compile",
@@ -124,39 +124,16 @@ class Reproduced:
     errors: list[str] = field(default_factory=list)  # one message per absent, unreadable or malformed file
 
 
-def _require(data: dict, key: str, kind: type | tuple[type, ...], what: str) -> object:
-    value = data.get(key)
-    if not isinstance(value, kind):
-        raise ValueError(f"`{key}` must be {what}")
-    return value
-
-
 def _method_run(rel: str, data: object, parts: tuple[str, str, str]) -> MethodRun:
-    """Check the fields the pages read; the message names the first one that is wrong."""
-    if not isinstance(data, dict):
-        raise ValueError("the top level must be a JSON object")
-    if data.get("format") != REPRODUCTION_FORMAT:
-        raise ValueError(
-            f"`format` must be {REPRODUCTION_FORMAT!r} (files here are written by `python -m repro reproduce`)"
-        )
+    """Check the file with the reproduction format's own reader (format, version, place, the fields the
+    pages read); the message names the first one that is wrong."""
+    checked = read_reproduction(data, parts)
     slug, suite, method = parts
-    for key, expected in (("gpu_slug", slug), ("suite", suite), ("method", method)):
-        if data.get(key) != expected:
-            raise ValueError(f"`{key}` is {data.get(key)!r} but the file's place says {expected!r}")
-    tasks = _require(data, "tasks", list, "a list of task records")
-    for i, rec in enumerate(tasks):
-        if (
-            not isinstance(rec, dict)
-            or not isinstance(rec.get("task"), str)
-            or not isinstance(rec.get("status"), str)
-        ):
-            raise ValueError(f"task record #{i + 1} needs text `task` and `status`")
     return MethodRun(
-        path=rel, gpu=str(_require(data, "gpu", str, "the GPU's name")), slug=slug, suite=suite, method=method,
-        info=_require(data, "method_info", dict, "an object"), settings=_require(data, "settings", dict, "an object"),
-        settings_hash=str(_require(data, "settings_hash", str, "text")),
-        provenance=_require(data, "provenance", dict, "an object"), commits=list(data.get("commits") or []),
-        metrics=_require(data, "metrics", dict, "an object"), tasks=tasks, command=data.get("command"),
+        path=rel, gpu=checked["gpu"], slug=slug, suite=suite, method=method, info=checked["method_info"],
+        settings=checked["settings"], settings_hash=checked["settings_hash"], provenance=checked["provenance"],
+        commits=list(checked.get("commits") or []), metrics=checked["metrics"], tasks=checked["tasks"],
+        command=checked.get("command"),
     )  # fmt: skip
 
 
@@ -186,10 +163,12 @@ def _short_operator(operator: str | None) -> str | None:
 
 def cell_text(rec: dict) -> str:
     """A task's table cell for one method: its speedup over eager, or why there is none."""
-    if rec.get("status") != "measured":
-        return {"not_run": "not run", "no_solution": "none written", "failed": "harness failed"}.get(
-            rec.get("status", ""), rec.get("status") or "—"
-        )
+    if rec.get("status") != Status.MEASURED:
+        return {
+            Status.NOT_RUN: "not run",
+            Status.NO_SOLUTION: "none written",
+            Status.FAILED: "harness failed",
+        }.get(rec.get("status", ""), rec.get("status") or "—")
     if not rec.get("correct"):
         return str(rec.get("verdict") or "incorrect").replace("_", " ")
     speedup = (rec.get("speedups") or {}).get("eager")
@@ -212,10 +191,10 @@ def _suite_report(suite: str, runs: list[MethodRun]) -> SuiteReport:
         for run in methods:
             rec = run.record(name)
             row.cells[run.method] = cell_text(rec)
-            row.ran = row.ran or rec.get("status") in ("measured", "failed")
+            row.ran = row.ran or rec.get("status") in (Status.MEASURED, Status.FAILED)
             ms = _median(rec.get("candidate_ms"))
             if (
-                rec.get("status") == "measured"
+                rec.get("status") == Status.MEASURED
                 and rec.get("correct")
                 and ms
                 and (row.best_ms is None or ms < row.best_ms)

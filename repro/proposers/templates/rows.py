@@ -88,7 +88,7 @@ def lower_on_frames(
     """Lower `nodes` over the first candidate frame (output shape, then input shapes) that works."""
     if trace.output is None:
         raise Unsupported("the forward does not return a single tensor")
-    frames = [trace.meta[trace.output][0], *(trace.meta[n][0] for n in [*trace.inputs, *(views or {})])]
+    frames = [trace.meta[output_name(trace)][0], *(trace.meta[n][0] for n in [*trace.inputs, *(views or {})])]
     errors = []
     for frame in dict.fromkeys(tuple(f) for f in frames if f):
         try:
@@ -109,8 +109,15 @@ def lower_on_frames(
     raise Unsupported("; ".join(dict.fromkeys(errors)) or "nothing to lower")
 
 
+def output_name(trace: Trace) -> str:
+    """The traced forward's one output tensor (templates only take traces that have one)."""
+    if trace.output is None:
+        raise Unsupported("the forward does not return one tensor")
+    return trace.output
+
+
 def out_dtype(trace: Trace) -> str:
-    dtype = trace.meta[trace.output][1]
+    dtype = trace.meta[output_name(trace)][1]
     if dtype not in DTYPES:
         raise Unsupported(f"output dtype {dtype}")
     return DTYPES[dtype]
@@ -119,7 +126,7 @@ def out_dtype(trace: Trace) -> str:
 def flat_stage(trace: Trace, config: dict) -> Stage:
     """The 1-D pass over all elements; Unsupported unless every full operand is a whole tensor."""
     frame, low = lower_on_frames(trace, trace.nodes, FLAT_LOADS)
-    out_shape = tuple(trace.meta[trace.output][0])
+    out_shape = tuple(trace.meta[output_name(trace)][0])
     if low.full_row or low.uses_q or low.result_class != "tile" or out_shape != frame:
         raise Unsupported("not a pointwise chain over the output's shape")
     if not all(op.plain for op in low.operands):
@@ -151,7 +158,7 @@ def flat_stage(trace: Trace, config: dict) -> Stage:
 def row_stage(trace: Trace, nodes: list[Node], config: dict, views: dict[str, str] | None = None) -> Stage:
     """Rows by column blocks (whole rows when something reduces the last dimension)."""
     frame, low = lower_on_frames(trace, nodes, ROW_LOADS, views)
-    out_shape = tuple(trace.meta[trace.output][0])
+    out_shape = tuple(trace.meta[output_name(trace)][0])
     if low.result_class == "tile" and out_shape != frame:
         raise Unsupported("the output is not the shape of the tile")
     forward, params, launch, local = [], "", "", []
