@@ -388,7 +388,7 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
     lines = [
         {"task": f"t/{name}", "problem_path": str(KERNELS / "problem_scale_add.py"),
-         "kernel_path": str(KERNELS / f"{name}.py"), "claim": {"value": 1.5, "gpu": "H100"}}
+         "kernel_path": str(KERNELS / f"{name}.py"), "claim": {"value": 1000.0, "gpu": "H100"}}
         for name in ("good_triton", "torch_ops", "loose_precision", "mutates_input")
     ] + [{"task": "t/none", "problem": PROBLEM, "kernel": None}]  # fmt: skip
     f = write(tmp_path / "rel.jsonl", "\n".join(json.dumps(x) for x in lines))
@@ -400,7 +400,8 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     led = L.load(out)
     rows = {r["task"]: r["policies"] for r in led["rows"]}
     st = {t: (p["strict"]["status"], p["kernelbench"]["status"]) for t, p in rows.items()}
-    # On the CPU interpreter every kernel is slower than the eager reference: "slower than claimed".
+    # A 1000x claim is out of reach on any machine (a kernel made of the reference's own ops can time
+    # at 1.5x eager on a noisy CPU): every accepted kernel is "slower than claimed".
     assert st["t/good_triton"] == (P.STATUS_SLOWER, P.STATUS_SLOWER)
     assert rows["t/good_triton"]["kernelbench"]["derived_from"] == "strict"
     assert st["t/torch_ops"] == (P.STATUS_LIBRARY, P.STATUS_SLOWER)
