@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any
+
+from repro.records.files import write_json_atomic
+
+__all__ = ["cache_dir", "private_dir", "write_json_atomic"]
 
 
 def cache_dir() -> Path:
@@ -26,16 +27,3 @@ def private_dir() -> Path:
     if root.stat().st_mode & 0o077:
         root.chmod(0o700)
     return root
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, default=str)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -233,7 +233,7 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
 def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> dict[str, Any]:
     """Every case in `cases`, with the canary secret in this process's environment; the scorecard
     (written to `out` after every case, so a run cut short keeps what it measured)."""
-    from repro.harness.cache import write_json_atomic
+    from repro.records.files import write_json_atomic
 
     old = os.environ.get(CANARY[0])
     os.environ[CANARY[0]] = CANARY[1]
