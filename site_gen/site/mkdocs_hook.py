@@ -7,6 +7,7 @@ checkout root is the directory holding the mkdocs.yml being built.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -18,9 +19,12 @@ import jinja2
 from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import get_toc
 
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
+from site_gen.site import fastpage
 from site_gen.site.render import PageFragments, SiteInfo, render_docs, template_cache
 
 RESULTS_DIR = "repro/results"
@@ -113,6 +117,28 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinj
     env.globals["ka_once"] = _render_once
     env.globals["ka_header"] = _render_header
     return env
+
+
+def _render_generated(page: Page, config: MkDocsConfig, files: Files) -> None:
+    """`Page.render` for a generated page: its headings and placeholders are converted directly
+    (see fastpage.py); any other Markdown goes through Python-Markdown."""
+    assert page.markdown is not None
+    converted = fastpage.convert(page.markdown)
+    if converted is None:
+        Page.render(page, config, files)
+        return
+    page.content = converted.content
+    page.toc = get_toc(converted.toc_tokens)  # type: ignore[arg-type]
+    page._title_from_render = converted.title
+    page.present_anchor_ids = converted.anchor_ids
+    page.links_to_anchors = {}  # the subset has no Markdown links
+
+
+def on_pre_page(page: Page, config: MkDocsConfig, files: Files) -> Page:
+    """Generated pages with HTML bodies skip Python-Markdown where their Markdown allows."""
+    if page.file.src_uri in _fragments:
+        page.render = functools.partial(_render_generated, page)  # type: ignore[method-assign]
+    return page
 
 
 def on_page_content(html: str, page: Page, **kwargs: object) -> str:
