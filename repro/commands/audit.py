@@ -1,7 +1,7 @@
 """`python -m repro audit`: re-measure a released kernel set under both policies into a ledger file.
 
     python -m repro audit --format cudal1 --release PATH_OR_URL/h100.json --gpu H100 \\
-        --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540
+        --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540 [--gpus 0,1,2,3]
 
 Run again with the same arguments to continue where it stopped (rows measured at this commit with the
 same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures).
@@ -49,6 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="parallel load_inline builds on the CPU (default: CPU count - 2; 0: build in the harness)")  # fmt: skip
     p.add_argument("--build-timeout", type=float, default=600.0, help="seconds per build (default 600)")
     p.add_argument("--work", type=Path, default=Path("runs") / "audit", help="problem files and builds")
+    p.add_argument("--gpus", default=None,
+                   help="comma-separated GPU indices, one lane per GPU judging different kernels into the same "
+                   "ledger, e.g. 0,1,2,3 (default: the current GPU, one lane)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=1, help="lanes on --device cpu (default 1)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--only-missing", action="store_true", help="keep rows of earlier commits too")
     g.add_argument("--force", action="store_true", help="re-measure every row")
@@ -72,6 +76,16 @@ def interleave_levels(kernels: list) -> list:
         if i < len(lane)
         for k in [lane[i]]
     ]
+
+
+def audit_lanes(gpus: str | None, workers: int, settings: object) -> list[int | None]:
+    """One lane per `--gpus` index (checked: distinct, one GPU model), `--workers` lanes on CPU, else one
+    lane on the current device."""
+    from repro.runners.reproduction import lanes_for
+
+    if gpus is None and workers == 1:
+        return [None]
+    return lanes_for("local", gpus, workers, settings)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -117,13 +131,18 @@ def main(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings_from_args(args), max_timing_s=args.max_timing_s)
     workers = args.build_workers if args.build_workers is not None else max(0, (os.cpu_count() or 2) - 2)
     try:
+        lanes = audit_lanes(args.gpus, args.workers, settings)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         auditor = Auditor(release, args.out, settings, policies=policies, work_dir=args.work,
                           build_workers=workers, build_timeout_s=args.build_timeout)  # fmt: skip
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     mode = "force" if args.force else "only-missing" if args.only_missing else "default"
-    counts = auditor.run(kernels, mode=mode, deadline_s=args.deadline_s)
+    counts = auditor.run(kernels, mode=mode, deadline_s=args.deadline_s, lanes=lanes)
     summary = auditor.ledger.get("summary", {})
     print(f"{args.out}: {counts}")
     for name, s in (summary.get("policies") or {}).items():

@@ -8,6 +8,7 @@ The parent compares the candidate's outputs with the reference; the candidate pr
 from __future__ import annotations
 
 import ast
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -199,8 +200,9 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
         }
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
-        worker = sandbox.start_worker(settings.device, settings.gpu, job_dir, plan_path, candidate=False)
-        outcome = sandbox.wait(worker, plan_path, timeout_s=max(3 * settings.timeout_s, 600))
+        spawned = time.time()
+        outcome = sandbox.REFERENCES.run(settings.device, settings.gpu, job_dir, plan_path,
+                                         timeout_s=max(3 * settings.timeout_s, 600))  # fmt: skip
         report = _read_report(job_dir)
         if report is None or report.get("status") != "done":
             why = (report or {}).get("reason") or _process_reason(outcome, _last_phase(job_dir))
@@ -209,6 +211,8 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
                 + ((report or {}).get("detail") or outcome.log_tail)[-2000:]
             )
         report["reference_s"] = time.monotonic() - t0
+        report["phases_s"] = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
+        report["warm_process"] = bool((report.get("server") or {}).get("job", 1) > 1)
         report["provenance"] = (
             provenance(settings.device) if settings.device == "cpu" else report.get("provenance")
         )
@@ -234,6 +238,43 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
     """Evaluate one candidate against one problem. Raises HarnessError only when the harness cannot run.
 
     `candidate_source` may be the file's bytes: source that is not UTF-8 is a compile_error."""
+    return _evaluate(problem_path, candidate_source, settings, {"": settings})[""]
+
+
+def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
+                      judged: dict[str, EvalSettings]) -> dict[str, EvalResult]:  # fmt: skip
+    """One candidate process judged under several rule sets at once (e.g. a published kernel under this
+    project's rules and under its benchmark's): each verdict is the one a run under its own settings
+    gives, at the cost of one run.
+
+    The settings may differ only in `JUDGING_ONLY` fields (ops policy, tolerance). The run allows
+    PyTorch ops when any rule set does; where a rule set refusing them would have stopped (an op
+    outside the tracer, a disallowed op in shape 0's trials), the worker says so as it happens, and
+    that rule set's verdict is the refusal whatever the run did afterwards. Tolerances apply in the
+    parent, on the outputs received."""
+    if not judged:
+        raise ValueError("evaluate_policies: give at least one rule set")
+    first = next(iter(judged.values()))
+    keep = ("gpu", "timeout_s", *JUDGING_ONLY)
+    for name, s in judged.items():
+        if (s.fingerprint(exclude=keep), s.gpu, s.timeout_s) != (
+            first.fingerprint(exclude=keep),
+            first.gpu,
+            first.timeout_s,
+        ):
+            raise ValueError(
+                f"evaluate_policies: rule set {name!r} differs from the first in more than {JUDGING_ONLY}; "
+                "judge those in runs of their own"
+            )
+    loose = any(s.ops_policy == "any" for s in judged.values())
+    run = dataclasses.replace(first, ops_policy="any" if loose else "kernels", tolerance=None)
+    stops = loose and any(s.ops_policy == "kernels" for s in judged.values())
+    return _evaluate(problem_path, candidate_source, run, judged, strict_stops=stops)
+
+
+def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings,
+              judged: dict[str, EvalSettings], strict_stops: bool = False) -> dict[str, EvalResult]:  # fmt: skip
+    """Run the candidate once under `settings` and judge the run under each of `judged`."""
     t_start = time.monotonic()
     problem_path = Path(problem_path).resolve()
     try:
@@ -242,31 +283,28 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
         raise HarnessError(f"cannot read problem file {problem_path}: {exc.strerror}") from None
     cand_sha = sha256(candidate_source)
     base = {"problem": str(problem_path), "candidate_sha256": cand_sha}
-    prov = {
-        "settings": settings.to_dict(),
-        "harness_version": HARNESS_VERSION,
-        "problem_sha256": sha256(problem_src),
-    }
+    prov: dict[str, Any] = {"harness_version": HARNESS_VERSION, "problem_sha256": sha256(problem_src)}
+
+    def own(s: EvalSettings) -> dict[str, Any]:
+        return {"settings": s.to_dict(), **prov}
+
+    early: str | None = None
     if isinstance(candidate_source, bytes):
         try:
             candidate_source = candidate_source.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return EvalResult(
-                "compile_error",
+            early = (
                 f"the candidate is not UTF-8 text (byte 0x{candidate_source[exc.start]:02x} at offset "
-                f"{exc.start}): save it as UTF-8",
-                provenance=prov,
-                **base,
+                f"{exc.start}): save it as UTF-8"
             )
-    try:
-        ast.parse(candidate_source)
-    except SyntaxError as exc:
-        return EvalResult(
-            "compile_error",
-            f"SyntaxError in the candidate at line {exc.lineno}: {exc.msg}",
-            provenance=prov,
-            **base,
-        )
+    if early is None:
+        try:
+            ast.parse(candidate_source)
+        except SyntaxError as exc:
+            early = f"SyntaxError in the candidate at line {exc.lineno}: {exc.msg}"
+    if early is not None:
+        return {n: EvalResult("compile_error", early, provenance=own(s), **base) for n, s in judged.items()}
+    assert isinstance(candidate_source, str)
     t_ref = time.monotonic()
     bundle = reference_bundle(problem_path, problem_src, settings)
     ref_s = time.monotonic() - t_ref
@@ -283,7 +321,7 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
         # The candidate reads its task from its own folder: the checkout is outside its reach.
         problem_copy = job_dir / "problem.py"
         problem_copy.write_text(problem_src)
-        plan = {"problem": str(problem_copy), "candidate": str(cand_file)}
+        plan = {"problem": str(problem_copy), "candidate": str(cand_file), "strict_stops": strict_stops}
         plan_path = _plan("candidate", job_dir, plan, settings)
         prov["isolation"] = isolation.describe(worker.uid)
         session = Session(
@@ -296,22 +334,47 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
         )
         spawned = time.time()
         outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session)
-        result = _judge(problem_path, settings, bundle, job_dir, outcome, session, base, prov)
+        phase = _last_phase(job_dir)
         phases = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
     finally:
         if not os.environ.get("KERNELATLAS_KEEP_JOBS"):
             shutil.rmtree(job_dir, ignore_errors=True)
+    results: dict[str, EvalResult] = {}
+    for name, s in judged.items():
+        stopped = _strict_stop(s, settings, session, bundle, base, own(s)) if strict_stops else None
+        results[name] = stopped or _judge(problem_path, s, bundle, phase, outcome, session, base, own(s))
     wall = time.monotonic() - t_start
-    timed_s = (result.candidate_ms or {}).get("median") or 0.0
-    result.overhead = {
-        "wall_s": round(wall, 3),
-        "reference_s": round(ref_s, 3),
-        "candidate_process_s": round(outcome.wall_s, 3),
-        "compile_s": round((result.compile_ms or 0.0) / 1e3, 3),
-        "timed_region_s": round(timed_s * ((result.candidate_ms or {}).get("n") or 0) / 1e3, 3),
-        "phases_s": phases,
-    }
-    return result
+    for result in results.values():
+        timed_s = (result.candidate_ms or {}).get("median") or 0.0
+        result.overhead = {
+            "wall_s": round(wall, 3),
+            "reference_s": round(ref_s, 3),
+            "candidate_process_s": round(outcome.wall_s, 3),
+            "compile_s": round((result.compile_ms or 0.0) / 1e3, 3),
+            "timed_region_s": round(timed_s * ((result.candidate_ms or {}).get("n") or 0) / 1e3, 3),
+            "phases_s": phases,
+            "reference_phases_s": bundle.get("phases_s") or {},
+            "runs_judged_together": len(judged),
+        }
+    return results
+
+
+def _strict_stop(judged: EvalSettings, run: EvalSettings, session: Session, bundle: dict[str, Any],
+                 base: dict[str, Any], prov: dict[str, Any]) -> EvalResult | None:  # fmt: skip
+    """The refusal a run under ops_policy="kernels" would have ended with, where the shared run (under
+    "any") passed the point at which it would have stopped; None when it did not get there."""
+    stop = session.strict_stop
+    if judged.ops_policy != "kernels" or run.ops_policy != "any" or stop is None:
+        return None
+    from repro.harness.opcheck import forbidden_ops, forbidden_reason, tripwire_reason
+
+    common = dict(base, provenance=prov, reference_ops=bundle.get("ops", {}), ops=dict(stop["ops"]))
+    if stop["kind"] == "tripwire":
+        return EvalResult("rejected", tripwire_reason(stop["op"]), **common)
+    forbidden = forbidden_ops(stop["ops"], list(bundle.get("allowed_ops") or []))
+    if not forbidden:
+        return None
+    return EvalResult("rejected", forbidden_reason(forbidden, bundle.get("ops", {})), **common)
 
 
 def _determinism(outputs: dict[str, list[torch.Tensor]], key: str, tols: list[list[float]], label: str,
@@ -353,10 +416,9 @@ def _override_tolerance(tols: dict[str, list], refs: dict[str, list[torch.Tensor
 FAILURE_VERDICTS = ("incorrect", "rejected", "compile_error", "runtime_error")
 
 
-def _judge(problem_path, settings, bundle, job_dir, outcome, session: Session, base, prov) -> EvalResult:
+def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session, base, prov) -> EvalResult:
     """The verdict, from what the parent received over the channel (never from files the candidate's
-    process could rewrite afterwards) and the reference bundle."""
-    phase = _last_phase(job_dir)
+    process could rewrite afterwards) and the reference bundle; `phase` is the last the worker entered."""
     common = dict(base, provenance=prov, reference_ops=bundle.get("ops", {}), shapes=[])
     report = session.report
     if session.violation:

@@ -100,6 +100,14 @@ def forbidden_ops(seen: dict[str, int], allowed_extra: list[str] | tuple[str, ..
     return sorted(op for op in seen if op not in allowed)
 
 
+def tripwire_reason(name: str) -> str:
+    """Why a forward that stepped outside the op tracer (see `guards.Tripwire`) is refused."""
+    return (
+        f"ModelNew.forward stepped outside the op tracer (called {name}): "
+        "PyTorch ops hidden from the tracer are refused like any other"
+    )
+
+
 def forbidden_reason(ops: list[str], reference_ops: dict[str, int]) -> str:
     first = ops[0]
     ref = " (the reference calls it too)" if first in reference_ops else ""

@@ -132,11 +132,15 @@ def start_worker(
     *,
     candidate: bool = True,
     cpu_s: float | None = None,
+    serve: bool = False,
 ) -> Worker:
     """`python -m repro.harness.worker PLAN` (or `--standby` when no plan yet) under the warden.
 
     A candidate's worker runs under its own uid when we are root (the job folder is handed to that
-    uid); the reference worker runs trusted code only and keeps ours (it writes the cache)."""
+    uid); the reference worker runs trusted code only and keeps ours (it writes the cache). With
+    `serve` (reference workers only) it runs plan after plan, read from its stdin (`ReferenceServers`)."""
+    if serve and (candidate or plan_path is not None):
+        raise ValueError("start_worker: only a reference worker without a plan can serve")
     (job_dir / "tmp").mkdir(exist_ok=True)
     seed = triton_seed_dir()
     if candidate and seed.is_dir():  # Triton's driver module, built by a trusted process: not rebuilt per job
@@ -159,7 +163,8 @@ def start_worker(
         warden += ["--uid", str(uid)]
     if cpu_s:
         warden += ["--cpu", str(int(cpu_s * max(1, os.cpu_count() or 1)) + 10)]
-    cmd = [sys.executable, "-m", "repro.harness.worker", str(plan_path) if plan_path else "--standby"]
+    mode = "--serve" if serve else "--standby"
+    cmd = [sys.executable, "-m", "repro.harness.worker", str(plan_path) if plan_path else mode]
     ends: tuple[int, int] | None = None
     parent_end = None
     if candidate:
@@ -279,3 +284,116 @@ class StandbyPool:
 
 
 POOL = StandbyPool()
+
+
+class ReferenceServers:
+    """One warm reference worker per (device, gpu), kept across tasks when enabled (`enabled`), so a
+    task's reference bundle costs its own work and not a process start-up and CUDA initialisation.
+
+    The reference role runs the task's own code and the harness's; candidates never run in it. A
+    server that times out or dies is killed and replaced; one whose state changed (see
+    `worker.serve_references`) retires by itself after its report. Disabled, `run` starts one
+    process per job, as before."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._servers: dict[tuple[str, int | None], Worker] = {}
+        self._locks: dict[tuple[str, int | None], threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.started = 0  # server processes started (for benchmarks and tests)
+        atexit.register(self.close)
+
+    def run(
+        self, device: str, gpu: int | None, job_dir: Path, plan_path: Path, timeout_s: float
+    ) -> ProcessOutcome:
+        """Run one reference plan (its report lands in `job_dir`); the outcome of that job alone."""
+        if not self.enabled:
+            worker = start_worker(device, gpu, job_dir, plan_path, candidate=False)
+            return wait(worker, plan_path, timeout_s)
+        key = (device, gpu)
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            return self._run(key, job_dir, plan_path, timeout_s)
+
+    def _run(
+        self, key: tuple[str, int | None], job_dir: Path, plan_path: Path, timeout_s: float
+    ) -> ProcessOutcome:
+        device, gpu = key
+        env = scrubbed_env(device, gpu, home=Path("/"))
+        env["TRITON_CACHE_DIR"] = str(triton_seed_dir())
+        current = _server_key(env)
+        server = self._servers.pop(key, None)
+        if server is not None and (server.env_key != current or server.proc.poll() is not None):
+            self._drop(server)
+            server = None
+        if server is None:
+            server = start_worker(device, gpu, new_job_dir("refsrv"), None, candidate=False, serve=True)
+            server.env_key = current
+            self.started += 1
+        log = server.job_dir / "worker.log"
+        offset = log.stat().st_size if log.exists() else 0
+        t0 = time.monotonic()
+        report = job_dir / "report.json"
+        timed_out = False
+        try:
+            assert server.proc.stdin is not None
+            server.proc.stdin.write(f"{plan_path}\n".encode())
+            server.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died meanwhile: reported below as the process's exit
+        while not report.exists() and server.proc.poll() is None:
+            if time.monotonic() - t0 > timeout_s:
+                timed_out = True
+                break
+            time.sleep(0.01)
+        wall = time.monotonic() - t0
+        done = report.exists()
+        tail = _log_tail(log, offset)
+        if done and not _retiring(report):
+            self._servers[key] = server
+            return ProcessOutcome(0, False, wall, tail)
+        if done:  # it exits by itself after this report
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.proc.wait(timeout=30)
+        self._drop(server)
+        return ProcessOutcome(0 if done else server.proc.returncode, timed_out and not done, wall, tail)
+
+    def _drop(self, server: Worker) -> None:
+        if server.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                server.proc.stdin.close()
+        kill(server)
+        shutil.rmtree(server.job_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop every server (at exit, or when a run is over)."""
+        with self._lock:
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            self._drop(server)
+
+
+def _server_key(env: dict[str, str]) -> tuple:
+    return tuple(sorted((k, v) for k, v in env.items() if k not in ("HOME", "TMPDIR")))
+
+
+def _log_tail(log: Path, offset: int) -> str:
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            return f.read()[-3000:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _retiring(report: Path) -> bool:
+    import json
+
+    try:
+        return bool(((json.loads(report.read_text()).get("server")) or {}).get("retire"))
+    except (OSError, ValueError, AttributeError):
+        return True
+
+
+REFERENCES = ReferenceServers()

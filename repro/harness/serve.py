@@ -44,6 +44,9 @@ class Session:
     timed_shapes: dict[int, list[list[int]]] = field(default_factory=dict)
     ops: dict[str, int] = field(default_factory=dict)
     report: dict[str, Any] | None = None
+    # Where a run under ops_policy="kernels" would have stopped (runs judged under both op rules):
+    # {"kind": "tripwire" | "forbidden", "op": name, "ops": the ops received until then}.
+    strict_stop: dict[str, Any] | None = None
     violation: str | None = None
     stopped: bool = False
     _rng: random.Random = field(
@@ -101,6 +104,14 @@ class Session:
         if type(name) is not str or self._pending is not None:
             raise ProtocolViolation("an op record out of turn")
         self.ops[name] = self.ops.get(name, 0) + 1
+
+    def _on_strict_stop(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
+        kind, op = h.get("kind"), h.get("op", "")
+        if kind not in ("tripwire", "forbidden") or type(op) is not str or self.strict_stop is not None:
+            raise ProtocolViolation("a strict-rules stop sent twice or malformed")
+        if self.settings.ops_policy != "any" or self._pending is not None:
+            raise ProtocolViolation("a strict-rules stop out of turn")
+        self.strict_stop = {"kind": kind, "op": op, "ops": dict(self.ops)}
 
     def _on_seed(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         i = h.get("i")

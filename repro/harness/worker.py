@@ -59,6 +59,7 @@ class Job:
         self.phase = "start"
         self.report: dict[str, Any] = {"role": self.plan["role"], "status": "incomplete"}
         self.outputs: dict[str, list[torch.Tensor]] = {}
+        self.strict_stopped = False
 
     def enter(self, phase: str) -> None:
         self.phase = phase
@@ -169,6 +170,9 @@ def run_reference(job: Job) -> None:
     for si, shape in enumerate(shapes):
         job.enter(f"reference shape {si}")
         model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
+        # A second model, built alike, for the determinism check: called once per trial like `model`,
+        # so at every trial both have the same history (built once per shape: large models build slowly).
+        again_model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
         for t in range(s["correctness_trials"]):
             seed = prob.trial_seed(s["seed"], si, t)
             inputs = prob.make_inputs(problem, shape, seed, job.device)
@@ -184,7 +188,8 @@ def run_reference(job: Job) -> None:
             key = f"s{si}/t{t}"
             job.outputs[key] = _cpu_copy(outs)
             _record_tolerance(job, problem, key, outs)
-            _check_reference_determinism(job, problem, shape, si, t, seed, outs)
+            _check_reference_determinism(job, problem, again_model, shape, si, t, seed, outs)
+        del again_model
         if si == 0:
             _reference_pool(job, problem, shape, model)
         del model
@@ -208,6 +213,7 @@ def run_reference(job: Job) -> None:
         peaks.measure_and_store(Path(job.plan["peaks_path"]), job.device)
     from repro.records.provenance import provenance
 
+    job.enter("provenance")
     job.report["provenance"] = provenance(job.device)
     if job.device == "cuda":
         from repro.harness import peaks
@@ -216,12 +222,11 @@ def run_reference(job: Job) -> None:
     job.report["status"] = "done"
 
 
-def _check_reference_determinism(job: Job, problem: Any, shape: dict, si: int, t: int, seed: int,
-                                 outs: list[torch.Tensor]) -> None:  # fmt: skip
-    """Run the reference again with the same seed (a fresh model, fresh inputs): a reference that is not
-    deterministic within tolerance would blame honest candidates, so it is refused and nothing cached."""
-    s = job.settings
-    again_model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
+def _check_reference_determinism(job: Job, problem: Any, again_model: Any, shape: dict, si: int, t: int,
+                                 seed: int, outs: list[torch.Tensor]) -> None:  # fmt: skip
+    """Run the reference again with the same seed (a second model built alike, fresh inputs): a reference
+    that is not deterministic within tolerance would blame honest candidates, so it is refused and
+    nothing cached."""
     inputs = prob.make_inputs(problem, shape, seed, job.device)
     torch.manual_seed(int.from_bytes(_urandom(8), "little") >> 1)  # forward must not depend on the RNG
     with torch.no_grad():
@@ -401,11 +406,9 @@ def run_candidate(job: Job) -> None:
                 except BaseException as exc:
                     raise _classify(exc, f"forward (shape {si}, trial {t})") from None
                 if tripwire.tripped and s.get("ops_policy", "kernels") == "kernels":
-                    raise Failure(
-                        "rejected",
-                        f"ModelNew.forward stepped outside the op tracer (called {tripwire.tripped[0]}): "
-                        "PyTorch ops hidden from the tracer are refused like any other",
-                    )
+                    raise Failure("rejected", opcheck.tripwire_reason(tripwire.tripped[0]))
+                if tripwire.tripped:
+                    _strict_stop(job, {"kind": "tripwire", "op": tripwire.tripped[0]})
                 call_ms.append((_perf_counter_ns() - t0) / 1e6)
                 for op, n in rec.counts.items():
                     ops[op] = ops.get(op, 0) + n
@@ -435,6 +438,8 @@ def run_candidate(job: Job) -> None:
                 job.report["forbidden_ops"] = forbidden
                 job.report["status"] = "done"
                 return
+            if forbidden:
+                _strict_stop(job, {"kind": "forbidden"})
             job.enter("timing")
             try:
                 with torch.no_grad():
@@ -448,6 +453,15 @@ def run_candidate(job: Job) -> None:
     job.report["ops"] = ops
     job.report["compile_ms"] = compile_ms
     job.report["status"] = "done"
+
+
+def _strict_stop(job: Job, what: dict[str, Any]) -> None:
+    """Under `ops_policy="any"` with `strict_stops` in the plan (one run judged under both op rules), tell
+    the parent, once, where a run under "kernels" would have stopped: at the first call that stepped
+    outside the op tracer, or after shape 0's trials when they called ops the task does not allow."""
+    if job.plan.get("strict_stops") and job.channel is not None and not job.strict_stopped:
+        job.strict_stopped = True
+        job.channel.send("strict_stop", what)
 
 
 def _check_guards(job: Job, snapshot: guards.Snapshot, phase: str) -> None:
@@ -502,18 +516,8 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def main(argv: list[str]) -> int:
-    _die_with_parent()
-    channel = None
-    if "--channel" in argv:
-        i = argv.index("--channel")
-        rfd, wfd = (int(x) for x in argv[i + 1].split(","))
-        channel = chan_mod.Channel(rfd, wfd)
-        argv = argv[:i] + argv[i + 2 :]
-    plan = _standby() if argv[0] == "--standby" else Path(argv[0])
-    if plan is None:  # the parent went away before sending work
-        return 0
-    job = Job(plan, channel if plan and json.loads(plan.read_text())["role"] == "candidate" else None)
+def _run_job(job: Job) -> None:
+    """Run the job's role; a failure becomes the report's verdict and reason."""
     if job.device == "cuda":
         torch.cuda.set_device(0)
     torch.set_grad_enabled(True)
@@ -527,6 +531,70 @@ def main(argv: list[str]) -> int:
             status="failed", verdict=f.verdict, reason=f.reason, detail=traceback.format_exc()[-4000:]
         )
     job.report["phase"] = job.phase
+
+
+# A reference server retires (exits after its report) after this many jobs, bounding what one
+# process accumulates (host memory, compiled code, allocator state).
+SERVE_MAX_JOBS = 64
+
+
+def serve_references() -> int:
+    """Reference jobs one after another in this process (`--serve`; plan paths on stdin, one a line).
+
+    The reference role runs only the task's own code and ours, so one warm process (torch imported,
+    CUDA initialised once, cuBLAS loaded) can serve every task of a run, instead of one process per
+    task. Between jobs the problem module and the allocator's cache are dropped; a job after which
+    the process no longer looks as it did before the first (a global flag changed, a harness or timer
+    function replaced, a thread left running, torch.compile used) ends the server: its report says
+    why, and the parent starts a fresh one for the next task. Candidates never run here."""
+    import gc
+
+    before: guards.Snapshot | None = None
+    for served in range(1, SERVE_MAX_JOBS + 1):
+        line = sys.stdin.readline().strip()
+        if not line:
+            return 0  # the parent closed our stdin: done
+        job = Job(Path(line))
+        if job.plan["role"] != "reference":
+            job.report.update(
+                status="failed", verdict="crash", reason="a reference server runs reference jobs only"
+            )
+            job.finish()
+            continue
+        if before is None:
+            torch.set_grad_enabled(True)
+            before = guards.Snapshot()
+        _run_job(job)
+        sys.modules.pop("kernelatlas_problem", None)
+        gc.collect()
+        if job.device == "cuda" and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+        torch.set_grad_enabled(True)
+        changed = before.violations()
+        retire = changed[0] if changed else ("served its last job" if served == SERVE_MAX_JOBS else None)
+        job.report["server"] = {"pid": os.getpid(), "job": served, "retire": retire}
+        job.finish()
+        if retire:
+            return 0
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    _die_with_parent()
+    if argv[0] == "--serve":
+        return serve_references()
+    channel = None
+    if "--channel" in argv:
+        i = argv.index("--channel")
+        rfd, wfd = (int(x) for x in argv[i + 1].split(","))
+        channel = chan_mod.Channel(rfd, wfd)
+        argv = argv[:i] + argv[i + 2 :]
+    plan = _standby() if argv[0] == "--standby" else Path(argv[0])
+    if plan is None:  # the parent went away before sending work
+        return 0
+    job = Job(plan, channel if plan and json.loads(plan.read_text())["role"] == "candidate" else None)
+    _run_job(job)
     if job.channel is None:
         job.finish()
         return 0

@@ -5,15 +5,21 @@ most of their evaluation compiling, so those builds run first, in parallel on th
 (`build_workers` processes with no GPU visible), each into a build folder of its own; the GPU meanwhile
 judges the kernels that need no build. The candidate then runs with `TORCH_EXTENSIONS_DIR` pointed at
 its built folder (a two-line prologue ahead of its source), so the harness's process loads the built
-module instead of compiling it again. The strict run comes first; the kernelbench run is made only where
-the looser rules can change the outcome (`policies.needs_second_run`), otherwise its row repeats the
-strict measurement and says so (`derived_from`).
+module instead of compiling it again.
+
+Each kernel runs in one candidate process judged under both policies (`evaluate_policies`: the run
+allows PyTorch ops, the worker marks where the strict rules would have stopped, and each tolerance is
+applied to the same outputs); where the rules cannot differ (`policies.needs_second_run` is false) the
+kernelbench record repeats the strict one and says so (`derived_from`). The reference bundle of each
+task comes from one warm reference process per GPU (`sandbox.REFERENCES`), not a fresh process per
+task. With several GPUs, one lane per GPU judges different kernels at once into the same ledger.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import hashlib
 import os
 import queue
@@ -267,36 +273,51 @@ class Auditor:
             ledger_mod.upsert(self.ledger, row)
             ledger_mod.write(self.out, self.ledger)
 
-    def judge(self, k: PublishedKernel, problem: Path, source: str) -> dict[str, Any]:
-        from repro.harness import evaluate
+    def judge(self, k: PublishedKernel, problem: Path, source: str, gpu: int | None = None) -> dict[str, Any]:
+        """Every policy's verdict on `k` from one candidate run (`evaluate_policies`), on GPU `gpu`."""
+        from repro.harness.evaluate import evaluate_policies
 
         claim = k.headline
-        strict_settings = (
-            self.policies["strict"].settings(self.settings) if "strict" in self.policies else None
-        )
+        base = dataclasses.replace(self.settings, gpu=gpu) if gpu is not None else self.settings
+        t0 = time.monotonic()
+        results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()})
         records: dict[str, Any] = {}
-        prov: dict[str, Any] = {}
-        first = None
-        if strict_settings is not None:
-            first = evaluate(problem, source, strict_settings)
-            records["strict"] = _policy_record(first, claim)
-            prov = first.provenance
-        if "kernelbench" in self.policies:
-            if first is not None and not pol.needs_second_run(first.verdict, first.reason):
-                records["kernelbench"] = {**_policy_record(first, claim, derived_from="strict")}
-            else:
-                res = evaluate(problem, source, self.policies["kernelbench"].settings(self.settings))
-                records["kernelbench"] = _policy_record(res, claim)
-                prov = prov or res.provenance
+        strict = results.get("strict")
+        for name, res in results.items():
+            # Where the rules cannot differ the kernelbench record is the strict one, and says so.
+            same = (
+                name != "strict"
+                and strict is not None
+                and not pol.needs_second_run(strict.verdict, strict.reason)
+            )
+            records[name] = _policy_record(
+                strict if same else res, claim, derived_from="strict" if same else None
+            )
+        first = next(iter(results.values()))
+        over = first.overhead or {}
         return {
             **self._base_row(k),
             "policies": records,
-            "provenance": _row_provenance(prov, self.settings_hash),
+            "gpu_index": gpu,
+            "timing_s": {
+                "wall_s": round(time.monotonic() - t0, 3),
+                "reference_s": over.get("reference_s"),
+                "candidate_process_s": over.get("candidate_process_s"),
+                "candidate_processes": 1,
+                "reference_phases_s": over.get("reference_phases_s") or {},
+                "candidate_phases_s": over.get("phases_s") or {},
+            },
+            "provenance": _row_provenance(first.provenance, self.settings_hash),
         }
 
-    def run(self, kernels: list[PublishedKernel], *, mode: str = "default",
-            deadline_s: float | None = None) -> dict[str, Any]:  # fmt: skip
-        """Judge `kernels` (builds in parallel, evaluations one at a time); returns counts."""
+    def run(self, kernels: list[PublishedKernel], *, mode: str = "default", deadline_s: float | None = None,
+            lanes: list[int | None] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Judge `kernels`: builds in parallel on the CPU, evaluations one at a time per lane (`lanes`: one
+        GPU index per lane, None for the default device; several lanes judge different kernels at once,
+        each on its own GPU, into the same ledger). Returns counts."""
+        from repro.harness import sandbox
+
+        lanes = lanes or [None]
         t0 = time.monotonic()
         todo = [k for k in kernels if not self.done(k, mode)]
         counts: dict[str, float] = {
@@ -314,11 +335,11 @@ class Auditor:
         todo = [k for k in todo if k.kernel_source is not None]
         problems = self.work / "problems"
         problems.mkdir(parents=True, exist_ok=True)
-        ready: queue.Queue[tuple[PublishedKernel, str] | None] = queue.Queue()
+        ready: queue.Queue[tuple[PublishedKernel, str]] = queue.Queue()
         building = [k for k in todo if needs_build(k.kernel_source or "")] if self.build_workers else []
         arch = gpu_arch() if building and self.settings.device == "cuda" else ""
         pool = ThreadPoolExecutor(max_workers=max(1, self.build_workers)) if building else None
-        pending = len(todo)
+        state = {"pending": len(todo), "stopped": False}
 
         def submit_build(k: PublishedKernel) -> None:
             build_dir = (self.work / "builds" / sha256(k.kernel_source or "")[:16]).resolve()
@@ -338,42 +359,85 @@ class Auditor:
         for k in todo:
             if k not in building:
                 ready.put((k, k.kernel_source or ""))
-        try:
-            while pending:
-                if deadline_s is not None and time.monotonic() - t0 > deadline_s:
-                    self.log(
-                        f"deadline of {deadline_s:g} s reached: {pending} kernel(s) left for the next run"
-                    )
-                    counts["left"] = pending
-                    break
+
+        def next_item() -> tuple[PublishedKernel, str] | None:
+            """The next kernel ready to judge; None when all are taken or the deadline has passed."""
+            while True:
+                with self.lock:
+                    if state["stopped"] or state["pending"] <= 0:
+                        return None
+                    if deadline_s is not None and time.monotonic() - t0 > deadline_s:
+                        state["stopped"] = True
+                        counts["left"] = state["pending"]
+                        self.log(f"deadline of {deadline_s:g} s reached: {state['pending']} kernel(s) left "
+                                 "for the next run")  # fmt: skip
+                        return None
                 try:
                     item = ready.get(timeout=1.0)
                 except queue.Empty:  # only builds left, none finished yet
                     continue
-                pending -= 1
-                if item is None:
-                    continue
+                with self.lock:
+                    state["pending"] -= 1
+                return item
+
+        def lane(gpu: int | None) -> None:
+            where = f" [gpu {gpu}]" if len(lanes) > 1 and gpu is not None else ""
+            while (item := next_item()) is not None:
                 k, source = item
                 problem = problems / f"{task_slug(k.task)}_{sha256(k.problem_source)[:8]}.py"
                 if not problem.is_file():
-                    problem.write_text(k.problem_source)
+                    tmp = problem.with_suffix(f".{threading.get_ident()}.tmp")
+                    tmp.write_text(k.problem_source)
+                    os.replace(tmp, problem)
                 t1 = time.monotonic()
                 try:
-                    row = self.judge(k, problem, source)
+                    row = self.judge(k, problem, source, gpu)
                 except Exception as exc:  # the reference itself fails: recorded, the audit goes on
                     why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
                     na = {"verdict": "reference_failed", "reason": why, "status": pol.FAILED + "reference",
                           "speedup": None}  # fmt: skip
                     row = {**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
-                           "provenance": {"settings_hash": self.settings_hash}}  # fmt: skip
+                           "gpu_index": gpu, "provenance": {"settings_hash": self.settings_hash}}  # fmt: skip
                 self._store(row)
-                counts["judged"] += 1
-                self.log(f"{k.task}: " + "; ".join(f"{n} {p['status']}" + (f" {p['speedup']:.2f}x" if p.get("speedup") else "")
-                                                   for n, p in row["policies"].items())
+                with self.lock:
+                    counts["judged"] += 1
+                self.log(f"{k.task}{where}: " + "; ".join(f"{n} {p['status']}" + (f" {p['speedup']:.2f}x" if p.get("speedup") else "")
+                                                          for n, p in row["policies"].items())
                          + f"  (claimed {k.headline.value if k.headline else None}; {time.monotonic() - t1:.1f} s)")  # fmt: skip
+
+        crashed: list[BaseException] = []
+
+        def guarded(gpu: int | None) -> None:
+            try:
+                lane(gpu)
+            except BaseException as exc:  # e.g. the ledger cannot be written: every lane stops
+                crashed.append(exc)
+                with self.lock:
+                    state["stopped"] = True
+
+        was_enabled = sandbox.REFERENCES.enabled
+        sandbox.REFERENCES.enabled = True  # one warm reference process per GPU for the whole audit
+        threads = [
+            threading.Thread(target=guarded, args=(g,), name=f"audit lane {g}", daemon=True) for g in lanes
+        ]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():  # polled: a join cut by Ctrl-C can return early
+                    t.join(0.2)
+        except KeyboardInterrupt:
+            with self.lock:
+                state["stopped"] = True
+            raise
         finally:
+            sandbox.REFERENCES.enabled = was_enabled
+            sandbox.REFERENCES.close()
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
                 stop_builds()
+        if crashed:
+            raise crashed[0]
         counts["seconds"] = round(time.monotonic() - t0, 1)
+        counts["reference_processes"] = sandbox.REFERENCES.started
         return counts

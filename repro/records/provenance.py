@@ -60,23 +60,27 @@ def _commit_from_environment() -> dict[str, Any]:
 
 
 @functools.cache
+@functools.cache
+def _driver_version() -> str | None:
+    """The NVIDIA driver's version (nvidia-smi), asked once per process: it cannot change while a
+    CUDA context is open, and a warm reference process records it for every task."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+
+
 def device_info(device: str) -> dict[str, Any]:
     """Name and driver/runtime of the device; on CPU the processor."""
     import torch
 
     if device == "cuda" and torch.cuda.is_available():
         props = torch.cuda.get_device_properties(torch.cuda.current_device())
-        driver = None
-        try:
-            out = subprocess.run(
-                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                capture_output=True, text=True, timeout=20,
-            )  # fmt: skip
-            driver = (
-                out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
-            )
-        except (OSError, subprocess.SubprocessError):
-            pass
+        driver = _driver_version()
         return {
             "device": "cuda",
             "name": props.name,

@@ -1,0 +1,168 @@
+"""Throughput machinery of `repro audit`, on the CPU path: the warm reference process that serves task
+after task, one candidate run judged under both policies, and several lanes writing one ledger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repro.harness import EvalSettings, HarnessError, evaluate, sandbox
+from repro.harness.evaluate import _plan, evaluate_policies, reference_bundle
+from repro.harness.serve import ProtocolViolation, Session
+from repro.published import policies as P
+from repro.published.audit import Auditor
+from repro.published.releases import load_release
+from repro.records import published_ledger as L
+
+KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
+PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
+FAST = EvalSettings(device="cpu", correctness_trials=2, timing_iters=6, min_timing_iters=3, warmup=1,
+                    baselines=("eager",), timeout_s=90, max_timing_s=2.0)  # fmt: skip
+
+
+@pytest.fixture
+def warm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sandbox.ReferenceServers]:
+    """Reference servers enabled, with a cache of this test's own; stopped afterwards."""
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
+    servers = sandbox.ReferenceServers()
+    servers.enabled = True
+    monkeypatch.setattr(sandbox, "REFERENCES", servers)
+    yield servers
+    servers.close()
+
+
+def problem(tmp_path: Path, name: str, extra: str = "") -> Path:
+    """A variant of the scale-add problem (another file, so another reference bundle)."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(PROBLEM + f"\n# variant {name}\n" + extra)
+    return path
+
+
+def server_of(path: Path) -> dict:
+    return reference_bundle(path, path.read_text(), FAST)["server"]
+
+
+def test_one_reference_process_serves_task_after_task(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
+    first = [server_of(problem(tmp_path, f"p{i}")) for i in range(3)]
+    assert [s["job"] for s in first] == [1, 2, 3] and len({s["pid"] for s in first}) == 1
+    assert warm.started == 1 and not any(s["retire"] for s in first)
+    # A reference that fails is reported by name; the process goes on serving.
+    broken = problem(tmp_path, "broken", "def get_inputs(n=4099):\n    raise ValueError('no inputs today')\n")
+    with pytest.raises(HarnessError, match="no inputs today"):
+        reference_bundle(broken, broken.read_text(), FAST)
+    assert server_of(problem(tmp_path, "p3")) == {"pid": first[0]["pid"], "job": 5, "retire": None}
+    # A reference that changes process-wide state retires its server; the next task gets a fresh one.
+    flips = problem(
+        tmp_path, "flips", "torch.backends.cudnn.benchmark = not torch.backends.cudnn.benchmark\n"
+    )
+    retired = server_of(flips)
+    assert "changed torch.backends.cudnn.benchmark" in retired["retire"]
+    after = server_of(problem(tmp_path, "p4"))
+    assert after["job"] == 1 and after["pid"] != first[0]["pid"] and warm.started == 2
+    # The bundle records where its time went.
+    bundle = reference_bundle(problem(tmp_path, "p5"), (tmp_path / "p5.py").read_text(), FAST)
+    assert {"load problem", "reference", "baseline eager", "provenance"} <= set(bundle["phases_s"])
+    assert bundle["warm_process"] is True
+
+
+def test_a_hung_reference_is_killed_and_its_server_replaced(
+    tmp_path: Path, warm: sandbox.ReferenceServers
+) -> None:
+    hang = problem(tmp_path, "hang", "import time\ndef get_inputs(n=4099):\n    time.sleep(600)\n")
+    job = sandbox.new_job_dir("ref")
+    plan = _plan("reference", job, {"problem": str(hang), "pool_seeds": [1]}, FAST)
+    outcome = warm.run("cpu", None, job, plan, timeout_s=4)
+    assert outcome.timed_out and not (job / "report.json").exists()
+    assert warm._servers == {}  # killed, not kept
+    assert server_of(problem(tmp_path, "ok"))["job"] == 1 and warm.started == 2
+
+
+def test_disabled_servers_start_one_process_per_task(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
+    warm.enabled = False
+    bundle = reference_bundle(problem(tmp_path, "cold"), (tmp_path / "cold.py").read_text(), FAST)
+    assert "server" not in bundle and bundle["warm_process"] is False and warm.started == 0
+
+
+# ---------------------------------------------------------------- one run, both policies
+
+
+def test_one_run_judges_both_policies_as_two_runs_would(
+    tmp_path: Path, warm: sandbox.ReferenceServers
+) -> None:
+    """A forward that hides PyTorch ops from the tracer: the strict rules stop at the first such call;
+    the kernelbench rules let it run. One shared run gives each the verdict of its own run."""
+    source = (KERNELS / "_honest.py").read_text() + "\n" + (KERNELS / "hide_from_tracer.py").read_text()
+    prob = problem(tmp_path, "scale_add")
+    rules = {name: P.policy(name).settings(FAST) for name in P.POLICY_NAMES}
+    shared = evaluate_policies(prob, source, rules)
+    alone = {name: evaluate(prob, source, s) for name, s in rules.items()}
+    assert shared["strict"].verdict == alone["strict"].verdict == "rejected"
+    assert (
+        shared["strict"].reason == alone["strict"].reason
+        and "outside the op tracer" in alone["strict"].reason
+    )
+    assert shared["kernelbench"].verdict == alone["kernelbench"].verdict == "correct"
+    assert shared["kernelbench"].candidate_ms and shared["strict"].candidate_ms is None
+    assert shared["strict"].overhead["runs_judged_together"] == 2
+    assert shared["strict"].provenance["settings"]["ops_policy"] == "kernels"
+    assert shared["kernelbench"].provenance["settings"]["tolerance"] == [0.01, 0.01]
+
+
+def test_rule_sets_that_differ_beyond_judging_are_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    other = dataclasses.replace(FAST, correctness_trials=3)
+    with pytest.raises(ValueError, match="differs from the first"):
+        evaluate_policies(tmp_path / "p.py", "x", {"a": FAST, "b": other})
+    with pytest.raises(ValueError, match="at least one"):
+        evaluate_policies(tmp_path / "p.py", "x", {})
+
+
+def test_a_strict_stop_the_run_did_not_ask_for_is_a_protocol_violation() -> None:
+    session = Session(FAST, [], [])  # ops_policy "kernels": nothing to mark
+    with pytest.raises(ProtocolViolation, match="out of turn"):
+        session._on_strict_stop(None, {"kind": "tripwire", "op": "x"}, b"")  # type: ignore[arg-type]
+    loose = Session(P.policy("kernelbench").settings(FAST), [], [])
+    with pytest.raises(ProtocolViolation, match="malformed"):
+        loose._on_strict_stop(None, {"kind": "verdict", "op": "correct"}, b"")  # type: ignore[arg-type]
+    loose.ops = {"aten::add.Tensor": 2}
+    loose._on_strict_stop(None, {"kind": "forbidden"}, b"")  # type: ignore[arg-type]
+    assert loose.strict_stop == {"kind": "forbidden", "op": "", "ops": {"aten::add.Tensor": 2}}
+    with pytest.raises(ProtocolViolation, match="twice"):
+        loose._on_strict_stop(None, {"kind": "forbidden"}, b"")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- lanes
+
+
+def test_two_lanes_fill_one_ledger(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
+    """Two lanes (on CPU; one per GPU with --gpus) judge different kernels of one release into one file;
+    every row records its timing, and one candidate process judged both policies."""
+    lines = [
+        {"task": f"t/{name}", "problem": problem(tmp_path, name).read_text(),
+         "kernel_path": str(KERNELS / f"{kernel}.py"), "claim": {"value": 1000.0}}
+        for name, kernel in (("a", "good_triton"), ("b", "torch_ops"), ("c", "loose_precision"))
+    ]  # fmt: skip
+    rel_file = tmp_path / "rel.jsonl"
+    rel_file.write_text("\n".join(json.dumps(x) for x in lines))
+    rel = load_release("jsonl", rel_file, benchmark_version="KernelBench v0")
+    out = tmp_path / "ledger.json"
+    logs: list[str] = []
+    auditor = Auditor(rel, out, FAST, work_dir=tmp_path / "work", log=logs.append)
+    counts = auditor.run(rel.kernels, lanes=[None, None])
+    assert counts["judged"] == 3 and counts["left"] == 0
+    rows = {r["task"]: r for r in L.load(out)["rows"]}
+    assert set(rows) == {"t/a", "t/b", "t/c"}
+    assert rows["t/b"]["policies"]["strict"]["status"] == P.STATUS_LIBRARY
+    assert rows["t/c"]["policies"]["strict"]["status"] == P.STATUS_INCORRECT
+    for row in rows.values():
+        t = row["timing_s"]
+        assert t["candidate_processes"] == 1 and t["wall_s"] >= t["candidate_process_s"] > 0
+        assert "reference" in t["reference_phases_s"] and "timing" in t["candidate_phases_s"]
+        assert row["provenance"]["settings_hash"] == FAST.fingerprint()
+    # One warm reference process served the three tasks (the lanes share it on CPU).
+    assert counts["reference_processes"] == 1
+    assert warm._servers == {} and warm.enabled  # stopped at the end of the run, the switch as it was
