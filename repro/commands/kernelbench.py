@@ -4,8 +4,13 @@
         --out repro/results/kernelbench/nvidia-h200.json --baselines eager,cuda-graph,compile,max-autotune
 
 The checkout is read where it is (nothing is copied into this repository). Run the same command again
-to continue: problems already measured with the same settings and source are kept (`--force` redoes
-them). Exit status 0 when the run completed, 2 when the checkout or the results file is unusable.
+to continue: baselines already measured with the same settings on the same source are kept, and
+baselines asked for later are added beside them (`--force` redoes them). With `--workers N`, N problems
+are prepared and compiled at once while the timed regions take turns on each GPU:
+
+    python -m repro kernelbench --root ~/KernelBench --out nvidia-h200.json --baselines compile --workers 8
+
+Exit status 0 when the run completed, 2 when the checkout or the results file is unusable.
 """
 
 from __future__ import annotations
@@ -40,6 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--kernelbench-commit", default=None, help="commit of the checkout, when it has no .git")
     p.add_argument("--force", action="store_true", help="re-measure problems already measured")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="problems prepared at once (compilation overlaps; timings on one GPU never do; default 1)",
+    )
+    p.add_argument(
+        "--gpus", default=None, help="comma-separated GPU indices to spread the workers over (default: 0)"
+    )
     p.add_argument("--rederive", action="store_true",
                    help="only recompute the SOL fields of --out from its stored measurements (no GPU needed)")  # fmt: skip
     p.set_defaults(func=main)
@@ -75,12 +89,18 @@ def main(args: argparse.Namespace) -> int:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        gpus = [int(x) for x in args.gpus.split(",") if x] if args.gpus else None
+    except ValueError:
+        print(f"error: --gpus {args.gpus!r}: give comma-separated GPU indices, e.g. 0,1", file=sys.stderr)
+        return 2
     timing = {"warmup": args.warmup, "min_iters": args.min_timing_iters, "max_iters": args.timing_iters,
               "target_rel_ci": 0.01, "max_time_s": args.max_timing_s}  # fmt: skip
     try:
         counts = run_suite(args.root, levels, args.out, device=device, baselines=baselines, timing=timing,
                            timeout_s=args.timeout, deadline_s=args.deadline_s, force=args.force,
                            kernelbench_commit=args.kernelbench_commit, seed=args.seed,
+                           workers=args.workers, gpus=gpus,
                            tasks=[t for t in (args.tasks or "").split(",") if t] or None)  # fmt: skip
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)

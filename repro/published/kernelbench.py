@@ -22,6 +22,7 @@ every problem; a rerun skips problems already measured with the same settings an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +137,29 @@ def _graph_fn(model: Any, sample: list[Any]) -> tuple[Callable[..., Any], Callab
     return replay, load
 
 
+@contextlib.contextmanager
+def gpu_lock(path: str | None) -> Iterator[float]:
+    """Hold the device's lock (an exclusive `flock` on `path`; nothing when None); yields the wait in ms."""
+    if path is None:
+        yield 0.0
+        return
+    import fcntl
+
+    t0 = time.perf_counter()
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield (time.perf_counter() - t0) * 1e3
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing: dict[str, Any],
-                    seed: int = 42) -> dict[str, Any]:  # fmt: skip
-    """Everything the result file holds for one problem (run inside a worker process)."""
+                    seed: int = 42, lock: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Everything the result file holds for one problem (run inside a worker process).
+
+    With `lock`, everything that runs on the device for long or is timed (the timed region, CUDA-graph
+    capture, max-autotune's autotuning) holds it; building, counting and default compilation do not."""
     import torch
 
     from repro.harness import problem as prob
@@ -163,22 +184,32 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
         try:
             fn: Callable[..., Any] = model
             inputs_for: Callable[..., Any] = fresh
-            if kind == "cuda-graph":
-                if device != "cuda":
-                    rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
-                    continue
-                replay, load = _graph_fn(model, sample)
-                fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
-            elif kind in ("compile", "max-autotune"):
-                mode = "max-autotune-no-cudagraphs" if kind == "max-autotune" else None
-                fn = torch.compile(model, mode=mode)
+            if kind == "cuda-graph" and device != "cuda":
+                rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
+                continue
+            if kind == "compile":  # compilation is host work: outside the lock
+                fn = torch.compile(model)
                 with torch.no_grad():
                     fn(*sample)
                 sync()
-            setup_ms = (time.perf_counter() - t0) * 1e3
-            with torch.no_grad():
-                res = harness_timing.measure(fn, inputs_for, device, **timing)
-            rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1)}
+            with gpu_lock(lock) as waited_ms:
+                t_locked = time.perf_counter()
+                if kind == "cuda-graph":
+                    replay, load = _graph_fn(model, sample)
+                    fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
+                elif kind == "max-autotune":  # autotuning times candidates on the device: inside the lock
+                    fn = torch.compile(model, mode="max-autotune-no-cudagraphs")
+                    with torch.no_grad():
+                        fn(*sample)
+                    sync()
+                setup_ms = (time.perf_counter() - t0) * 1e3 - waited_ms
+                started = time.time()
+                with torch.no_grad():
+                    res = harness_timing.measure(fn, inputs_for, device, **timing)
+                timed_at = [round(started, 3), round(time.time(), 3)]
+                held_ms = (time.perf_counter() - t_locked) * 1e3
+            rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1), "timed_at": timed_at,
+                                      "lock_wait_ms": round(waited_ms, 1), "lock_held_ms": round(held_ms, 1)}  # fmt: skip
         except Exception as exc:  # one baseline failing is recorded, the others still run
             rec["baselines"][kind] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
         finally:
@@ -204,12 +235,13 @@ def _worker_main(plan_path: str) -> int:
                            target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
 
     out = Path(plan["results"])
-    for key, path in plan["problems"]:
+    for key, path, baselines in plan["problems"]:
         with open(out, "a") as f:
             f.write(json.dumps({"start": key}) + "\n")
         t0 = time.perf_counter()
         try:
-            rec = measure_problem(Path(path), device, tuple(plan["baselines"]), plan["timing"], plan["seed"])
+            rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
+                                  plan.get("lock"))  # fmt: skip
         except Exception as exc:
             rec = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
         rec["seconds"] = round(time.perf_counter() - t0, 2)
@@ -221,17 +253,63 @@ def _worker_main(plan_path: str) -> int:
 # ------------------------------------------------------------------ the parent: scheduling and the file
 
 
+def baseline_settings_hash(device: str, timing: dict[str, Any], seed: int) -> str:
+    """What makes two measurements of one baseline comparable: device, timer settings, seed (not which
+    other baselines were measured in the same run)."""
+    import hashlib
+
+    blob = json.dumps({"device": device, "timing": timing, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _upgrade(data: dict[str, Any]) -> None:
+    """Files written before per-baseline bookkeeping: each stored baseline inherits the file's settings."""
+    old = data.get("settings") or {}
+    if not old or "runs" in data:
+        return
+    h = baseline_settings_hash(old.get("device", ""), old.get("timing", {}), old.get("seed", 42))
+    data["runs"] = [{"settings": old, "provenance": data.get("provenance"), "workers": 1}]
+    for rec in data["tasks"].values():
+        if rec.get("settings_hash") != data.get("settings_hash"):
+            continue
+        for b in (rec.get("baselines") or {}).values():
+            b.setdefault("settings_hash", h)
+            b.setdefault("run", 0)
+
+
+def _missing(
+    rec: dict[str, Any] | None, problem_sha: str, wanted: tuple[str, ...], h: str
+) -> tuple[str, ...]:
+    """The baselines of `wanted` a stored record lacks: not measured with settings `h` on this source, or
+    lost to a crash or timeout of the whole problem (tried again). A baseline's own error (e.g. a model
+    that cannot be captured in a CUDA graph) is a result and stays."""
+    if not rec or rec.get("problem_sha256") != problem_sha or rec.get("error"):
+        return wanted
+    have = rec.get("baselines") or {}
+    return tuple(
+        k for k in wanted if not (have.get(k, {}).get("settings_hash") == h and not have[k].get("retry"))
+    )
+
+
 def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baselines: tuple[str, ...],
               timing: dict[str, Any], timeout_s: float, deadline_s: float | None = None, force: bool = False,
               kernelbench_commit: str | None = None, tasks: list[str] | None = None, seed: int = 42,
+              workers: int = 1, gpus: list[int] | None = None,
               log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
-    """Measure every problem not yet in `out` (same settings and source), one worker process at a time;
-    a problem that crashes or outlasts `timeout_s` is recorded as such and its worker replaced."""
-    import hashlib
+    """Measure every (problem, baseline) not yet in `out` with the same settings and source.
+
+    `workers` processes run at once (spread over `gpus`, one lock per GPU): model building, input
+    generation, FLOP counting and `torch.compile`'s compilation overlap on the host's cores, while the
+    timed regions (and max-autotune's on-device autotuning) on one GPU take that GPU's lock, so no two
+    timings ever share a device. A problem that crashes or outlasts `timeout_s` is recorded as such and
+    its worker replaced; baselines measured earlier for a problem are kept when others are added."""
+    import threading
 
     from repro.harness import peaks as peaks_mod
     from repro.records.provenance import device_name, provenance
 
+    if workers < 1:
+        raise SuiteError(f"--workers {workers}: give at least 1")
     problems = discover(root, levels)
     if tasks:
         known = {k for k, _ in problems}
@@ -240,95 +318,140 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             raise SuiteError(f"--tasks: {missing} not found under {root} (keys look like {problems[0][0]})")
         problems = [(k, p) for k, p in problems if k in set(tasks)]
     settings = {"device": device, "baselines": list(baselines), "timing": timing, "seed": seed}
-    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    h = baseline_settings_hash(device, timing, seed)
     data = load_results(out) or {"format": FORMAT, "format_version": FORMAT_VERSION, "tasks": {}}
+    _upgrade(data)
     prov = provenance(device)
     dev = device_name(device)
     peaks = peaks_mod.load(dev)
     if peaks is None:
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
+    gpu_list = (gpus or [0]) if device == "cuda" else [None]
+    data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
+                                        "gpus": gpu_list if device == "cuda" else None})  # fmt: skip
+    run_index = len(data["runs"]) - 1
     data.update(
         kernelbench={"root": str(root), "commit": kernelbench_commit or checkout_commit(root)},
-        settings=settings, settings_hash=settings_hash, provenance=prov,
+        settings=settings, settings_hash=h, provenance=prov,
         peaks={k: peaks.get(k) for k in ("copy_bytes_per_s", "flops_per_s", "method")},
     )  # fmt: skip
 
     def sha(p: Path) -> str:
+        import hashlib
+
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
-    def measured(key: str, path: Path) -> bool:
-        """Kept: measured with these settings and this source, without error (errors are tried again)."""
-        rec = data["tasks"].get(key) or {}
-        return (
-            rec.get("settings_hash") == settings_hash
-            and rec.get("problem_sha256") == sha(path)
-            and not rec.get("error")
-        )
-
-    todo = [(k, p) for k, p in problems if force or not measured(k, p)]
+    todo: list[tuple[str, Path, tuple[str, ...]]] = []
+    for k, p in problems:
+        need = baselines if force else _missing(data["tasks"].get(k), sha(p), baselines, h)
+        if need:
+            todo.append((k, p, need))
     counts: dict[str, float] = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
-    queue_ = list(todo)
-    while queue_:
-        if deadline_s is not None and time.monotonic() - t0 > deadline_s:
-            counts["left"] = len(queue_)
-            log(f"deadline of {deadline_s:g} s reached: {len(queue_)} problem(s) left for the next run")
-            break
-        results = work / f"results-{len(queue_)}.jsonl"
-        plan = {"device": device, "baselines": list(baselines), "timing": timing, "seed": seed,
-                "results": str(results), "problems": [(k, str(p)) for k, p in queue_]}  # fmt: skip
-        plan_path = work / "plan.json"
-        plan_path.write_text(json.dumps(plan))
-        with open(work / "worker.log", "ab") as errlog:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", _WORKER, str(plan_path)], env=env, start_new_session=True,
-                stdout=subprocess.DEVNULL, stderr=errlog,
-            )  # fmt: skip
-        seen = 0
-        started_at = time.monotonic()
-        current = None
-        while True:
-            lines = results.read_text().splitlines() if results.is_file() else []
-            for line in lines[seen:]:
-                msg = json.loads(line)
-                if "start" in msg:
-                    current, started_at = msg["start"], time.monotonic()
-                else:
-                    key = msg["done"]
-                    rec = msg["record"]
-                    path = dict(queue_)[key]
-                    _store(data, key, path, rec, settings_hash, sha(path), peaks)
-                    write_json_atomic(out, {**data, "updated": utc_now()})
-                    counts["failed" if rec.get("error") else "measured"] += 1
-                    queue_ = [(k, p) for k, p in queue_ if k != key]
-                    current = None
-                    log(_line(key, rec, data["tasks"][key]))
-            seen = len(lines)
-            if proc.poll() is not None and seen == len(
-                results.read_text().splitlines() if results.is_file() else []
-            ):
-                break
-            over = current is not None and time.monotonic() - started_at > timeout_s
-            late = deadline_s is not None and time.monotonic() - t0 > deadline_s + timeout_s
-            if over or late:
-                break
-            time.sleep(0.2)
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-        if current is not None and current in dict(queue_):  # crashed or hung on this problem
-            why = f"the measurement did not finish within {timeout_s:g} s" if proc.returncode in (None, -9) else (
-                f"the worker process exited with status {proc.returncode}")  # fmt: skip
-            path = dict(queue_)[current]
-            _store(data, current, path, {"error": why}, settings_hash, sha(path), peaks)
+    lock = threading.Lock()  # guards `data`, `counts` and the file
+
+    def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
+        """Merge one problem's new measurements into its record: baselines measured before on the same
+        source stay; a problem-level failure then becomes the failure of the baselines asked for."""
+        with lock:
+            failed_problem = bool(rec.get("error"))
+            old = data["tasks"].get(key) or {}
+            problem_sha = sha(path)
+            same_source = old.get("problem_sha256") == problem_sha and not old.get("error")
+            kept = (old.get("baselines") or {}) if same_source else {}
+            if kept and rec.get("error"):
+                failed = {k: {"error": rec["error"], "retry": True} for k in need}
+                fields = {k: v for k, v in old.items() if k not in ("baselines", "seconds", "date")}
+                rec = {**fields, "seconds": rec.get("seconds"), "baselines": {**kept, **failed}}
+            elif kept:
+                rec = {**rec, "baselines": {**kept, **rec.get("baselines", {})}}
+            for k in need:
+                if k in rec.get("baselines", {}):
+                    rec["baselines"][k].update(settings_hash=h, run=run_index)
+            _store(data, key, path, rec, h, problem_sha, peaks)
             write_json_atomic(out, {**data, "updated": utc_now()})
-            counts["failed"] += 1
-            queue_ = [(k, p) for k, p in queue_ if k != current]
-            log(f"{current}: {why}")
+            counts["failed" if failed_problem else "measured"] += 1
+        log(_line(key, rec, data["tasks"][key]))
+
+    def shard_loop(slot: int, queue_: list[tuple[str, Path, tuple[str, ...]]]) -> None:
+        gpu = gpu_list[slot % len(gpu_list)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}
+        if device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        elif gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        gpu_lock = work / f"gpu-{gpu if gpu is not None else 'cpu'}.lock"
+        n = 0
+        while queue_:
+            if deadline_s is not None and time.monotonic() - t0 > deadline_s:
+                with lock:
+                    counts["left"] += len(queue_)
+                log(f"deadline of {deadline_s:g} s reached: {len(queue_)} problem(s) left for the next run")
+                break
+            n += 1
+            results = work / f"results-{slot}-{n}.jsonl"
+            plan = {"device": device, "timing": timing, "seed": seed, "results": str(results),
+                    "lock": str(gpu_lock) if workers > 1 else None,
+                    "problems": [(k, str(p), list(b)) for k, p, b in queue_]}  # fmt: skip
+            plan_path = work / f"plan-{slot}.json"
+            plan_path.write_text(json.dumps(plan))
+            with open(work / f"worker-{slot}.log", "ab") as errlog:
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", _WORKER, str(plan_path)], env=env, start_new_session=True,
+                    stdout=subprocess.DEVNULL, stderr=errlog,
+                )  # fmt: skip
+            seen = 0
+            started_at = time.monotonic()
+            current = None
+            paths = {k: p for k, p, _ in queue_}
+            needs = {k: b for k, _, b in queue_}
+            while True:
+                lines = results.read_text().splitlines() if results.is_file() else []
+                for line in lines[seen:]:
+                    msg = json.loads(line)
+                    if "start" in msg:
+                        current, started_at = msg["start"], time.monotonic()
+                    else:
+                        key = msg["done"]
+                        store(key, paths[key], msg["record"], needs[key])
+                        queue_ = [q for q in queue_ if q[0] != key]
+                        current = None
+                seen = len(lines)
+                if proc.poll() is not None and seen == len(
+                    results.read_text().splitlines() if results.is_file() else []
+                ):
+                    break
+                over = current is not None and time.monotonic() - started_at > timeout_s
+                late = deadline_s is not None and time.monotonic() - t0 > deadline_s + timeout_s
+                if over or late:
+                    break
+                time.sleep(0.2)
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+            if current is not None and current in paths:  # crashed or hung on this problem
+                why = f"the measurement did not finish within {timeout_s:g} s" if proc.returncode in (None, -9) else (
+                    f"the worker process exited with status {proc.returncode}")  # fmt: skip
+                store(current, paths[current], {"error": why}, needs[current])
+                queue_ = [q for q in queue_ if q[0] != current]
+                log(f"{current}: {why}")
+            elif proc.returncode not in (0, None) and queue_ and seen == 0:
+                with lock:
+                    counts["failed"] += len(queue_)
+                log(
+                    f"worker {slot} exited with status {proc.returncode} before its first problem; see {errlog.name}"
+                )
+                break
+
+    shards = [todo[i::workers] for i in range(workers)]
+    threads = [
+        threading.Thread(target=shard_loop, args=(i, s), daemon=True) for i, s in enumerate(shards) if s
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     counts["seconds"] = round(time.monotonic() - t0, 1)
     return counts
 

@@ -7,6 +7,13 @@ torch, triton, commit, date), `peaks` (copy bandwidth, matmul rates measured on 
 one record per problem (`level1/19_ReLU`) with `flops`, `flops_by_op`, `bytes_read`, `bytes_written`,
 `dtype`, `tf32` flags, `baselines` (per baseline the timing summary or an `error`), and the derived
 `sol_ms`, `bound`, `sol_fraction` (per baseline) and `sol_method`.
+
+Baselines can be measured in separate runs (eager and CUDA graph first, compiled modes later): `runs`
+lists every run's settings and provenance, and each baseline names its `run` (index into `runs`) and
+the `settings_hash` of its device, timer settings and seed; `timed_at` (Unix seconds, start and end of
+its timed region) and `lock_wait_ms` show that timed regions on one GPU never overlapped. `settings` and
+`provenance` at the top are the latest run's. A baseline with `retry: true` was lost to a crash or
+timeout of its whole problem and is measured again by the next run.
 """
 
 from __future__ import annotations
