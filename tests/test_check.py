@@ -137,7 +137,7 @@ def test_bad_entry_is_reported_with_line_and_fix(
         ("  tasks: many", "papers/bench.yaml:12: benchmark.tasks: Input should be a valid integer"),
         (
             "  baselines: [pytorch-eager]",
-            "papers/bench.yaml:12: benchmark.baselines[0]: unknown baselines term 'pytorch-eager' (did you mean 'eager'?)",
+            "papers/bench.yaml:12: benchmark.baselines[0]: unknown baselines term 'pytorch-eager' (did you mean 'eager' or 'eager-tf32'?)",
         ),
         (
             "  anti-cheating: [fresh inputs]",
