@@ -144,6 +144,15 @@ def test_bad_entry_is_reported_with_line_and_fix(
             "papers/bench.yaml:12: benchmark.anti-cheating: unknown field (did you mean 'anti_cheating'?)",
         ),
         ("  anti_cheating: fresh inputs", "papers/bench.yaml:12: benchmark.anti_cheating: must be a list"),
+        (
+            "  subsets:\n    l1: {name: Level 1, tasks: 10, descripton: One op each.}",
+            "papers/bench.yaml:13: benchmark.subsets.l1.descripton: unknown field (did you mean 'description'?)",
+        ),
+        (
+            "  subsets:\n    l1: {name: Level 1, description: One op, of ten.}",
+            "papers/bench.yaml:13: benchmark.subsets.l1.of ten.: unknown field (a comma inside {...} ends the "
+            "value before it, so 'of ten.' became a field of its own: put the text in quotes",
+        ),
     ],
 )
 def test_bad_benchmark_block_is_reported_with_line_and_fix(kb_root: Path, block: str, expected: str) -> None:

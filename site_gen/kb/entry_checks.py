@@ -20,7 +20,7 @@ import bibtexparser
 from pydantic import BaseModel, ValidationError
 
 from site_gen.kb import citation_checks, result_checks
-from site_gen.kb.model import FACETS, BenchmarkInfo, Entry, Links, Result
+from site_gen.kb.model import FACETS, BenchmarkInfo, Entry, Links, Result, Subset
 from site_gen.kb.paths import CATEGORIES_FILE, VOCABULARIES_FILE
 from site_gen.kb.problems import Problem, dotted
 from site_gen.kb.taxonomy import Category, Vocab, VocabTerm
@@ -110,6 +110,8 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:
         return Result
     if "links" in loc:
         return Links
+    if loc[:2] == ("benchmark", "subsets") and len(loc) > 3:
+        return Subset
     if loc[:1] == ("benchmark",) and len(loc) > 1:
         return BenchmarkInfo
     return Entry
@@ -166,6 +168,11 @@ class EntryChecker:
                 if close
                 else "remove it; allowed: " + ", ".join(model.model_fields)
             )
+            if model is Subset and " " in name.strip():  # `{description: a, b}` splits at the comma
+                fix = (
+                    f"a comma inside {{...}} ends the value before it, so {name.strip()!r} became a field of its "
+                    'own: put the text in quotes, e.g. description: "…, …"'
+                )
             self.add(loc, "unknown field", fix)
         elif kind == "string_type" and isinstance(value, (int, float)):
             raw = self.parsed.raw_scalar(loc) or value
