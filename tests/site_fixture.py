@@ -113,6 +113,35 @@ LEDGER = {
          "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T12:02:00+00:00"}},
     ],
 }  # fmt: skip
+# A KernelBench leaderboard ledger: a kernel per (problem, model), one listed but absent, one problem unsolved.
+LEADERBOARD_LEDGER = {
+    "format": "kernelatlas-published-ledger", "format_version": 1,
+    "release": {"format": "kernelbench-leaderboard", "source": "/x/lb", "sha256": "e" * 64,
+                "name": "KernelBench leaderboard", "paper": "arXiv:2502.10517", "gpu": "L40S",
+                "benchmark_version": "KernelBench v0", "repository": "anneouyang/KernelBenchLeaderboard",
+                "commit": "f" * 40, "kernels_in_release": 4},
+    "policies": {"strict": {"name": "strict"}, "kernelbench": {"name": "kernelbench"}},
+    "rows": [
+        {"task": "level1/19/gpt-o1", "level": 1, "name": "19_ReLU", "model": "gpt-o1",
+         "claim": {"metric": "speedup", "value": 2.0, "gpu": "L40S"},
+         "policies": {"strict": _policy("correct", "reproduced", 1.9), "kernelbench": _policy("correct", "reproduced", 1.9)},
+         "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T13:00:00+00:00"}},
+        {"task": "level1/19/llama-3.1-405b", "level": 1, "name": "19_ReLU", "model": "llama-3.1-405b",
+         "claim": {"metric": "speedup", "value": 1.2, "gpu": "L40S"},
+         "policies": {"strict": _policy("rejected", "library call, not a kernel", None, "called aten::relu"),
+                      "kernelbench": _policy("correct", "slower than claimed", 0.8)},
+         "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T13:01:00+00:00"}},
+        {"task": "level1/19/model-c", "level": 1, "name": "19_ReLU", "model": "model-c",
+         "claim": {"metric": "speedup", "value": 3.0},
+         "policies": {n: _policy("not_released", "no kernel released", None,
+                                 "solution file docs/assets/solutions/ccc.py is missing from the leaderboard")
+                      for n in ("strict", "kernelbench")}, "provenance": {}},
+        {"task": "level1/20", "level": 1, "name": "20_LeakyReLU", "claim": None,
+         "policies": {n: _policy("not_released", "no kernel released", None,
+                                 "the leaderboard lists no correct solution for this problem")
+                      for n in ("strict", "kernelbench")}, "provenance": {}},
+    ],
+}  # fmt: skip
 # KernelBench baselines as `python -m repro kernelbench` writes them: two problems.
 KB_BASELINES = {
     "format": "kernelatlas-kernelbench-baselines", "format_version": 1,
@@ -150,6 +179,9 @@ def make_checkout(dest: Path) -> Path:
     published = dest / "repro" / "results" / "published"
     published.mkdir(parents=True)
     (published / "cuda-l1-h100.json").write_text(json.dumps(LEDGER), encoding="utf-8")
+    (published / "kernelbench-leaderboard-l40s.json").write_text(
+        json.dumps(LEADERBOARD_LEDGER), encoding="utf-8"
+    )
     broken = {**LEDGER, "rows": [{"task": 3, "policies": {}}]}
     (published / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
     baselines = dest / "repro" / "results" / "kernelbench"

@@ -308,7 +308,7 @@ def test_ledger_summary_csv_and_roundtrip(tmp_path: Path) -> None:
     assert back["summary"]["claimed_mean_judged"] == pytest.approx(3.0)
     assert s["kernelbench"]["claimed_mean_accepted"] == pytest.approx(3.0)
     lines = L.to_csv(back).splitlines()
-    assert lines[0].startswith("task,level,name,claim_metric") and "strict_status" in lines[0]
+    assert lines[0].startswith("task,level,name,model,claim_metric") and "strict_status" in lines[0]
     assert len(lines) == 4 and lines[3].startswith("b,")
 
 

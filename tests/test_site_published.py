@@ -130,5 +130,21 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert "ledger-cuda-l1-h100.csv" in (downloads / "index.html").read_text(encoding="utf-8")
     kb_entry = (built_site.site / "papers" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert 'id="reproduction"' in kb_entry and "74%" in kb_entry  # median SOL of eager over the two problems
+    # The leaderboard: its own release, a model per row, a headline per model, the rows not judged and why,
+    # attached to the KernelBench entry, and in the downloads.
+    assert 'id="kernelbench-leaderboard-l40s"' in page and "anneouyang/KernelBenchLeaderboard" in page
+    assert 'id="kernelbench-leaderboard-l40s-level1-19-llama-3-1-405b"' in page and "f" * 12 in page
+    lb = page[page.index('id="kernelbench-leaderboard-l40s"') :]
+    assert "<th>Model</th>" in lb and "llama-3.1-405b" in lb and "1.90×" in lb and "0.80×" in lb
+    assert "docs/assets/solutions/ccc.py is missing" in lb and "no correct solution" in lb
+    assert "KernelBench leaderboard" in kb_entry and "written by 3 models" in kb_entry
+    assert 'href="../../results/published/#kernelbench-leaderboard-l40s"' in kb_entry
+    lb_csv = list(
+        csv.DictReader(io.StringIO((downloads / "ledger-kernelbench-leaderboard-l40s.csv").read_text()))
+    )
+    assert [r["model"] for r in lb_csv] == ["gpt-o1", "llama-3.1-405b", "model-c", ""]
+    assert json.loads((downloads / "ledger-kernelbench-leaderboard-l40s.json").read_text())["rows"][1][
+        "model"
+    ] == ("llama-3.1-405b")
     kb_page = (built_site.site / "results" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert "level1/23_Softmax" in kb_page and "49%" in kb_page and "d" * 12 in kb_page

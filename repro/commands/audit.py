@@ -3,6 +3,9 @@
     python -m repro audit --format cudal1 --release PATH_OR_URL/h100.json --gpu H100 \\
         --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540 [--gpus 0,1,2,3]
 
+    python -m repro audit --format kernelbench-leaderboard --release PATH_OR_RAW_URL_OF_KernelBenchLeaderboard \
+        --out repro/results/published/kernelbench-leaderboard-l40s.json --levels 1 --order release
+
 Run again with the same arguments to continue where it stopped (rows measured at this commit with the
 same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures).
 Exit status 0 when the audit ran, whatever the verdicts; 2 when the release or the ledger is unusable.
@@ -22,10 +25,14 @@ from repro.published.releases import FORMATS
 def register(subparsers: argparse._SubParsersAction) -> None:
     from repro.commands.options import add_settings_arguments
 
-    p = subparsers.add_parser("audit", help="re-measure released kernels (CUDA-L1, KernelBench runs, JSONL)")
+    p = subparsers.add_parser(
+        "audit", help="re-measure released kernels (CUDA-L1, KernelBench runs and leaderboard, JSONL)"
+    )
     p.add_argument("--format", required=True, choices=FORMATS, help="release format")
     p.add_argument(
-        "--release", required=True, help="release file or run folder: a local path or an http(s) URL"
+        "--release",
+        required=True,
+        help="release file, run folder or leaderboard checkout: a local path or an http(s) URL",
     )
     p.add_argument("--out", required=True, type=Path, help="ledger file to write (JSON)")
     p.add_argument(
@@ -34,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--gpu", default="", help="GPU the release's claims were measured on (default from the file)"
     )
+    p.add_argument("--release-commit", default="",
+                   help="the release's commit, where its checkout has no git history or its URL names none")  # fmt: skip
     p.add_argument("--paper", default="", help="paper the claims come from, e.g. arXiv:2507.14111")
     p.add_argument("--benchmark-version", default="",
                    help="KernelBench version the claims used (sets the kernelbench policy's tolerance)")  # fmt: skip
@@ -103,10 +112,13 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         release = load_release(args.format, args.release, problems=args.problems, gpu=args.gpu,
-                               paper=args.paper, benchmark_version=args.benchmark_version)  # fmt: skip
+                               paper=args.paper, benchmark_version=args.benchmark_version,
+                               commit=args.release_commit)  # fmt: skip
     except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for why in release.meta.get("missing_sources") or []:
+        print(f"warning: not judged, recorded in the ledger: {why}", file=sys.stderr)
     kernels = release.kernels
     if args.levels:
         try:

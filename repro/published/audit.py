@@ -261,6 +261,7 @@ class Auditor:
             "task": k.task,
             "level": k.level,
             "name": k.name,
+            **({"model": k.model} if k.model else {}),
             "origin": k.origin,
             "problem_sha256": sha256(k.problem_source),
             "kernel_sha256": sha256(k.kernel_source) if k.kernel_source else None,
@@ -327,7 +328,7 @@ class Auditor:
             "left": 0,
         }
         for k in [k for k in todo if k.kernel_source is None]:
-            na = {"verdict": "not_released", "reason": "the release has no kernel for this task",
+            na = {"verdict": "not_released", "reason": k.missing or "the release has no kernel for this task",
                   "status": pol.STATUS_NO_KERNEL, "speedup": None}  # fmt: skip
             self._store({**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
                          "provenance": {"settings_hash": self.settings_hash}})  # fmt: skip

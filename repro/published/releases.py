@@ -1,7 +1,7 @@
 """Importers: released kernel sets as `PublishedKernel`s (reference program, kernel, what was claimed).
 
 Nothing third-party is stored in this repository: each importer reads the user's local path or an
-http(s) URL. Three formats:
+http(s) URL. Four formats:
 
 * `cudal1` — CUDA-L1's release, `optimized_cuda_code/<gpu>.json`: one JSON object per line with
   `level_id`, `task_id`, `ref_code`, `custom_code` (null when no faster kernel was found) and claimed
@@ -11,6 +11,8 @@ http(s) URL. Three formats:
   `level_<L>_problem_<P>_sample_<S>_kernel.py` and `eval_results.json`
   (`{"<P>": [{"sample_id", "compiled", "correctness", "runtime", "ref_runtime"?...}]}`, runtimes in
   microseconds); the reference programs come from a KernelBench checkout (`--problems`).
+* `kernelbench-leaderboard` — the KernelBench leaderboard's repository (`read_leaderboard`):
+  one kernel per (problem, model), the claimed speedup over eager on an L40S.
 * `jsonl` — the generic format, one object per line:
 
       {"task": "level1/19_ReLU",             # stable key, unique in the file
@@ -30,13 +32,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("cudal1", "kernelbench-run", "jsonl")
+FORMATS = ("cudal1", "kernelbench-run", "kernelbench-leaderboard", "jsonl")
 METRICS = ("speedup", "runtime_us")
 
 
@@ -71,6 +75,8 @@ class PublishedKernel:
     level: int | None = None
     name: str = ""
     origin: str = ""
+    model: str = ""  # the model that wrote the kernel, where a release lists several per task
+    missing: str = ""  # why there is no kernel to judge, where the release lists one that is absent
 
     @property
     def headline(self) -> Claim | None:
@@ -362,9 +368,262 @@ def read_jsonl(source: str | Path, defaults: dict[str, str] | None = None) -> Re
     return Release("jsonl", str(source), digest.hexdigest(), kernels, meta)
 
 
+# ---------------------------------------------------------------- the KernelBench leaderboard
+# Importer for the KernelBench leaderboard ("Kernelsseum"): the top correct kernels per problem.
+#
+# The leaderboard's repository (a user's checkout, or the http(s) URL of its raw files) holds:
+#
+# * `docs/assets/data.json` — an object keyed by problem, `"Level <L>: <N>_<Name>"`, each value a list of
+#   up to five solutions, best first: `{"display_name": <model>, "torch_speedup": <x over PyTorch eager>,
+#   "file": <hash>}`. A problem no model solved correctly has an empty list.
+# * `docs/assets/solutions/<hash>.py` — the solution, a KernelBench `ModelNew` program.
+# * `docs/assets/problems/l<L>_p<N>.py` — the problem, a KernelBench `Model` program (the reference).
+#
+# The speedups were measured by the KernelBench authors on an NVIDIA L40S against the PyTorch reference run
+# eagerly, with KernelBench's first release (correctness at atol = rtol = 1e-2 over five random inputs).
+# Each (problem, model) pair becomes one kernel, keyed `level<L>/<N>/<model>`. A solution or problem file
+# that is listed but absent is reported (a kernel with no source and the reason), never dropped; a problem
+# with no solution is kept as a task released without a kernel.
+
+LEADERBOARD_NAME = "KernelBench leaderboard"
+LEADERBOARD_PAPER = "arXiv:2502.10517"
+LEADERBOARD_GPU = "L40S"
+LEADERBOARD_VERSION = "KernelBench v0"
+# Where data.json may sit below the path given: the repository root, its docs/ folder, or assets/ itself.
+LEADERBOARD_LAYOUTS = ("docs/assets", "assets", "")
+_KEY = re.compile(r"^Level (\d+): (\d+)_(.*)$")
+_HASH = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+SOLUTION_FIELDS = ("display_name", "torch_speedup", "file")
+
+
+def _is_url(source: str) -> bool:
+    return bool(re.match(r"^https?://", source))
+
+
+def _fetch(url: str) -> bytes | None:
+    """The bytes at `url`; None when the server says it does not exist (404)."""
+    try:
+        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 (http(s) only)
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise ReleaseError(f"{url}: could not be fetched (HTTP {exc.code}); check the URL") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ReleaseError(f"{url}: could not be fetched ({exc}); check the URL or use a checkout") from None
+
+
+class _LeaderboardFiles:
+    """The leaderboard's assets folder, local or remote: `get(rel)` returns bytes or None if absent."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source.rstrip("/")
+        self.remote = _is_url(self.source)
+        if not self.remote:
+            path = Path(self.source)
+            if path.is_file() and path.name == "data.json":
+                self.base = str(path.parent)
+                return
+            if not path.is_dir():
+                raise ReleaseError(
+                    f"{path}: no such folder; give the root of a KernelBenchLeaderboard checkout "
+                    "(holding docs/assets/data.json) or the http(s) URL of its raw files"
+                )
+        for layout in LEADERBOARD_LAYOUTS:
+            base = f"{self.source}/{layout}".rstrip("/")
+            if self._read(f"{base}/data.json") is not None:
+                self.base = base
+                return
+        tried = ", ".join(f"{layout}/data.json".lstrip("/") for layout in LEADERBOARD_LAYOUTS)
+        raise ReleaseError(
+            f"{self.source}: no leaderboard data found (tried {tried}); give the root of a "
+            "KernelBenchLeaderboard checkout or the URL of its raw files"
+        )
+
+    def _read(self, where: str) -> bytes | None:
+        if self.remote:
+            return _fetch(where)
+        path = Path(where)
+        return path.read_bytes() if path.is_file() else None
+
+    def where(self, rel: str) -> str:
+        return f"{self.base}/{rel}"
+
+    def name(self, rel: str) -> str:
+        """The file's path in the leaderboard's repository, as rows record it."""
+        return f"docs/assets/{rel}"
+
+    def get(self, rel: str) -> bytes | None:
+        return self._read(self.where(rel))
+
+    def get_many(self, rels: list[str]) -> dict[str, bytes | None]:
+        """Several files; fetched eight at a time from a URL."""
+        if not self.remote:
+            return {r: self.get(r) for r in rels}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(rels, pool.map(self.get, rels), strict=True))
+
+
+def repository_commit(source: str) -> tuple[str, str | None]:
+    """(repository, commit) of the leaderboard: from a checkout's git, or from a raw.githubusercontent.com
+    URL (`/<owner>/<repo>/<40-hex commit>/`). The commit is None when it cannot be known."""
+    if _is_url(source):
+        m = re.match(r"^https?://raw\.githubusercontent\.com/([^/]+/[^/]+)/(?:refs/heads/)?([^/]+)", source)
+        if m:
+            return m.group(1), m.group(2) if _COMMIT.match(m.group(2)) else None
+        return source, None
+    root = Path(source)
+    root = root.parent if root.is_file() else root
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    remote = git("config", "--get", "remote.origin.url")
+    m = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?$", remote)
+    repo = m.group(1) if m else (remote or str(root))
+    return repo, commit if _COMMIT.match(commit) else None
+
+
+def _leaderboard_solutions(data: Any, where: str) -> list[tuple[int, int, str, int, dict[str, Any]]]:
+    """(level, problem id, problem name, rank, solution) for every listed solution, checked field by field;
+    a problem with no solution appears once with rank -1 and an empty solution."""
+    if not isinstance(data, dict):
+        raise ReleaseError(f"{where}: expected an object keyed by problem ('Level 1: 19_ReLU')")
+    out: list[tuple[int, int, str, int, dict[str, Any]]] = []
+    seen: set[tuple[int, int, str]] = set()
+    for key, sols in data.items():
+        m = _KEY.match(key)
+        if not m:
+            raise ReleaseError(
+                f"{where}: key {key!r} is not 'Level <L>: <N>_<Name>'; is this the leaderboard's data.json?"
+            )
+        level, pid, name = int(m.group(1)), int(m.group(2)), f"{m.group(2)}_{m.group(3)}"
+        if not isinstance(sols, list):
+            raise ReleaseError(f"{where}: {key!r}: expected a list of solutions, got {type(sols).__name__}")
+        if not sols:
+            out.append((level, pid, name, -1, {}))
+        for rank, sol in enumerate(sols):
+            at = f"{where}: {key!r}[{rank}]"
+            if not isinstance(sol, dict):
+                raise ReleaseError(f"{at}: expected an object with {', '.join(SOLUTION_FIELDS)}")
+            missing = [f for f in SOLUTION_FIELDS if f not in sol]
+            if missing:
+                raise ReleaseError(
+                    f"{at}: missing field(s) {missing}; a solution has {', '.join(SOLUTION_FIELDS)}"
+                )
+            model, fname, speedup = sol["display_name"], sol["file"], sol["torch_speedup"]
+            if not isinstance(model, str) or not model.strip():
+                raise ReleaseError(f"{at}: display_name must name the model, got {model!r}")
+            if not isinstance(fname, str) or not _HASH.match(fname):
+                raise ReleaseError(
+                    f"{at}: file {fname!r} is not a solution name (letters, digits, '-' or '_': "
+                    "docs/assets/solutions/<file>.py)"
+                )
+            if speedup is not None and (isinstance(speedup, bool) or not isinstance(speedup, int | float)):
+                raise ReleaseError(f"{at}: torch_speedup must be a number or null, got {speedup!r}")
+            if (level, pid, model) in seen:
+                raise ReleaseError(
+                    f"{at}: model {model!r} is listed twice for this problem; one solution each"
+                )
+            seen.add((level, pid, model))
+            out.append((level, pid, name, rank, sol))
+    return out
+
+
+def read_leaderboard(source: str | Path, gpu: str = "", benchmark_version: str = "", paper: str = "",
+                     commit: str = "") -> Release:  # fmt: skip
+    """The leaderboard at `source` (checkout or raw-files URL) as a release of one kernel per (problem, model).
+
+    `commit` names the leaderboard's commit where the checkout has no git history and the URL none."""
+    files = _LeaderboardFiles(str(source))
+    raw = files.get("data.json")
+    assert raw is not None  # _LeaderboardFiles found it
+    data_where = files.where("data.json")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{data_where}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    entries = _leaderboard_solutions(data, data_where)
+    gpu, paper = gpu or LEADERBOARD_GPU, paper or LEADERBOARD_PAPER
+    version = benchmark_version or LEADERBOARD_VERSION
+    problem_rel = {(lv, pid): f"problems/l{lv}_p{pid}.py" for lv, pid, *_ in entries}
+    solution_rel = [f"solutions/{sol['file']}.py" for *_, rank, sol in entries if rank >= 0]
+    blobs = files.get_many(sorted(set(problem_rel.values())) + solution_rel)
+    digest = hashlib.sha256(raw)
+    for rel in sorted(blobs):
+        if blobs[rel] is not None:
+            digest.update(f"\0{rel}\0".encode() + (blobs[rel] or b""))
+    kernels: list[PublishedKernel] = []
+    missing: list[str] = []
+    for level, pid, name, rank, sol in entries:
+        key = f"Level {level}: {name}"
+        p_rel = problem_rel[(level, pid)]
+        problem = blobs[p_rel]
+        if rank < 0:
+            kernels.append(
+                PublishedKernel(
+                    f"level{level}/{pid}",
+                    (problem or b"").decode("utf-8", "replace"),
+                    None,
+                    (),
+                    level,
+                    name,
+                    f"{files.name('data.json')}: {key!r}",
+                    missing="the leaderboard lists no correct solution for this problem",
+                )  # fmt: skip
+            )
+            continue
+        model = sol["display_name"].strip()
+        s_rel = f"solutions/{sol['file']}.py"
+        solution = blobs[s_rel]
+        why = ""
+        if problem is None:
+            why = f"problem file {files.name(p_rel)} is missing from the leaderboard"
+        elif solution is None:
+            why = f"solution file {files.name(s_rel)} is missing from the leaderboard"
+        if why:
+            missing.append(f"{key} / {model}: {why}")
+        value = sol["torch_speedup"]
+        claim = Claim("speedup", None if value is None else float(value), "eager", gpu, paper,
+                      f"leaderboard {key!r}, rank {rank + 1}", version)  # fmt: skip
+        kernels.append(
+            PublishedKernel(
+                f"level{level}/{pid}/{model}",
+                (problem or b"").decode("utf-8", "replace"),
+                None if why else (solution or b"").decode("utf-8", "replace"),
+                (claim,),
+                level,
+                name,
+                files.name(s_rel),
+                model=model,
+                missing=why,
+            )  # fmt: skip
+        )
+    repository, found = repository_commit(str(source))
+    commit = commit or found or ""
+    meta = {
+        "name": LEADERBOARD_NAME,
+        "paper": paper,
+        "gpu": gpu,
+        "benchmark_version": version,
+        "repository": repository,
+        "commit": commit or None,
+        "problems": len({(lv, pid) for lv, pid, *_ in entries}),
+        "models": sorted({k.model for k in kernels if k.model}),
+        "missing_sources": missing,
+    }
+    return Release("kernelbench-leaderboard", str(source), digest.hexdigest(), kernels, meta)
+
+
 def load_release(fmt: str, source: str | Path, *, problems: str | Path | None = None, gpu: str = "",
-                 paper: str = "", benchmark_version: str = "") -> Release:  # fmt: skip
-    """Dispatch on `fmt` (one of FORMATS)."""
+                 paper: str = "", benchmark_version: str = "", commit: str = "") -> Release:  # fmt: skip
+    """Dispatch on `fmt` (one of FORMATS). `commit`: the release's commit, where the source cannot tell."""
     if fmt == "cudal1":
         return read_cudal1(source, gpu=gpu, benchmark_version=benchmark_version or "KernelBench v0")
     if fmt == "kernelbench-run":
@@ -372,6 +631,10 @@ def load_release(fmt: str, source: str | Path, *, problems: str | Path | None = 
             raise ReleaseError("--format kernelbench-run needs --problems PATH (a KernelBench checkout)")
         return read_kernelbench_run(
             source, problems, gpu=gpu, paper=paper, benchmark_version=benchmark_version
+        )
+    if fmt == "kernelbench-leaderboard":
+        return read_leaderboard(
+            source, gpu=gpu, benchmark_version=benchmark_version, paper=paper, commit=commit
         )
     if fmt == "jsonl":
         return read_jsonl(source, {"gpu": gpu, "paper": paper, "benchmark_version": benchmark_version})

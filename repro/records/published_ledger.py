@@ -150,8 +150,8 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-CSV_COLUMNS = ["task", "level", "name", "claim_metric", "claim_value", "claim_baseline", "claim_gpu", "paper",
-               "benchmark_version"]  # fmt: skip
+CSV_COLUMNS = ["task", "level", "name", "model", "claim_metric", "claim_value", "claim_baseline", "claim_gpu",
+               "paper", "benchmark_version"]  # fmt: skip
 
 
 def to_csv(ledger: dict[str, Any]) -> str:
@@ -164,8 +164,8 @@ def to_csv(ledger: dict[str, Any]) -> str:
     w.writerow(cols)
     for r in ledger["rows"]:
         c = r.get("claim") or {}
-        line = [r["task"], r.get("level"), r.get("name", ""), c.get("metric"), c.get("value"), c.get("baseline"),
-                c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
+        line = [r["task"], r.get("level"), r.get("name", ""), r.get("model", ""), c.get("metric"), c.get("value"),
+                c.get("baseline"), c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
         for n in names:
             p = r["policies"].get(n) or {}
             line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]

@@ -45,6 +45,10 @@ class Headline:
         return POLICY_LABELS.get(self.policy, self.policy)
 
     @property
+    def short_label(self) -> str:
+        return {"strict": "strict", "kernelbench": "KernelBench's rules"}.get(self.policy, self.policy)
+
+    @property
     def share(self) -> float | None:
         return self.accepted / self.judged if self.judged else None
 
@@ -72,6 +76,29 @@ class Audit:
     @property
     def judged_rows(self) -> list[dict]:
         return [r for r in self.rows if not _not_released(r)]
+
+    @property
+    def models(self) -> list[str]:
+        """The models that wrote the kernels, where the release names one per row (a leaderboard)."""
+        return sorted({str(r["model"]) for r in self.rows if r.get("model")})
+
+    def model_headlines(self) -> list[tuple[str, int, list[Headline]]]:
+        """Per model with a kernel judged: how many, and each policy's headline over them."""
+        out = []
+        for model in self.models:
+            rows = [r for r in self.judged_rows if r.get("model") == model]
+            if rows:
+                out.append((model, len(rows), headlines(self.policies, rows)))
+        return out
+
+    def not_judged(self) -> list[tuple[str, list[str]]]:
+        """Rows with no kernel to judge, grouped by the reason the ledger gives, most frequent first."""
+        groups: dict[str, list[str]] = {}
+        for r in self.rows:
+            if _not_released(r):
+                reason = next((str(p.get("reason") or "") for p in r["policies"].values()), "")
+                groups.setdefault(reason or "no kernel released", []).append(r["task"])
+        return sorted(groups.items(), key=lambda kv: -len(kv[1]))
 
 
 @dataclass
@@ -288,8 +315,8 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-LEDGER_CSV_COLUMNS = ["task", "level", "name", "claim_metric", "claim_value", "claim_baseline", "claim_gpu", "paper",
-                      "benchmark_version"]  # fmt: skip
+LEDGER_CSV_COLUMNS = ["task", "level", "name", "model", "claim_metric", "claim_value", "claim_baseline",
+                      "claim_gpu", "paper", "benchmark_version"]  # fmt: skip
 
 
 def ledger_csv(audit: Audit) -> str:
@@ -304,8 +331,9 @@ def ledger_csv(audit: Audit) -> str:
     w.writerow(cols)
     for r in audit.rows:
         c = r.get("claim") or {}
-        line: list[Any] = [r["task"], r.get("level"), r.get("name", ""), c.get("metric"), c.get("value"),
-                           c.get("baseline"), c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
+        line: list[Any] = [r["task"], r.get("level"), r.get("name", ""), r.get("model", ""), c.get("metric"),
+                           c.get("value"), c.get("baseline"), c.get("gpu"), c.get("paper"),
+                           c.get("benchmark_version")]  # fmt: skip
         for n in names:
             p = r["policies"].get(n) or {}
             line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
