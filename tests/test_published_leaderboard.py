@@ -144,12 +144,16 @@ def test_leaderboard_over_http_loopback_and_commit_from_the_url(tmp_path: Path) 
     raw = "https://raw.githubusercontent.com/anneouyang/KernelBenchLeaderboard"
     assert repository_commit(f"{raw}/{'f' * 40}/") == ("anneouyang/KernelBenchLeaderboard", "f" * 40)
     assert repository_commit(f"{raw}/refs/heads/main/") == ("anneouyang/KernelBenchLeaderboard", None)
+    assert repository_commit("https://example.org/lb/") == (None, None)
 
 
 def test_a_checkout_without_git_has_no_commit_unless_given(tmp_path: Path) -> None:
+    # A copy without its own history, inside another repository: that repository's commit is not taken.
+    leaderboard(tmp_path, {}, {}, {})
     root = leaderboard(tmp_path / "lb", {"Level 1: 19_ReLU": [sol("m", 1.0, "x")]}, {"l1_p19": REF},
                        {"x": "X"}, git=False)  # fmt: skip
-    assert read_leaderboard(root).meta["commit"] is None
+    meta = read_leaderboard(root).meta
+    assert meta["commit"] is None and meta["repository"] is None
     assert read_leaderboard(root, commit="1" * 40).meta["commit"] == "1" * 40
 
 

@@ -465,16 +465,19 @@ class _LeaderboardFiles:
             return dict(zip(rels, pool.map(self.get, rels), strict=True))
 
 
-def repository_commit(source: str) -> tuple[str, str | None]:
+def repository_commit(source: str) -> tuple[str | None, str | None]:
     """(repository, commit) of the leaderboard: from a checkout's git, or from a raw.githubusercontent.com
-    URL (`/<owner>/<repo>/<40-hex commit>/`). The commit is None when it cannot be known."""
+    URL (`/<owner>/<repo>/<40-hex commit>/`). Either is None when it cannot be known."""
     if _is_url(source):
         m = re.match(r"^https?://raw\.githubusercontent\.com/([^/]+/[^/]+)/(?:refs/heads/)?([^/]+)", source)
         if m:
             return m.group(1), m.group(2) if _COMMIT.match(m.group(2)) else None
-        return source, None
-    root = Path(source)
-    root = root.parent if root.is_file() else root
+        return None, None
+    # The repository's root holds docs/assets/data.json; the path given may be that root or a folder below.
+    given = Path(source).resolve()
+    root = next((p for p in (given, *given.parents) if (p / "docs" / "assets" / "data.json").is_file()), None)
+    if root is None:
+        return None, None
 
     def git(*args: str) -> str:
         try:
@@ -483,10 +486,14 @@ def repository_commit(source: str) -> tuple[str, str | None]:
             return ""
         return out.stdout.strip() if out.returncode == 0 else ""
 
+    # A copy without its own git history inside another repository must not take that repository's commit.
+    top = git("rev-parse", "--show-toplevel")
+    if not top or Path(top).resolve() != root:
+        return None, None
     commit = git("rev-parse", "HEAD")
     remote = git("config", "--get", "remote.origin.url")
     m = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?$", remote)
-    repo = m.group(1) if m else (remote or str(root))
+    repo = m.group(1) if m else (remote or None)
     return repo, commit if _COMMIT.match(commit) else None
 
 
