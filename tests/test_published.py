@@ -3,14 +3,13 @@ end-to-end audit on the CPU path with fixture releases written here in each form
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from http_serve import serve_directory
 
 from repro.harness import EvalSettings
 from repro.published import policies as P
@@ -97,24 +96,11 @@ def test_cudal1_bad_input_is_named(tmp_path: Path, text: str, words: str) -> Non
 
 def test_release_over_http_loopback(tmp_path: Path) -> None:
     write(tmp_path / "a100.json", cudal1_line(2, 5, "K", 1.5) + "\n")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serve_directory(tmp_path) as url:
         rel = load_release("cudal1", f"{url}/a100.json")
         assert [k.task for k in rel.kernels] == ["level2/5"] and rel.info()["gpu"] == "A100"
         with pytest.raises(ReleaseError, match="could not be fetched"):
             load_release("cudal1", f"{url}/missing.json")
-    finally:
-        server.shutdown()
 
 
 def test_missing_local_release_is_named(tmp_path: Path) -> None:

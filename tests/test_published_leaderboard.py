@@ -5,16 +5,15 @@ the CPU path whose ledger the site reads. The leaderboards here are fixtures wri
 from __future__ import annotations
 
 import csv
-import http.server
 import io
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from http_serve import serve_directory
 
 from repro.published.releases import ReleaseError, load_release, read_leaderboard, repository_commit
 from repro.records import published_ledger as L
@@ -23,15 +22,19 @@ from site_gen.site.published import ledger_csv, load_published
 ROOT = Path(__file__).parents[1]
 KERNELS = ROOT / "repro" / "gauntlet" / "kernels"
 REF = '''import torch
-import torch.nn as nn
+from torch import nn
+
 
 class Model(nn.Module):
-    """Simple model that performs a ReLU activation."""
-    def forward(self, x):
-        return torch.relu(x)
+    """Applies tanh elementwise."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x)
+
 
 def get_inputs():
-    return [torch.randn(16, 16)]
+    return [torch.randn(8, 64)]
+
 
 def get_init_inputs():
     return []
@@ -119,18 +122,7 @@ def test_one_kernel_per_problem_and_model_with_claims_and_source(tmp_path: Path)
 
 def test_leaderboard_over_http_loopback_and_commit_from_the_url(tmp_path: Path) -> None:
     root = fixture_checkout(tmp_path / "lb")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serve_directory(root) as url:
         rel = load_release("kernelbench-leaderboard", url + "/", commit="e" * 40)
         local = read_leaderboard(root)
         assert rel.sha256 == local.sha256 and [k.kernel_source for k in rel.kernels] == [
@@ -139,8 +131,6 @@ def test_leaderboard_over_http_loopback_and_commit_from_the_url(tmp_path: Path) 
         assert rel.meta["commit"] == "e" * 40 and rel.kernels[2].missing.startswith("solution file")
         with pytest.raises(ReleaseError, match="no leaderboard data found"):
             read_leaderboard(url + "/docs/assets/problems")
-    finally:
-        server.shutdown()
     raw = "https://raw.githubusercontent.com/anneouyang/KernelBenchLeaderboard"
     assert repository_commit(f"{raw}/{'f' * 40}/") == ("anneouyang/KernelBenchLeaderboard", "f" * 40)
     assert repository_commit(f"{raw}/refs/heads/main/") == ("anneouyang/KernelBenchLeaderboard", None)
