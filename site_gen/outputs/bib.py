@@ -114,9 +114,11 @@ def bibtex_by_id(entries: list[Entry]) -> dict[str, str]:
     return {entry.id: _write([bib_entry(entry)]) for entry in entries}
 
 
-def papers_bib(entries: list[Entry]) -> str:
-    """One .bib holding every entry, in the order given."""
-    return _write([bib_entry(entry) for entry in entries])
+def papers_bib(entries: list[Entry], by_id: dict[str, str] | None = None) -> str:
+    """One .bib holding every entry, in the order given: the entries' own BibTeX one after the
+    other (`by_id` when the caller already has them from `bibtex_by_id`)."""
+    by_id = bibtex_by_id(entries) if by_id is None else by_id
+    return "\n".join(by_id[entry.id] for entry in entries)
 
 
 def run(args: argparse.Namespace) -> int:

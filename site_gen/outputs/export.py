@@ -61,16 +61,19 @@ def _non_finite(
 def papers_json(kb: KnowledgeBase) -> str:
     """Every entry as JSON that a browser's JSON.parse reads: NaN and infinities are refused
     (JSON has no spelling for them), naming the entry and the field that holds one."""
-    for entry in kb.entries:
-        if found := _non_finite(entry.model_dump()):
-            path, value = found
-            raise OutputError(
-                f"{PAPERS_DIR}/{entry.id}.yaml: {dotted(path)}: {value} is not a finite number,"
-                " which JSON cannot hold (write the number the paper reports)"
-            )
     records = [entry_record(kb, entry) for entry in kb.entries]
     data = {"count": len(records), "entries": records}
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:  # only then look for the entry and field that holds one
+        for entry in kb.entries:
+            if found := _non_finite(entry.model_dump()):
+                path, value = found
+                raise OutputError(
+                    f"{PAPERS_DIR}/{entry.id}.yaml: {dotted(path)}: {value} is not a finite number,"
+                    " which JSON cannot hold (write the number the paper reports)"
+                ) from None
+        raise
 
 
 def papers_csv(kb: KnowledgeBase) -> str:
@@ -94,12 +97,13 @@ def papers_csv(kb: KnowledgeBase) -> str:
     return out.getvalue()
 
 
-def export_files(kb: KnowledgeBase) -> dict[str, str]:
-    """File name -> content of every export, for the CLI and for the site's download page."""
+def export_files(kb: KnowledgeBase, bibs: dict[str, str] | None = None) -> dict[str, str]:
+    """File name -> content of every export, for the CLI and for the site's download page
+    (`bibs`: each entry's BibTeX, when the caller has it already)."""
     return {
         "papers.json": papers_json(kb),
         "papers.csv": papers_csv(kb),
-        "papers.bib": papers_bib(kb.entries),
+        "papers.bib": papers_bib(kb.entries, bibs),
         **results_files(kb),
     }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import cast
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
@@ -133,6 +133,37 @@ def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
         return facets[entry.id]
 
     env.globals["facets_of"] = facets_of
+    items: dict[tuple[str, str, bool], str] = {}
+    kind_names = {slug: str(escape(term.name)) for slug, term in kb.vocab["kinds"].items()}
+
+    def work_item(entry: Entry, url_prefix: str, with_chips: bool) -> str:
+        """One work of a list, as the list's HTML shows it (built once per prefix and build)."""
+        key = (entry.id, url_prefix, with_chips)
+        if key not in items:
+            parts = [
+                f'<li><a href="{escape(url_prefix)}papers/{escape(entry.id)}/"><strong>{escape(entry.title)}</strong></a>'
+            ]
+            if entry.aliases:
+                parts.append(f" ({escape(', '.join(entry.aliases))})")
+            parts.append(f" · {escape(entry.date)} · {kind_names[entry.kind]}")
+            code = safe_url(entry.links.code)
+            if code:
+                parts.append(f' · <a href="{escape(code)}">code</a>')
+            if with_chips:
+                parts.append("<br>")
+                parts += [
+                    f'<a class="md-tag" href="{escape(url_prefix)}works/?{escape(f.param)}={escape(f.slug)}">{escape(f.name)}</a> '
+                    for f in facets_of(entry)
+                ]
+            parts.append("</li>\n")
+            items[key] = "".join(parts)
+        return items[key]
+
+    def work_list_html(entries: Iterable[Entry], url_prefix: str, with_chips: bool = False) -> Markup:
+        body = "".join(work_item(e, url_prefix, with_chips) for e in entries)
+        return Markup(f'<ul class="ka-worklist">\n{body}</ul>')
+
+    env.globals["work_list_html"] = work_list_html
     env.globals["short_title"] = home.short_title
     env.globals["search_tags"] = search.search_tags
     env.globals["kinds"] = {slug: term.name for slug, term in kb.vocab["kinds"].items()}
@@ -226,6 +257,7 @@ def _entry_context(
     evaluated_on_it: list[Entry],
     boards: leaderboards.Section | None = None,
     reproduction: dict | None = None,
+    facets: list[works.Facet] | None = None,
 ) -> dict:
     vocab = kb.vocab
     return {
@@ -234,7 +266,7 @@ def _entry_context(
         "entry": entry,
         "kind": vocab["kinds"][entry.kind],
         "paths": [kb.category_path(slug) for slug in entry.taxonomy],
-        "facets": works.entry_facets(kb, entry),
+        "facets": works.entry_facets(kb, entry) if facets is None else facets,
         "results": reported.entry_results(kb, entry),
         "bib": bib,
         "related": related,
@@ -325,6 +357,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
             evaluated_on[entry.id],
             boards_of.get(entry.id),
             pub.for_entry(entry.id),
+            env.globals["facets_of"](entry),
         )
         page(f"papers/{entry.id}.md", "entry.md.j2", source=f"papers/{entry.id}.yaml", **context)
 
@@ -412,7 +445,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     page("results/published.md", "published.md.j2", published=pub)
     page("results/kernelbench.md", "kernelbench_baselines.md.j2", published=pub)
 
-    for name, content in export_files(kb).items():
+    for name, content in export_files(kb, bibs).items():
         writer.write(f"downloads/{name}", content)
     writer.write("downloads/entry.schema.json", schema_text(kb.root))
     for name, content in published.download_files(pub).items():
