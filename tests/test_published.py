@@ -348,7 +348,12 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "    def load_inline(name, cpp_sources):\n"
         "        P(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(cpp_sources)\n"
         "    code = 'imported ' + 'inside'\n"
-        "    return load_inline(name='inner', cpp_sources=code)\n",
+        "    return load_inline(name='inner', cpp_sources=code)\n"
+        "class OnSelf:\n"
+        "    def __init__(self, n):\n"
+        "        self.n = n * missing_name\n"  # fails when replayed; the rest still is
+        "        self.src = '-'.join(['kept', 'on', 'self'])\n"
+        "        self.mod = load_inline(name='onself', cpp_sources=self.src)\n",
     )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert info["ok"], info
@@ -356,6 +361,8 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     assert (tmp_path / "b" / "lazy").read_text() == "lazy source||9.0"  # the call inside __init__
     # an import and a computed string inside the function are replayed before the call
     assert (tmp_path / "b" / "inner").read_text().startswith("imported inside")
+    # sources computed by any expression, on `self` too, in source order; a failing step is skipped
+    assert (tmp_path / "b" / "onself").read_text().startswith("kept-on-self|")
     write(src, "raise RuntimeError('Error building extension')\n")
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert not info["ok"] and "Error building extension" in info["log_tail"]

@@ -351,6 +351,10 @@ def run_candidate(job: Job) -> None:
     tripwire = guards.Tripwire()
     snapshot = guards.Snapshot()
     job.report["isolation"] = isolation.sandbox_candidate(job.dir)
+    if job.device == "cuda":  # the context, created here so that its cost is a phase of its own
+        job.enter("cuda init")
+        torch.empty(1, device="cuda")
+        job.sync()
     job.enter("import")
     try:
         candidate = prob.load_module(Path(job.plan["candidate"]), "kernelatlas_candidate")

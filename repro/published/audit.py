@@ -125,7 +125,8 @@ def stop_builds() -> None:
 
 
 _PREBUILD = r"""
-import ast, importlib.util, sys
+import ast, importlib.util, sys, types
+import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
 path = sys.argv[1]
 spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
@@ -137,28 +138,29 @@ except Exception as exc:
     failed = True
     print(f"import: {type(exc).__name__}: {exc}")
 # load_inline calls inside functions run at construction or first call, often on the GPU: build them
-# here by evaluating each call with the module's globals and the function's imports and constant assignments.
+# here by evaluating each call with the module's globals after replaying, in source order, the
+# function's imports and assignments (sources are often built in local variables or on `self`).
 tree = ast.parse(open(path).read())
 for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+    calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)
+             and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) == "load_inline"]
+    if not calls:
+        continue
     scope = dict(vars(module))
-    for node in ast.walk(fn):
-        simple = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.BinOp)
-        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
-            isinstance(node, ast.Assign) and isinstance(node.value, simple)
-        ):
-            try:
-                exec(compile(ast.Module([node], []), path, "exec"), scope)
-            except Exception:
-                pass
-    for node in ast.walk(fn):
-        f = node.func if isinstance(node, ast.Call) else None
-        name = getattr(f, "attr", None) or getattr(f, "id", None)
-        if name == "load_inline":
-            try:
-                eval(compile(ast.Expression(node), path, "eval"), scope)
-            except Exception as exc:
-                failed = True
-                print(f"call at line {node.lineno}: {type(exc).__name__}: {str(exc)[:200]}")
+    scope["self"] = types.SimpleNamespace()
+    steps = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
+             and not any(c in calls for c in ast.walk(n))]
+    for node in sorted(steps, key=lambda n: (n.lineno, n.col_offset)):
+        try:
+            exec(compile(ast.Module([node], []), path, "exec"), scope)
+        except Exception:
+            pass
+    for node in sorted(calls, key=lambda n: n.lineno):
+        try:
+            eval(compile(ast.Expression(node), path, "eval"), scope)
+        except Exception as exc:
+            failed = True
+            print(f"call at line {node.lineno}: {type(exc).__name__}: {str(exc)[:200]}")
 sys.exit(1 if failed else 0)
 """
 
