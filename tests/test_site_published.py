@@ -127,7 +127,15 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert "(1 not yet measured)" in page and "h100.json" in page and "/somewhere/" not in page
     downloads = built_site.site / "downloads"
     assert (downloads / "ledger-cuda-l1-h100.csv").read_text().count("\n") == 5
-    assert "ledger-cuda-l1-h100.csv" in (downloads / "index.html").read_text(encoding="utf-8")
+    downloads_page = (downloads / "index.html").read_text(encoding="utf-8")
+    assert (
+        "ledger-cuda-l1-h100.csv" in downloads_page
+        and "ledger-kernelbench-leaderboard-l40s.csv" in downloads_page
+    )
+    assert (
+        "per task and model the claim" in downloads_page
+        and "H100 release): per task the claim" in downloads_page
+    )
     kb_entry = (built_site.site / "papers" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert 'id="reproduction"' in kb_entry and "74%" in kb_entry  # median SOL of eager over the two problems
     # The leaderboard: its own release, a model per row, a headline per model, the rows not judged and why,
