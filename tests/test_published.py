@@ -234,17 +234,6 @@ def test_kernelbench_policy_follows_the_benchmark_version() -> None:
         P.policy("lenient")
 
 
-def test_second_run_only_where_the_rules_differ() -> None:
-    assert P.needs_second_run("incorrect", "max abs error 0.0039 exceeds atol=0.0001")
-    assert P.needs_second_run(
-        "rejected", "called aten::mm, which is not allowed: write it as a kernel or ..."
-    )
-    assert not P.needs_second_run("rejected", "modified input 0 in place")
-    assert not P.needs_second_run("rejected", "used torch.compile, which generates kernels")
-    assert not P.needs_second_run("correct", "")
-    assert not P.needs_second_run("compile_error", "x")
-
-
 def test_settings_hash_unchanged_by_default_judging_fields() -> None:
     base = EvalSettings(device="cpu")
     assert "ops_policy" not in json.dumps(base.fingerprint())
@@ -396,12 +385,11 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     # A 1000x claim is out of reach on any machine (a kernel made of the reference's own ops can time
     # at 1.5x eager on a noisy CPU): every accepted kernel is "slower than claimed".
     assert st["t/good_triton"] == (P.STATUS_SLOWER, P.STATUS_SLOWER)
-    assert rows["t/good_triton"]["kernelbench"]["derived_from"] == "strict"
     assert st["t/torch_ops"] == (P.STATUS_LIBRARY, P.STATUS_SLOWER)
-    assert (
-        rows["t/torch_ops"]["kernelbench"]["library_ops"]
-        and rows["t/torch_ops"]["kernelbench"]["derived_from"] is None
-    )
+    assert rows["t/torch_ops"]["kernelbench"]["library_ops"]
+    # one candidate process judged both policies: the same measurement where both accept
+    good = rows["t/good_triton"]
+    assert good["strict"]["candidate_ms"] == good["kernelbench"]["candidate_ms"]
     assert st["t/loose_precision"] == (P.STATUS_INCORRECT, P.STATUS_SLOWER)
     assert "exceeds atol=0.0001" in rows["t/loose_precision"]["strict"]["reason"]
     assert st["t/mutates_input"] == ("refused: input mutation", "refused: input mutation")
@@ -435,3 +423,9 @@ def test_audit_command_errors_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "level9/9" in r.stderr and "level1/1" in r.stderr
     r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--policies", "lax")
     assert r.returncode == 2 and "unknown ['lax']" in r.stderr
+    r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--device", "cpu",
+            "--gpus", "0,1")  # fmt: skip
+    assert r.returncode == 2 and "--gpus needs --device cuda" in r.stderr
+    r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--device", "cpu",
+            "--workers", "0")  # fmt: skip
+    assert r.returncode == 2 and "--workers must be at least 1" in r.stderr

@@ -9,8 +9,8 @@ module instead of compiling it again.
 
 Each kernel runs in one candidate process judged under both policies (`evaluate_policies`: the run
 allows PyTorch ops, the worker marks where the strict rules would have stopped, and each tolerance is
-applied to the same outputs); where the rules cannot differ (`policies.needs_second_run` is false) the
-kernelbench record repeats the strict one and says so (`derived_from`). The reference bundle of each
+applied to the same outputs), so no kernel needs a second candidate process. (`derived_from` marks the
+kernelbench records of earlier ledgers that repeated a strict run.) The reference bundle of each
 task comes from one warm reference process per GPU (`sandbox.REFERENCES`), not a fresh process per
 task. With several GPUs, one lane per GPU judges different kernels at once into the same ledger.
 """
@@ -178,7 +178,7 @@ def gpu_arch() -> str:
         return ""
 
 
-def _policy_record(res: Any, claim: Any, derived_from: str | None = None) -> dict[str, Any]:
+def _policy_record(res: Any, claim: Any) -> dict[str, Any]:
     d = res.to_dict() if hasattr(res, "to_dict") else res
     claim_value = claim.value if claim else None
     claim_metric = claim.metric if claim else "speedup"
@@ -197,7 +197,6 @@ def _policy_record(res: Any, claim: Any, derived_from: str | None = None) -> dic
         "wall_s": (d.get("overhead") or {}).get("wall_s"),
         "reference_s": (d.get("overhead") or {}).get("reference_s"),
         "candidate_process_s": (d.get("overhead") or {}).get("candidate_process_s"),
-        "derived_from": derived_from,
     }
 
 
@@ -284,18 +283,8 @@ class Auditor:
         base = dataclasses.replace(self.settings, gpu=gpu) if gpu is not None else self.settings
         t0 = time.monotonic()
         results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()})
-        records: dict[str, Any] = {}
-        strict = results.get("strict")
-        for name, res in results.items():
-            # Where the rules cannot differ the kernelbench record is the strict one, and says so.
-            same = (
-                name != "strict"
-                and strict is not None
-                and not pol.needs_second_run(strict.verdict, strict.reason)
-            )
-            records[name] = _policy_record(
-                strict if same else res, claim, derived_from="strict" if same else None
-            )
+        # Each policy's verdict is its own judgement of the one run (what a run of its own would give).
+        records = {name: _policy_record(res, claim) for name, res in results.items()}
         first = next(iter(results.values()))
         over = first.overhead or {}
         return {

@@ -114,15 +114,3 @@ def status(verdict: str, reason: str, speedup: float | None, claim_value: float 
     if verdict == "rejected":
         return refusal_status(reason)
     return FAILED + verdict.replace("_", " ")
-
-
-def needs_second_run(strict_verdict: str, strict_reason: str) -> bool:
-    """Whether the `kernelbench` policy can judge differently from `strict`.
-
-    Only the op rule and the tolerance differ. A candidate correct under strict is correct under the
-    looser rules with the same measurement; one that failed to build or run, hit a hack check (torch.compile
-    included) or timed out does the same under both: those checks come before, or do not depend on, the rules.
-    """
-    if strict_verdict == "incorrect":
-        return True
-    return strict_verdict == "rejected" and "which is not allowed: write it as a kernel" in strict_reason
