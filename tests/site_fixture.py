@@ -32,6 +32,21 @@ summary: >-
   A hostile entry whose text carries <script>window.__xss=3</script> markup, | pipes |, `code`
   and **emphasis**, used to prove that the site shows contributed text literally.
 """
+# One organisation spelt two ways by two works, and the line of taxonomy/organizations.yaml that
+# makes them one.
+ORG_NAME, ORG_SPELLING = "Example Institute of Kernel Studies", "EIKS"
+ORG_ENTRIES = {
+    f"org-spelling-{n}": f"""id: org-spelling-{n}
+title: "Spelling {n.upper()}: a work from one institute under {n} name"
+organizations: [{org}]
+date: 2024-0{i + 1}
+kind: method
+taxonomy: [iterative-refinement]
+languages: [cuda]
+summary: A work whose paper names its institute one way; another names it the other way.
+"""
+    for i, (n, org) in enumerate([("a", ORG_NAME), ("b", ORG_SPELLING)])
+}
 # A reproduction as `python -m repro reproduce` writes it, cut to two tasks of level1 on one GPU.
 REPRO_GPU, REPRO_SLUG = "NVIDIA H200", "nvidia-h200"
 _PROVENANCE = {"device": "cuda", "name": REPRO_GPU, "capability": "9.0", "memory_bytes": 150109880320,
@@ -171,6 +186,10 @@ def make_checkout(dest: Path) -> Path:
         src = REPO_ROOT / rel
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / rel)
     (dest / "papers" / f"{PROBE_ID}.yaml").write_text(PROBE_YAML, encoding="utf-8")
+    for entry_id, text in ORG_ENTRIES.items():
+        (dest / "papers" / f"{entry_id}.yaml").write_text(text, encoding="utf-8")
+    with (dest / "taxonomy" / "organizations.yaml").open("a", encoding="utf-8") as aliases:
+        aliases.write(f"{ORG_NAME}: [{ORG_SPELLING}]\n")
     results = dest / "repro" / "results" / REPRO_SLUG / "level1"
     results.mkdir(parents=True)
     for method, data in REPRODUCTION.items():
@@ -251,3 +270,28 @@ def search_site(page, site_url: str, query: str) -> list[str]:
     page.keyboard.type(query)
     page.wait_for_selector(".md-search-result__item", timeout=15_000)
     return page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
+
+
+WIDE, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def open_page(browser, site_url: str):
+    """Open a site page at a viewport; record every request and script error on the way."""
+    contexts = []
+
+    def _open(path: str, viewport: dict = WIDE):
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        page = context.new_page()
+        page.requests, page.errors = [], []
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.goto(f"{site_url}/{path}", wait_until="load")
+        # Let the page's own scripts finish laying out (two frames).
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.browser
 built_site = site_fixture.built_site
 site_url = site_fixture.site_url
 browser = site_fixture.browser
+open_page = site_fixture.open_page
 
-WIDE, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
+WIDE, PHONE = site_fixture.WIDE, site_fixture.PHONE
 
 
 def _entry_with_most_results(kb) -> str:
@@ -68,28 +69,6 @@ TEMPLATE_NAMES = [
     "reported", "reproduced", "reproduced-gpu", "methodology", "downloads", "authors", "author-letter",
     "organizations", "changes", "404",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def open_page(browser, site_url: str):
-    """Open a site page at a viewport; record every request and script error on the way."""
-    contexts = []
-
-    def _open(path: str, viewport: dict = WIDE):
-        context = browser.new_context(viewport=viewport)
-        contexts.append(context)
-        page = context.new_page()
-        page.requests, page.errors = [], []
-        page.on("request", lambda r: page.requests.append(r.url))
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.goto(f"{site_url}/{path}", wait_until="load")
-        # Let the page's own scripts finish laying out (two frames).
-        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 # --- nothing leaves the origin, axe-core, layout ------------------------------------------------

@@ -24,6 +24,7 @@ import yaml
 
 from site_gen.kb.entry_checks import CheckContext, EntryChecker, Reference
 from site_gen.kb.model import Entry
+from site_gen.kb.organizations import load_organization_aliases
 from site_gen.kb.paths import PAPERS_DIR, REPO_ROOT, add_root_argument
 from site_gen.kb.problems import Problem
 from site_gen.kb.result_checks import SubsetReference, resolve_subsets
@@ -40,6 +41,7 @@ class CheckReport:
     files: dict[str, str] = field(default_factory=dict)  # entry id -> path relative to root
     categories: dict[str, Category] = field(default_factory=dict)
     vocab: Vocab = field(default_factory=dict)
+    organizations: dict[str, str] = field(default_factory=dict)  # spelling's key -> organisation
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -221,6 +223,7 @@ def check_knowledge_base(root: Path = REPO_ROOT, today: dt.date | None = None) -
     report = CheckReport(root=root)
     report.categories = load_categories(root, report.problems)
     report.vocab = load_vocabularies(root, report.problems)
+    report.organizations = load_organization_aliases(root, report.problems)
     context = CheckContext(report.categories, report.vocab, today or dt.date.today())
     papers = root / PAPERS_DIR
     for stray in sorted(papers.glob("*.yml")):

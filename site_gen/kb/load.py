@@ -6,7 +6,7 @@ base: either all entries are good, or a single KnowledgeBaseError lists every pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_gen.kb.check import check_knowledge_base
@@ -36,6 +36,7 @@ class KnowledgeBase:
     by_id: dict[str, Entry]
     categories: dict[str, Category]  # every category slug, parents before children
     vocab: Vocab  # vocabulary name (kinds, languages, ...) -> slug -> term
+    organizations: dict[str, str] = field(default_factory=dict)  # spelling's key -> organisation
 
     def source_path(self, entry_id: str) -> Path:
         """The YAML file an entry was read from."""
@@ -69,4 +70,5 @@ def load_knowledge_base(root: Path = REPO_ROOT) -> KnowledgeBase:
         by_id={e.id: e for e in entries},
         categories=report.categories,
         vocab=report.vocab,
+        organizations=report.organizations,
     )

@@ -10,6 +10,7 @@ PAPERS_DIR = "papers"
 CATEGORIES_FILE = "taxonomy/categories.yaml"
 VOCABULARIES_FILE = "taxonomy/vocabularies.yaml"
 SCHEMA_FILE = "taxonomy/entry.schema.json"
+ORGANIZATIONS_FILE = "taxonomy/organizations.yaml"  # other spellings of organisations (optional)
 
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -339,6 +339,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         if parts.bodies["i"] or parts.bodies["d"]:
             fragments[rel] = parts
 
+    facets_of = cast("Callable[[Entry], list[works.Facet]]", env.globals["facets_of"])
     evaluated_on: dict[str, list[Entry]] = {e.id: [] for e in kb.entries}
     for entry in kb.entries:
         for bench in entry.benchmarks:
@@ -357,7 +358,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
             evaluated_on[entry.id],
             boards_of.get(entry.id),
             pub.for_entry(entry.id),
-            env.globals["facets_of"](entry),
+            facets_of(entry),
         )
         page(f"papers/{entry.id}.md", "entry.md.j2", source=f"papers/{entry.id}.yaml", **context)
 
