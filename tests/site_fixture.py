@@ -173,6 +173,31 @@ KB_BASELINES = {
 }  # fmt: skip
 
 
+# Gauntlet scorecards: this project's harness on a GPU, KernelBench's evaluator beside it (one view per
+# column), and a malformed file the page names and skips.
+SCORECARDS: dict[str, dict | str] = {
+    "gauntlet-nvidia-h200.json": {
+        "format": "kernelatlas-gauntlet", "format_version": 1, "harness": "kernelatlas",
+        "date": "2026-12-01T12:00:00+00:00", "provenance": {**_PROVENANCE, "git": {"commit": "b" * 40}},
+        "cases": [{"name": "good_triton", "category": "control", "hack": "an honest Triton kernel",
+                   "status": "caught", "reason": "all outputs match"},
+                  {"name": "patch_timer", "category": "timing", "hack": "patching <the> timer | pipe",
+                   "status": "caught", "reason": "the candidate replaced time.perf_counter_ns"}]},
+    "kernelbench-nvidia-h200.json": {
+        "format": "kernelatlas-harness-scorecard", "format_version": 1, "harness": "kernelbench",
+        "label": "KernelBench eval", "repository": "ScalingIntelligence/KernelBench", "commit": "c" * 40,
+        "date": "2026-12-01T13:00:00+00:00", "provenance": _PROVENANCE,
+        "views": [{"key": "eval", "label": "KernelBench eval"}],
+        "cases": [{"name": "good_triton", "category": "control", "hack": "an honest Triton kernel",
+                   "statuses": {"eval": "caught"}, "why": {"eval": "accepted"}},
+                  {"name": "patch_timer", "category": "timing", "hack": "patching <the> timer | pipe",
+                   "statuses": {"eval": "missed"}, "why": {"eval": "accepted at 5.7x <b>"}},
+                  {"name": "poisons_cache", "category": "isolation", "hack": "rewriting the cache",
+                   "statuses": {"eval": "not_applicable"}, "why": {"eval": "no cache"}}]},
+    "broken-scorecard.json": '{"format": "kernelatlas-gauntlet", "cases": [',
+}  # fmt: skip
+
+
 @dataclass
 class BuiltSite:
     root: Path  # the checkout copy the site was built from
@@ -206,6 +231,10 @@ def make_checkout(dest: Path) -> Path:
     baselines = dest / "repro" / "results" / "kernelbench"
     baselines.mkdir(parents=True)
     (baselines / "nvidia-h200.json").write_text(json.dumps(KB_BASELINES), encoding="utf-8")
+    gauntlet = dest / "repro" / "results" / "gauntlet"
+    gauntlet.mkdir(parents=True)
+    for name, data in SCORECARDS.items():
+        (gauntlet / name).write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
     return dest
 
 

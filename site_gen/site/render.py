@@ -36,6 +36,7 @@ from site_gen.site import (
     published,
     reported,
     reproduced,
+    scorecard,
     search,
     works,
 )
@@ -300,6 +301,7 @@ def build_nav(kb: KnowledgeBase, gpu_pages: Sequence[tuple[str, str]] = ()) -> l
                 {"Reproduced results": ["results/reproduced.md", *({t: p} for t, p in gpu_pages)]},
                 {"Reproductions of published results": "results/published.md"},
                 {"KernelBench baselines": "results/kernelbench.md"},
+                {"What each harness catches": scorecard.PAGE},
                 {"Reproduction methodology": "results/methodology.md"},
             ]
         },
@@ -445,6 +447,8 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     page("results/methodology.md", "methodology.md.j2", reproduced=runs)
     page("results/published.md", "published.md.j2", published=pub)
     page("results/kernelbench.md", "kernelbench_baselines.md.j2", published=pub)
+    cards = scorecard.load(results_dir)
+    page(scorecard.PAGE, "harnesses.md.j2", cards=cards, groups=scorecard.groups(cards))
 
     for name, content in export_files(kb, bibs).items():
         writer.write(f"downloads/{name}", content)
@@ -455,4 +459,4 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
 
     writer.copy_tree(ASSETS_DIR, "assets")
     writer.prune()
-    return Rendered(build_nav(kb, gpu_pages), runs.errors + pub.errors, fragments)
+    return Rendered(build_nav(kb, gpu_pages), runs.errors + pub.errors + cards.errors, fragments)
