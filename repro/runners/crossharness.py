@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.runners.gauntlet import CANARY, CASES, DAEMON_MARK, HONEST, KERNELS, Case, _daemons, source_of
+from repro.runners.gauntlet import CANARY, DAEMON_MARK, HONEST, KERNELS, Case, _daemons, source_of
 
 FORMAT = "kernelatlas-harness-scorecard"
 FORMAT_VERSION = 1
@@ -574,7 +574,3 @@ def _write(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     from repro.records.files import write_json_atomic
 
     write_json_atomic(out, _card(meta, rows))
-
-
-def all_cases() -> list[Case]:
-    return list(CASES)
