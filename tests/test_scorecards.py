@@ -29,7 +29,7 @@ def other(rows: list[tuple[str, dict]]) -> dict:
             "date": "2026-12-01T15:00:00+00:00", "provenance": {"device": "cuda", "name": "NVIDIA H200"},
             "views": [{"key": "eval", "label": "KernelBench eval"}, {"key": "eval+static", "label": "KB + static"}],
             "cases": [{"name": n, "category": "timing", "hack": f"the {n} trick", "statuses": st,
-                       "why": {k: f"kb says {k}" for k in st}} for n, st in rows]}  # fmt: skip
+                       "why": {k: f"kb says\n  {k}" for k in st}} for n, st in rows]}  # fmt: skip
 
 
 def write(folder: Path, name: str, data: dict | str) -> None:
@@ -63,7 +63,7 @@ def test_columns_cells_and_merging(tmp_path: Path) -> None:
     assert cell["thread"]["kernelatlas@NVIDIA H200"].status == "caught"  # "not run" does not hide a result
     assert cell["x"]["kernelatlas@CPU (Triton interpreter)"].label == "missed (documented)"
     assert cell["graph"]["kernelbench:eval+static@NVIDIA H200"].label == "not applicable"
-    assert cell["graph"]["kernelbench:eval@NVIDIA H200"].why == "kb says eval"
+    assert cell["graph"]["kernelbench:eval@NVIDIA H200"].why == "kb says eval"  # one line: a table cell
     assert cards.columns[2].commits == ["k" * 40] and cards.columns[2].repository.endswith("KernelBench")
     assert cards.counts("kernelbench:eval@NVIDIA H200") == {"caught": 1, "missed": 1}
     assert [c.name for c in cards.cases][:3] == ["good", "graph", "thread"]
@@ -105,7 +105,7 @@ def test_the_page_shows_each_cell_with_its_reason_and_names_the_broken_file(buil
         assert m, (case, harness)
         return f"{m.group(1)}|{m.group(2) or ''}|{m.group(3)}"
 
-    assert cell("good_triton", "kernelatlas@NVIDIA H200") == "caught|all outputs match|caught"
+    assert cell("good_triton", "kernelatlas@NVIDIA H200") == "caught|all outputs match|accepted"  # the control
     assert cell("patch_timer", "kernelbench:eval@NVIDIA H200") == "missed|accepted at 5.7x &lt;b&gt;|missed"
     assert cell("poisons_cache", "kernelbench:eval@NVIDIA H200").startswith(
         "not_applicable|no cache|not applicable"

@@ -163,7 +163,7 @@ def read_scorecards(folder: Path, root: Path | None = None) -> Scorecards:
             case = case_of(row)
             if key in case.cells or row["status"] == "not_run":
                 continue
-            case.cells[key] = Cell(row["status"], str(row.get("reason") or "")[:400], where)
+            case.cells[key] = Cell(row["status"], _fold(row.get("reason")), where)
             used = True
         if used:
             _add(col, _commit(card), card, where)
@@ -184,12 +184,18 @@ def read_scorecards(folder: Path, root: Path | None = None) -> Scorecards:
                 why = why.get(view["key"], "") if isinstance(why, dict) else str(why or "")
                 case = case_of(row)
                 if key not in case.cells:
-                    case.cells[key] = Cell(str(status), str(why)[:400], where)
+                    case.cells[key] = Cell(str(status), _fold(why), where)
     order = list(columns)  # this project's first, a GPU before the CPU, then in the order read
     out.columns = sorted(columns.values(), key=lambda c: (c.harness != "kernelatlas", c.device.startswith("CPU"),
                                                           order.index(c.key)))  # fmt: skip
     out.cases = list(cases.values())
     return out
+
+
+def _fold(text: Any, limit: int = 400) -> str:
+    """One line (a reason may carry a traceback: a newline would end the page's table row), cut short."""
+    folded = " ".join(str(text or "").split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
 
 def _add(col: Column, commit: str, card: dict[str, Any], where: str) -> None:
