@@ -105,7 +105,8 @@ def test_the_page_shows_each_cell_with_its_reason_and_names_the_broken_file(buil
         assert m, (case, harness)
         return f"{m.group(1)}|{m.group(2) or ''}|{m.group(3)}"
 
-    assert cell("good_triton", "kernelatlas@NVIDIA H200") == "caught|all outputs match|accepted"  # the control
+    # the control, an honest kernel, reads "accepted"
+    assert cell("good_triton", "kernelatlas@NVIDIA H200") == "caught|all outputs match|accepted"
     assert cell("patch_timer", "kernelbench:eval@NVIDIA H200") == "missed|accepted at 5.7x &lt;b&gt;|missed"
     assert cell("poisons_cache", "kernelbench:eval@NVIDIA H200").startswith(
         "not_applicable|no cache|not applicable"
