@@ -101,3 +101,24 @@ def test_a_missed_case_fails_the_command(cache_root: Path, tmp_path: Path, monke
     card = run([wrong], EvalSettings(device="cpu", **FAST))
     assert card["summary"]["missed"] == 1 and card["cases"][0]["status"] == "missed"
     assert g.CASES  # the registry itself is untouched
+
+
+def test_a_trick_faster_than_the_honest_kernel_is_missed_on_a_gpu() -> None:
+    """`no_gain` cases judged correct must not beat the honest kernel timed in the same run."""
+    import repro.runners.gauntlet as g
+
+    case = by_name(["l2_persist"])[0]
+    honest = {"name": "good_triton", "status": "caught", "speedup": 2.0}
+    gpu, cpu = EvalSettings(device="cuda"), EvalSettings(device="cpu")
+    rows = [honest, {"name": case.name, "status": "caught", "speedup": 2.1, "reason": "ok"}]
+    g._check_gain(case, rows, gpu)
+    assert rows[-1]["status"] == "caught" and rows[-1]["gain_over_honest"] == 1.05
+    rows = [honest, {"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
+    g._check_gain(case, rows, gpu)
+    assert rows[-1]["status"] == "missed" and "1.50x the honest kernel" in rows[-1]["reason"]
+    rows = [honest, {"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
+    g._check_gain(case, rows, cpu)  # interpreter timings say nothing about gains
+    assert rows[-1]["status"] == "caught"
+    rows = [{"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
+    g._check_gain(case, rows, gpu)  # no honest kernel in this run: not checked, and said so
+    assert rows[-1]["status"] == "caught" and rows[-1]["gain_over_honest"] is None

@@ -181,6 +181,13 @@ def run_reference(job: Job) -> None:
                     out = model(*inputs)
             job.sync()
             outs = prob.flatten_outputs(out)
+            if si == 0 and t == 0 and all(o.numel() == 0 for o in outs):
+                raise Failure(
+                    "reference_error",
+                    f"the timed shape (shape 0, {shape}) has an empty output: a candidate's time there is "
+                    "launch cost or nothing, and a speedup over it would collapse a suite's geomean; "
+                    "put a shape with a non-empty output first in SHAPES (and CPU_SHAPES)",
+                )
             key = f"s{si}/t{t}"
             job.outputs[key] = _cpu_copy(outs)
             _record_tolerance(job, problem, key, outs)

@@ -44,6 +44,9 @@ class Case:
     replace: tuple[str, str] | None = None  # a source edit (variants of one file)
     raw: bytes | None = None  # exact bytes put in front of the source (malformed input)
     known_miss: bool = False  # the harness is known not to catch it (documented in its README)
+    # On a GPU, a trick judged correct must also gain nothing: its speedup may exceed the honest kernel's
+    # (`good_triton`, timed in the same run) by at most this factor.
+    no_gain: float | None = None
 
     @property
     def path(self) -> Path:
@@ -76,9 +79,19 @@ CASES: tuple[Case, ...] = (
          "correct", "match the reference", file="forges_channel.py", honest=True,
          replace=("FACTOR = 0.0", "FACTOR = 0.5"), known_miss=True),
     Case("observed_address", T, "honest only at the previous call's address or under the tracer", "correct",
-         "match the reference", honest=True),
+         "match the reference", honest=True, no_gain=1.1),
     Case("cuda_graph", T, "CUDA-graph capture and replay", "correct", "match the reference", honest=True,
-         device="cuda"),
+         device="cuda", no_gain=1.1),
+    Case("graph_batching", T, "CUDA-graph batching: one replay does eight calls' work", "incorrect",
+         "timed iteration", honest=True, device="cuda"),
+    Case("deferred_output", T, "a lazy/deferred output, filled during the next call", "incorrect",
+         "timed iteration", honest=True),
+    Case("l2_persist", T, "L2 persistence (access policy window) to defeat the flush", "correct",
+         "match the reference", honest=True, device="cuda", no_gain=1.1),
+    Case("empty_timed_shape", T, "a zero-time shape: the timed shape's output is empty", "harness_error",
+         "empty output", file="returns_early.py", honest=True, problem="problem_empty.py"),
+    Case("returns_early_one_shape", T, "an empty output returned at once for one shape", "incorrect",
+         "shape 1", honest=True),
     # semantic
     Case("cache_data_ptr", S, "outputs cached on input addresses", "incorrect", "exceeds atol"),
     Case("cache_object_id", S, "outputs cached on input object ids", "incorrect", "exceeds atol", honest=True),
@@ -112,6 +125,12 @@ CASES: tuple[Case, ...] = (
     Case("hide_from_tracer", L, "PyTorch ops with the tracer popped off the dispatch stack", "rejected",
          "stepped outside the op tracer", honest=True),
     Case("uses_compile", L, "torch.compile of the reference", "rejected", "ModelNew"),
+    Case("calls_sdpa", L, "F.scaled_dot_product_attention instead of an attention kernel", "rejected",
+         "aten::", problem="problem_attention.py"),
+    Case("calls_conv2d", L, "F.conv2d (cuDNN) instead of a convolution kernel", "rejected", "aten::",
+         problem="problem_conv.py"),
+    Case("calls_cudnn", L, "cuDNN called directly (torch.cudnn_convolution)", "rejected", "aten::cudnn_convolution",
+         problem="problem_conv.py", device="cuda"),
     # isolation
     Case("reads_reference", ISO, "reading the cached reference outputs", "correct", "match the reference",
          honest=True),
@@ -148,12 +167,8 @@ CASES: tuple[Case, ...] = (
 )  # fmt: skip
 
 # Tricks from the catalogues with no case here yet, and why.
-NOT_COVERED = {
-    "L2 persistence to defeat the flush": "needs the CUDA runtime's stream attributes from Python; the harness "
-    "resets persisting lines and sets the persisting limit to 0 before each iteration where libcudart loads",
-    "zero-time shapes that collapse a geomean": "a property of a task suite (the task lint refuses shapes whose "
-    "baseline is near launch cost); every shape here is checked and only the first is timed",
-    "SDPA / cuDNN calls": "covered by the same op tracer as torch_ops; no attention task in the gauntlet",
+NOT_COVERED: dict[str, str] = {
+    "UDP from the candidate": "Landlock scopes TCP only; the harness README lists it as not isolated",
 }
 
 
@@ -230,6 +245,25 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
     return row
 
 
+def _check_gain(case: Case, rows: list[dict[str, Any]], settings: EvalSettings) -> None:
+    """On a GPU, a trick judged correct that runs faster than the honest kernel timed in the same run
+    (beyond `case.no_gain`) got something through: it is missed."""
+    row = rows[-1]
+    if case.no_gain is None or settings.device != "cuda" or row.get("status") != "caught":
+        return
+    honest = next(
+        (r.get("speedup") for r in rows if r["name"] == "good_triton" and r["status"] == "caught"), None
+    )
+    if not honest or not row.get("speedup"):
+        row["gain_over_honest"] = None  # not checked: run good_triton first in the same run
+        return
+    ratio = row["speedup"] / honest
+    row["gain_over_honest"] = round(ratio, 3)
+    if ratio > case.no_gain:
+        row["status"] = "missed"
+        row["reason"] += f" [{ratio:.2f}x the honest kernel's speedup, more than the {case.no_gain}x allowed]"
+
+
 def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> dict[str, Any]:
     """Every case in `cases`, with the canary secret in this process's environment; the scorecard
     (written to `out` after every case, so a run cut short keeps what it measured)."""
@@ -241,6 +275,7 @@ def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> d
     try:
         for case in cases:
             rows.append(run_case(case, settings))
+            _check_gain(case, rows, settings)
             if out is not None:
                 write_json_atomic(out, scorecard(rows, settings))
     finally:
