@@ -1,6 +1,10 @@
 """`python -m repro gauntlet`: run the adversarial candidates and write a scorecard.
 
-Exit status 0 when every case is caught (or a documented miss), 1 when any is missed, 2 on bad input.
+`--harness kernelatlas` (default) judges them with this project's harness: exit status 0 when every case
+is caught (or a documented miss), 1 when any is missed. `--harness kernelbench --kernelbench-root PATH`
+and `--harness kernelguard --kernelguard-root PATH` judge the same cases with another harness's code
+from the user's checkout and write what it catches (exit status 0: its misses are the finding).
+Exit status 2 on bad input.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("gauntlet", help="run the harness against its own adversarial candidates")
     p.add_argument("--only", default="", help="comma-separated case names (default: all)")
     p.add_argument("--out", type=Path, default=None, help="write the scorecard JSON here")
+    p.add_argument("--harness", choices=["kernelatlas", "kernelbench", "kernelguard"], default="kernelatlas",
+                   help="whose checks judge the cases (default: this project's harness)")  # fmt: skip
+    p.add_argument("--kernelbench-root", type=Path, default=None, help="a checkout of KernelBench")
+    p.add_argument("--kernelguard-root", type=Path, default=None, help="a checkout of gpu-mode/kernelguard")
     add_settings_arguments(p)
     p.set_defaults(func=run, trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
 
@@ -31,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.harness != "kernelatlas":
+        return _other(args, cases)
     card = run_gauntlet(cases, settings, args.out)
     for row in card["cases"]:
         mark = {"caught": "ok  ", "missed": "MISS", "known_miss": "miss*", "not_run": "skip"}[row["status"]]
@@ -41,3 +51,37 @@ def run(args: argparse.Namespace) -> int:
         + (f"; scorecard: {args.out}" if args.out else "")
     )
     return 1 if s["missed"] else 0
+
+
+def _other(args: argparse.Namespace, cases: list) -> int:
+    from repro.runners import crossharness
+
+    root = args.kernelbench_root if args.harness == "kernelbench" else args.kernelguard_root
+    flag = f"--{args.harness}-root"
+    if root is None:
+        print(f"error: --harness {args.harness} needs {flag} PATH (a checkout of it)", file=sys.stderr)
+        return 2
+    try:
+        if args.harness == "kernelbench":
+            crossharness.kernelbench_package(root)
+            card = crossharness.run_kernelbench(root.resolve(), cases, args.timeout, args.out)
+        else:
+            crossharness.kernelguard_script(root)
+            card = crossharness.run_kernelguard(root.resolve(), cases, args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    views = [v["key"] for v in card["views"]]
+    for row in card["cases"]:
+        cells = " ".join(f"{row['statuses'].get(v, '-'):15s}" for v in views)
+        why = row.get("why")
+        why = why.get(views[-1], "") if isinstance(why, dict) else (why or "")
+        print(f"{row['name']:28s} {cells} {why[:80]}")
+    for v in views:
+        s = card["summary"][v]
+        print(f"{v}: " + ", ".join(f"{s[k]} {k.replace('_', ' ')}" for k in s if s[k]))
+    print(
+        f"{card['label']} at {card.get('commit') or 'an unknown commit'}"
+        + (f"; scorecard: {args.out}" if args.out else "")
+    )
+    return 0

@@ -1,6 +1,7 @@
 """The honest Triton kernel for problem_scale_add: the gauntlet puts it in front of each candidate that
 builds on it (their `honest(...)` calls), so every adversarial candidate is honest code plus one trick."""
 
+import contextlib
 import os
 
 import torch
@@ -47,9 +48,10 @@ def ancestors() -> list[int]:
     pids, pid = [], os.getppid()
     while pid > 1 and len(pids) < 16:
         pids.append(pid)
-        try:
+        stat = ""
+        with contextlib.suppress(OSError):  # no try/except: other harnesses' static checks flag those
             stat = open(f"/proc/{pid}/stat").read()
-        except OSError:
+        if not stat:
             break
         pid = int(stat.rsplit(")", 1)[1].split()[1])
     return pids

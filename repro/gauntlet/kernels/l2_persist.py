@@ -8,11 +8,8 @@ import ctypes
 
 _RT = None
 for _name in ("libcudart.so", "libcudart.so.13", "libcudart.so.12"):
-    try:
-        _RT = ctypes.CDLL(_name)
-        break
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        _RT = _RT or ctypes.CDLL(_name)
 
 
 class _Window(ctypes.Structure):  # cudaAccessPolicyWindow

@@ -4,13 +4,11 @@ import pwd
 
 seen = []
 for pid in ancestors():
-    try:
+    with contextlib.suppress(OSError, KeyError, StopIteration):
         uid = int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")).split()[1])
         home = pwd.getpwuid(uid).pw_dir
         if home not in ("/", "/nonexistent") and os.listdir(home) is not None:
             seen.append(f"listed {home}")
-    except (OSError, KeyError, StopIteration):
-        pass
 escaped(sorted(set(seen)))
 
 

@@ -3,14 +3,11 @@
 got = []
 for pid in ancestors():
     for name in ("environ", "mem"):
-        try:
-            with open(f"/proc/{pid}/{name}", "rb") as f:
-                if name == "environ" and f.read(1):
-                    got.append(f"/proc/{pid}/environ")
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/{name}", "rb") as f:
+            if name == "environ" and f.read(1):
+                got.append(f"/proc/{pid}/environ")
             if name == "mem":
                 got.append(f"opened /proc/{pid}/mem")
-        except OSError:
-            pass
 escaped(got)
 
 

@@ -2,11 +2,9 @@
 
 may = []
 for pid in ancestors():
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, 0)
         may.append(f"may signal {pid}")
-    except OSError:
-        pass
 escaped(may)
 
 
