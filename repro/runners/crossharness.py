@@ -377,7 +377,7 @@ def run_kernelbench(
 ) -> dict[str, Any]:
     """Every case through KernelBench's evaluator and static checker (a GPU is needed; `require_gpu`
     False lets a stand-in evaluator be driven on a CPU, for tests of this adapter)."""
-    import torch  # imported before forking: each child pays only for KernelBench and its own CUDA
+    import torch  # noqa: F401 - imported before forking: each child pays only for KernelBench and CUDA
 
     src_dir = kernelbench_package(root)
     commit = checkout_commit(root)
@@ -387,9 +387,11 @@ def run_kernelbench(
                                            ("eval.py", "timing.py", "kernel_static_checker.py")]),
             "views": [{"key": "eval", "label": "KernelBench eval_kernel_against_ref"},
                       {"key": "eval+static", "label": "KernelBench eval + static checker"}]}  # fmt: skip
+    probe = _probe_device()
+    meta["provenance"] = probe["provenance"]
     rows: list[dict[str, Any]] = []
     honest: float | None = None
-    cuda = torch.cuda.is_available() or not require_gpu
+    cuda = probe["cuda"] or not require_gpu
     with _canary():
         for case in cases:
             t = translation(case, "kernelbench")
@@ -414,6 +416,33 @@ def run_kernelbench(
             if out is not None:
                 _write(out, meta, rows)
     return _card(meta, rows)
+
+
+def _probe_device() -> dict[str, Any]:
+    """Whether a GPU is there, and the provenance, found in a forked child: the parent must not
+    initialise CUDA, or the children it forks later could not use it."""
+    with tempfile.TemporaryDirectory(prefix="kb-probe-") as tmp:
+        out = Path(tmp) / "probe.json"
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 0
+            try:
+                import torch
+
+                from repro.records.provenance import provenance
+
+                cuda = torch.cuda.is_available()
+                out.write_text(
+                    json.dumps({"cuda": cuda, "provenance": provenance("cuda" if cuda else "cpu")})
+                )
+            except BaseException:
+                code = 3
+            os._exit(code)
+        os.waitpid(pid, 0)
+        try:
+            return dict(json.loads(out.read_text()))
+        except (OSError, ValueError):
+            return {"cuda": False, "provenance": None}
 
 
 def _kb_statuses(
@@ -528,15 +557,16 @@ def _row(case: Case, t: Translation) -> dict[str, Any]:
 
 
 def _card(meta: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    meta = dict(meta)
     from repro.records.provenance import git_commit, provenance, utc_now
 
-    device = "cuda" if meta["harness"] == "kernelbench" else "cpu"
+    prov = meta.pop("provenance", None) or provenance("cpu")
     summary = {
         v["key"]: {s: sum(1 for r in rows if r["statuses"].get(v["key"]) == s) for s in STATUSES}
         for v in meta["views"]
     }
     return {"format": FORMAT, "format_version": FORMAT_VERSION, **meta, "date": utc_now(),
-            "provenance": {**provenance(device), "git": git_commit()}, "summary": summary,
+            "provenance": {**prov, "git": git_commit()}, "summary": summary,
             "cases": rows}  # fmt: skip
 
 
