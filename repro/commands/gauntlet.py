@@ -35,12 +35,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cases = by_name([n for n in args.only.split(",") if n])
+        if args.harness != "kernelatlas":  # before anything asks torch about the GPU (see _other)
+            return _other(args, cases)
         settings = settings_from_args(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.harness != "kernelatlas":
-        return _other(args, cases)
     card = run_gauntlet(cases, settings, args.out)
     for row in card["cases"]:
         mark = {"caught": "ok  ", "missed": "MISS", "known_miss": "miss*", "not_run": "skip"}[row["status"]]
@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _other(args: argparse.Namespace, cases: list) -> int:
+    """Another harness judges the cases. KernelBench's adapter forks a child per case, so this process
+    must not have initialised CUDA (not even `torch.cuda.is_available()`, which initialises the driver
+    and leaves forked children without a GPU)."""
     from repro.runners import crossharness
 
     root = args.kernelbench_root if args.harness == "kernelbench" else args.kernelguard_root
