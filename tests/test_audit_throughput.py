@@ -3,6 +3,7 @@ after task, one candidate run judged under both policies, and several lanes writ
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,37 @@ def test_a_hung_reference_is_killed_and_its_server_replaced(
     assert outcome.timed_out and not (job / "report.json").exists()
     assert warm._servers == {}  # killed, not kept
     assert server_of(problem(tmp_path, "ok"))["job"] == 1 and warm.started == 2
+
+
+def test_the_reference_may_map_more_host_memory_than_a_candidate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reference keeps every trial's outputs in full (21 GB for one KernelBench v0 task), so its
+    warden gets a larger RLIMIT_DATA than a candidate's; KERNELATLAS_MEMORY_LIMIT_GB scales both."""
+    monkeypatch.setenv("KERNELATLAS_MEMORY_LIMIT_GB", "2")
+    limits = {}
+    for role in (True, False):
+        worker = sandbox.start_worker("cpu", None, sandbox.new_job_dir("cand"), None, candidate=role)
+        try:
+            args = list(worker.proc.args)  # type: ignore[arg-type]
+            limits[role] = int(args[args.index("--mem") + 1])
+        finally:
+            sandbox.kill(worker)
+    assert limits == {True: 2 << 30, False: sandbox.REFERENCE_MEMORY_FACTOR * (2 << 30)}
+
+
+def test_huge_bundles_are_not_kept_in_memory(tmp_path: Path, warm: sandbox.ReferenceServers,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    ev = importlib.import_module("repro.harness.evaluate")  # the package exports a function of that name
+    path = problem(tmp_path, "small")
+    reference_bundle(path, path.read_text(), FAST)
+    assert any(b.get("server") for b in ev._bundle_memo.values())
+    monkeypatch.setattr(ev, "MEMO_MAX_BYTES", 0)
+    big = problem(tmp_path, "big")
+    first = reference_bundle(big, big.read_text(), FAST)
+    assert all(b is not first for b in ev._bundle_memo.values())
+    again = reference_bundle(big, big.read_text(), FAST)  # read from the cache on disk, not recomputed
+    assert again is not first and again["server"] == first["server"]
 
 
 def test_disabled_servers_start_one_process_per_task(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
@@ -166,3 +198,28 @@ def test_two_lanes_fill_one_ledger(tmp_path: Path, warm: sandbox.ReferenceServer
     # One warm reference process served the three tasks (the lanes share it on CPU).
     assert counts["reference_processes"] == 1
     assert warm._servers == {} and warm.enabled  # stopped at the end of the run, the switch as it was
+
+
+def test_only_missing_judges_a_failed_reference_again(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
+    """A reference that failed at an earlier commit (say at a memory limit since raised) is judged again
+    by --only-missing, which keeps the other rows of earlier commits; at the same commit it is kept."""
+    broken = problem(tmp_path, "broken", "def get_inputs(n=4099):\n    raise MemoryError('too big today')\n")
+    line = {"task": "t/a", "problem": broken.read_text(), "kernel_path": str(KERNELS / "good_triton.py")}
+    rel_file = tmp_path / "rel.jsonl"
+    rel_file.write_text(json.dumps(line))
+    rel = load_release("jsonl", rel_file)
+    out = tmp_path / "ledger.json"
+    auditor = Auditor(rel, out, FAST, work_dir=tmp_path / "work", log=lambda s: None)
+    assert auditor.run(rel.kernels)["judged"] == 1
+    row = L.load(out)["rows"][0]
+    assert (
+        row["policies"]["strict"]["status"] == P.FAILED + "reference"
+        and "too big today" in row["policies"]["strict"]["reason"]
+    )
+    same = Auditor(rel, out, FAST, work_dir=tmp_path / "work", log=lambda s: None)
+    assert same.done(rel.kernels[0], "default") and same.done(rel.kernels[0], "only-missing")
+    data = L.load(out)
+    data["rows"][0]["provenance"]["git"] = {"commit": "0" * 40}  # as if judged at an earlier commit
+    L.write(out, data)
+    later = Auditor(rel, out, FAST, work_dir=tmp_path / "work", log=lambda s: None)
+    assert not later.done(rel.kernels[0], "only-missing")

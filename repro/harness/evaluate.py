@@ -126,6 +126,9 @@ def _load_outputs(path: Path, mmap: bool = False) -> dict[str, list[torch.Tensor
     return data
 
 
+# Bundles kept in memory for the next evaluation of the same problem, up to this size each (a task with
+# multi-GB outputs would otherwise hold them in the parent long after it is judged).
+MEMO_MAX_BYTES = 1 << 30
 _bundle_locks: dict[str, threading.Lock] = {}
 _bundle_memo: dict[str, dict[str, Any]] = {}
 _memo_lock = threading.Lock()
@@ -166,11 +169,16 @@ def reference_bundle(problem_path: Path, problem_src: str, settings: EvalSetting
         bundle = json.loads((folder / "bundle.json").read_text())
         bundle["outputs"] = _load_outputs(folder / "outputs.pt")
         bundle["peaks"] = peaks.load(dev)
-        with _memo_lock:
-            if len(_bundle_memo) >= 8:
-                _bundle_memo.pop(next(iter(_bundle_memo)))
-            _bundle_memo[key] = bundle
+        if _outputs_bytes(bundle["outputs"]) <= MEMO_MAX_BYTES:  # a huge one is read again when needed
+            with _memo_lock:
+                if len(_bundle_memo) >= 8:
+                    _bundle_memo.pop(next(iter(_bundle_memo)))
+                _bundle_memo[key] = bundle
         return bundle
+
+
+def _outputs_bytes(outputs: dict[str, list[torch.Tensor]]) -> int:
+    return sum(t.numel() * t.element_size() for ts in outputs.values() for t in ts)
 
 
 def _digest(folder: Path) -> str:

@@ -32,6 +32,10 @@ WARDEN = Path(__file__).with_name("warden.py")
 # and an allocation beyond this (touched or not) fails as out of memory. KERNELATLAS_MEMORY_LIMIT_GB
 # changes it (0: no limit) for tasks whose CPU path needs more.
 MEMORY_LIMIT_BYTES = 16 << 30
+# The reference worker keeps every correctness trial's outputs in full (candidates' outputs are compared
+# with them at positions drawn after each call): at KernelBench v0 sizes one output can be 4.3 GB, five
+# trials 21 GB. It runs the task's own code, never a candidate's, so it may map this many times more.
+REFERENCE_MEMORY_FACTOR = 4
 
 
 def memory_limit_bytes() -> int:
@@ -158,7 +162,8 @@ def start_worker(
     env = scrubbed_env(device, gpu, home=job_dir)
     if not candidate:
         env["TRITON_CACHE_DIR"] = str(seed)
-    warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(memory_limit_bytes())]
+    mem = memory_limit_bytes() * (1 if candidate else REFERENCE_MEMORY_FACTOR)
+    warden = [sys.executable, "-I", "-S", str(WARDEN), "--mem", str(mem)]
     if uid is not None:
         warden += ["--uid", str(uid)]
     if cpu_s:

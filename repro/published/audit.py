@@ -242,7 +242,8 @@ class Auditor:
 
     def done(self, k: PublishedKernel, mode: str) -> bool:
         """Whether `k` already has a row to keep: mode 'force' keeps none, 'only-missing' keeps any row
-        measured with these settings, 'default' those measured also at this commit."""
+        measured with these settings (except where the reference failed: the harness may have changed
+        since), 'default' those measured also at this commit."""
         if mode == "force":
             return False
         row = next((r for r in self.ledger["rows"] if r["task"] == k.task), None)
@@ -255,7 +256,10 @@ class Auditor:
         prov = row.get("provenance") or {}
         if prov.get("settings_hash") != self.settings_hash:
             return False
-        return mode == "only-missing" or (prov.get("git") or {}).get("commit") == git_commit().get("commit")
+        same_commit = (prov.get("git") or {}).get("commit") == git_commit().get("commit")
+        if any((p or {}).get("verdict") == "reference_failed" for p in row["policies"].values()):
+            return same_commit
+        return mode == "only-missing" or same_commit
 
     def _base_row(self, k: PublishedKernel) -> dict[str, Any]:
         return {
@@ -389,7 +393,8 @@ class Auditor:
                     na = {"verdict": "reference_failed", "reason": why, "status": pol.FAILED + "reference",
                           "speedup": None}  # fmt: skip
                     row = {**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
-                           "gpu_index": gpu, "provenance": {"settings_hash": self.settings_hash}}  # fmt: skip
+                           "gpu_index": gpu,
+                           "provenance": {"settings_hash": self.settings_hash, "git": git_commit()}}  # fmt: skip
                 self._store(row)
                 with self.lock:
                     counts["judged"] += 1
