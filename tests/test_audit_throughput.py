@@ -194,6 +194,7 @@ def test_two_lanes_fill_one_ledger(tmp_path: Path, warm: sandbox.ReferenceServer
         t = row["timing_s"]
         assert t["candidate_processes"] == 1 and t["wall_s"] >= t["candidate_process_s"] > 0
         assert "reference" in t["reference_phases_s"] and "timing" in t["candidate_phases_s"]
+        assert "forward, first call" in t["candidate_phases_s"]
         assert row["provenance"]["settings_hash"] == FAST.fingerprint()
     # One warm reference process served the three tasks (the lanes share it on CPU).
     assert counts["reference_processes"] == 1
