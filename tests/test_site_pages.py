@@ -45,6 +45,7 @@ def _templates(built: BuiltSite) -> dict[str, str]:
     return {
         "home": "",
         "works": "works/",
+        "compare": f"compare/?ids={_entry_with_most_results(kb)},{benchmark}",
         "taxonomy": "taxonomy/",
         "category": "taxonomy/agent4kernel/",
         "entry": f"papers/{_entry_with_most_results(kb)}/",
@@ -65,7 +66,7 @@ def _templates(built: BuiltSite) -> dict[str, str]:
 
 
 TEMPLATE_NAMES = [
-    "home", "works", "taxonomy", "category", "entry", "benchmark-entry", "timeline", "benchmarks",
+    "home", "works", "compare", "taxonomy", "category", "entry", "benchmark-entry", "timeline", "benchmarks",
     "reported", "reproduced", "reproduced-gpu", "methodology", "downloads", "authors", "author-letter",
     "organizations", "changes", "404",
 ]  # fmt: skip
@@ -99,6 +100,14 @@ _LAYOUT = """() => {
 }"""
 
 
+def _open_template(open_page, built: BuiltSite, template: str, viewport: dict = WIDE):
+    """The page of `template`, once what its script draws from the downloads is there."""
+    page = open_page(_templates(built)[template], viewport)
+    if template == "compare":
+        page.wait_for_selector("#ka-compare-numbers")
+    return page
+
+
 def _axe_source() -> str:
     return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
 
@@ -114,7 +123,7 @@ def _assert_fits(page) -> None:
 def test_page_template_on_a_wide_screen(open_page, site_url: str, built_site: BuiltSite, template: str):
     """Nothing fetched from another origin, no script error, no serious axe-core violation, and
     every table fits or scrolls in a box the keyboard reaches."""
-    page = open_page(_templates(built_site)[template])
+    page = _open_template(open_page, built_site, template)
     foreign = [u for u in page.requests if not u.startswith((site_url + "/", "data:", "blob:"))]
     assert not foreign, foreign
     assert not page.errors
@@ -130,7 +139,7 @@ def test_page_template_on_a_wide_screen(open_page, site_url: str, built_site: Bu
 
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_page_template_on_a_phone(open_page, built_site: BuiltSite, template: str):
-    _assert_fits(open_page(_templates(built_site)[template], PHONE))
+    _assert_fits(_open_template(open_page, built_site, template, PHONE))
 
 
 @pytest.mark.parametrize("template", ["home", "works", "entry"])

@@ -28,6 +28,7 @@ from site_gen.outputs.export import export_files
 from site_gen.outputs.schema import schema_text
 from site_gen.site import (
     charts,
+    compare,
     feed,
     history,
     home,
@@ -292,6 +293,7 @@ def build_nav(kb: KnowledgeBase, gpu_pages: Sequence[tuple[str, str]] = ()) -> l
     return [
         {"Home": "index.md"},
         {"All works": "works.md"},
+        {"Compare works": "compare.md"},
         {"Taxonomy": ["taxonomy/index.md", *(category_item(s) for s in streams)]},
         {"Timeline": "timeline.md"},
         {"Benchmark comparison": "benchmarks.md"},
@@ -414,6 +416,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         page(f"authors/{letter}.md", "author_letter.md.j2", letter=letter, persons=persons)
     page("organizations.md", "organizations.md.j2")
     page("works.md", "works.md.j2")
+    page("compare.md", "compare.md.j2", names=compare.names_script(kb))
     writer.write("assets/works-data.js", works.works_data_script(kb, bibs))
 
     quarters = charts.works_per_quarter(kb)

@@ -14,6 +14,9 @@
   const count = document.getElementById("ka-count");
   const more = document.getElementById("ka-more");
   const names = {};
+  const COMPARE_MAX = 4; // works side by side on the Compare page
+  const chosen = new Set(); // works ticked for comparison, in the order ticked
+  const compareLink = document.getElementById("ka-compare");
   let shown = PAGE;
   let sort = { key: "date", dir: "desc" };
 
@@ -112,6 +115,14 @@
       const tr = document.createElement("tr");
       tr.dataset.id = w.id;
       const title = cell(tr, undefined, "ka-col-title");
+      const tick = document.createElement("input");
+      tick.type = "checkbox";
+      tick.className = "ka-pick";
+      tick.value = w.id;
+      tick.checked = chosen.has(w.id);
+      tick.disabled = !tick.checked && chosen.size >= COMPARE_MAX;
+      tick.setAttribute("aria-label", `Compare ${w.aliases[0] || w.title}`);
+      title.appendChild(tick);
       link(title, `../papers/${encodeURIComponent(w.id)}/`, w.title);
       if (w.aliases.length) {
         const small = document.createElement("small");
@@ -171,6 +182,28 @@
   }
 
   function update() { shown = PAGE; draw(); saveUrl(); }
+
+  // Ticked works (two to four) open side by side on the Compare page.
+  function showChosen() {
+    const ids = [...chosen];
+    compareLink.textContent = `Compare ticked works (${ids.length} of ${COMPARE_MAX})`;
+    compareLink.href = `../compare/?ids=${ids.map(encodeURIComponent).join(",")}`;
+    const ready = ids.length >= 2;
+    compareLink.classList.toggle("ka-disabled", !ready);
+    if (ready) compareLink.removeAttribute("aria-disabled");
+    else compareLink.setAttribute("aria-disabled", "true");
+    for (const tick of tbody.querySelectorAll("input.ka-pick")) {
+      tick.disabled = !tick.checked && chosen.size >= COMPARE_MAX;
+    }
+  }
+  tbody.addEventListener("change", (event) => {
+    const tick = event.target;
+    if (!tick.classList || !tick.classList.contains("ka-pick")) return;
+    if (tick.checked) chosen.add(tick.value);
+    else chosen.delete(tick.value);
+    showChosen();
+  });
+  compareLink.addEventListener("click", (event) => { if (chosen.size < 2) event.preventDefault(); });
 
   function download(name, type, text) {
     const a = document.createElement("a");
