@@ -309,8 +309,8 @@ def open_page(browser, site_url: str):
     """Open a site page at a viewport; record every request and script error on the way."""
     contexts = []
 
-    def _open(path: str, viewport: dict = WIDE):
-        context = browser.new_context(viewport=viewport)
+    def _open(path: str, viewport: dict = WIDE, scheme: str = "light"):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
         contexts.append(context)
         page = context.new_page()
         page.requests, page.errors = [], []

@@ -100,9 +100,9 @@ _LAYOUT = """() => {
 }"""
 
 
-def _open_template(open_page, built: BuiltSite, template: str, viewport: dict = WIDE):
+def _open_template(open_page, built: BuiltSite, template: str, viewport: dict = WIDE, scheme: str = "light"):
     """The page of `template`, once what its script draws from the downloads is there."""
-    page = open_page(_templates(built)[template], viewport)
+    page = open_page(_templates(built)[template], viewport, scheme)
     if template == "compare":
         page.wait_for_selector("#ka-compare-numbers")
     return page
@@ -110,6 +110,16 @@ def _open_template(open_page, built: BuiltSite, template: str, viewport: dict = 
 
 def _axe_source() -> str:
     return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+
+
+def _axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(content=_axe_source())
+    return page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+             .filter(v => v.impact === "serious" || v.impact === "critical")
+             .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`)"""
+    )
 
 
 def _assert_fits(page) -> None:
@@ -128,13 +138,15 @@ def test_page_template_on_a_wide_screen(open_page, site_url: str, built_site: Bu
     assert not foreign, foreign
     assert not page.errors
     _assert_fits(page)
-    page.add_script_tag(content=_axe_source())
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-             .filter(v => v.impact === "serious" || v.impact === "critical")
-             .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`)"""
-    )
-    assert violations == []
+    assert _axe_violations(page) == []
+
+
+@pytest.mark.parametrize("template", ["home", "entry", "works", "reported", "benchmarks", "compare"])
+def test_dark_scheme_has_enough_contrast(open_page, built_site: BuiltSite, template: str):
+    """The slate scheme a reader's dark system setting selects: no serious axe-core violation."""
+    page = _open_template(open_page, built_site, template, WIDE, "dark")
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    assert _axe_violations(page) == []
 
 
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
