@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_gen.kb.check import check_knowledge_base
+from site_gen.kb.check import CheckReport, check_knowledge_base
 from site_gen.kb.model import Entry
 from site_gen.kb.paths import PAPERS_DIR, REPO_ROOT
 from site_gen.kb.problems import Problem
@@ -58,9 +58,19 @@ def sort_entries(entries: list[Entry]) -> list[Entry]:
     return sorted(by_id, key=lambda e: e.date, reverse=True)
 
 
+# A report `python -m site_gen build` has just made, for the load that follows it in the same
+# command (the render hook's): taken once, so a later load checks the files again.
+_just_checked: dict[Path, CheckReport] = {}
+
+
+def use_report_once(root: Path, report: CheckReport) -> None:
+    """Let the next `load_knowledge_base(root)` use `report` instead of checking again."""
+    _just_checked[Path(root).resolve()] = report
+
+
 def load_knowledge_base(root: Path = REPO_ROOT) -> KnowledgeBase:
     """Load and validate everything under `root`; raise KnowledgeBaseError listing all problems."""
-    report = check_knowledge_base(Path(root))
+    report = _just_checked.pop(Path(root).resolve(), None) or check_knowledge_base(Path(root))
     if report.problems:
         raise KnowledgeBaseError(report.problems)
     entries = sort_entries(report.entries)

@@ -29,6 +29,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import MkDocsException
 
 from site_gen.kb.check import check_knowledge_base, print_report
+from site_gen.kb.load import use_report_once
 from site_gen.kb.paths import add_root_argument
 from site_gen.outputs.write import OutputError, write_failure
 
@@ -167,6 +168,7 @@ def _run_build(args: argparse.Namespace) -> int:
     report = check_knowledge_base(root)
     if report.problems:  # the same list `check` prints, before MkDocs starts
         return print_report(report, started)
+    use_report_once(root, report)  # the render hook loads the knowledge base without checking again
     site_dir = Path(args.site_dir).resolve() if args.site_dir else root / SITE_DIR
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` cleans up like Ctrl-C
     try:
