@@ -113,6 +113,7 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinj
         [env.loader, jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dirs)})]
     )
     env.bytecode_cache = template_cache(Path(config.config_file_path).resolve().parent)
+    env.auto_reload = False  # a new environment per build: no need to stat every template on every use
     env.globals["ka_shared"] = _render_shared
     env.globals["ka_once"] = _render_once
     env.globals["ka_header"] = _render_header
