@@ -108,3 +108,12 @@ def test_works_ticked_in_all_works_open_on_the_compare_page(open_page, built_sit
     page.wait_for_url("**/compare/?ids=*")
     page.wait_for_selector("#ka-compare-table")
     assert _ids(page) == chosen[:3] and _columns(page) == chosen[:3]
+
+
+def test_an_entry_page_opens_the_compare_page_with_its_work(open_page, built_site: BuiltSite) -> None:
+    first, _, _ = _pair_sharing_a_cell(built_site)
+    page = open_page(f"papers/{first}/")
+    page.locator("article a", has_text="Compare with other works").click()
+    page.wait_for_selector("#ka-compare-table")
+    assert _ids(page) == [first] and _columns(page) == [first]
+    assert "Add another work" in page.locator("#ka-compare-status").inner_text()
