@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -296,9 +297,24 @@ def search_site(page, site_url: str, query: str) -> list[str]:
     page.wait_for_function(
         "document.querySelector('.md-search-result__meta')?.textContent.includes('Type to start')"
     )
-    page.keyboard.type(query)
+    # The whole query at once, then one key release (the search reads the box on keyup): typing key by
+    # key sends a query per key, and on a busy machine the results first shown can be a prefix's.
+    box = page.locator(".md-search__input").first
+    box.fill(query)
+    box.press("End")
     page.wait_for_selector(".md-search-result__item", timeout=15_000)
-    return page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
+    # Read the list once it has stayed the same for 0.5 s.
+    read = "els => els.map(e => e.href)"
+    last, stable_since = None, 0.0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        hrefs = page.eval_on_selector_all(".md-search-result__link", read)
+        if hrefs != last:
+            last, stable_since = hrefs, time.monotonic()
+        elif hrefs and time.monotonic() - stable_since >= 0.5:
+            break
+        page.wait_for_timeout(100)
+    return last or []
 
 
 WIDE, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
