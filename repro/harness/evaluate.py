@@ -250,7 +250,7 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
 
 
 def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
-                      judged: dict[str, EvalSettings]) -> dict[str, EvalResult]:  # fmt: skip
+                      judged: dict[str, EvalSettings], writable: tuple[Path, ...] = ()) -> dict[str, EvalResult]:  # fmt: skip
     """One candidate process judged under several rule sets at once (e.g. a published kernel under this
     project's rules and under its benchmark's): each verdict is the one a run under its own settings
     gives, at the cost of one run.
@@ -259,7 +259,11 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
     PyTorch ops when any rule set does; where a rule set refusing them would have stopped (an op
     outside the tracer, a disallowed op in shape 0's trials), the worker says so as it happens, and
     that rule set's verdict is the refusal whatever the run did afterwards. Tolerances apply in the
-    parent, on the outputs received."""
+    parent, on the outputs received.
+
+    `writable`: folders of this candidate's own (e.g. the `load_inline` build a parallel prebuild made
+    for it, which torch must lock and may update) that its process may write besides its job folder;
+    they are handed to its uid. Never a folder another candidate or the harness uses."""
     if not judged:
         raise ValueError("evaluate_policies: give at least one rule set")
     first = next(iter(judged.values()))
@@ -277,11 +281,12 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
     loose = any(s.ops_policy == "any" for s in judged.values())
     run = dataclasses.replace(first, ops_policy="any" if loose else "kernels", tolerance=None)
     stops = loose and any(s.ops_policy == "kernels" for s in judged.values())
-    return _evaluate(problem_path, candidate_source, run, judged, strict_stops=stops)
+    return _evaluate(problem_path, candidate_source, run, judged, strict_stops=stops, writable=writable)
 
 
 def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings,
-              judged: dict[str, EvalSettings], strict_stops: bool = False) -> dict[str, EvalResult]:  # fmt: skip
+              judged: dict[str, EvalSettings], strict_stops: bool = False,
+              writable: tuple[Path, ...] = ()) -> dict[str, EvalResult]:  # fmt: skip
     """Run the candidate once under `settings` and judge the run under each of `judged`."""
     t_start = time.monotonic()
     problem_path = Path(problem_path).resolve()
@@ -329,7 +334,14 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         # The candidate reads its task from its own folder: the checkout is outside its reach.
         problem_copy = job_dir / "problem.py"
         problem_copy.write_text(problem_src)
-        plan = {"problem": str(problem_copy), "candidate": str(cand_file), "strict_stops": strict_stops}
+        extra = [str(Path(d).resolve()) for d in writable]
+        for d in extra:
+            try:
+                sandbox.hand_over(Path(d), worker.uid)
+            except OSError as exc:
+                raise HarnessError(f"cannot hand {d} to the candidate: {exc}") from None
+        plan = {"problem": str(problem_copy), "candidate": str(cand_file), "strict_stops": strict_stops,
+                "writable": extra}  # fmt: skip
         plan_path = _plan("candidate", job_dir, plan, settings)
         prov["isolation"] = isolation.describe(worker.uid)
         session = Session(

@@ -211,13 +211,14 @@ def landlock_restrict(writable: list[str], readable: list[str]) -> dict[str, Any
     return {"landlock": abi, "network": abi >= 4, "signals_scoped": abi >= 6, "rules": len(added)}
 
 
-def sandbox_candidate(job_dir: Path) -> dict[str, Any]:
+def sandbox_candidate(job_dir: Path, extra_writable: list[Path] | None = None) -> dict[str, Any]:
     """Called by the worker after its imports, before importing the candidate. Never raises: what could
-    not be enforced is returned as a note for the result."""
+    not be enforced is returned as a note for the result. `extra_writable`: the candidate's own folders
+    outside its job folder that the parent handed to it (e.g. its prebuilt extension)."""
     if mode() == "off":
         return {"landlock": 0, "note": "isolation turned off (KERNELATLAS_ISOLATION=off)"}
     gpu_files = [str(p) for p in Path("/dev").glob("nvidia*")] if Path("/dev").is_dir() else []
-    writable = [str(job_dir), *DEVICE_FILES, *gpu_files]
+    writable = [str(job_dir), *(str(p) for p in extra_writable or []), *DEVICE_FILES, *gpu_files]
     readable = [*READ_ROOTS, *python_read_roots()]
     try:
         info = landlock_restrict(writable, readable)

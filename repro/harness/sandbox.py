@@ -94,6 +94,23 @@ def temp_root() -> str | None:
     return None
 
 
+def hand_over(folder: Path, uid: int | None) -> None:
+    """Give `folder` (and all in it) to a candidate's uid; its parents stay ours but must be traversable."""
+    if uid is None:
+        return
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, uid, uid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+    for parent in folder.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            raise OSError(
+                f"{parent} is not traversable by other users (mode {oct(mode & 0o777)}): the "
+                f"candidate's uid cannot reach {folder}; put the work folder under a world-traversable path"
+            )
+
+
 def new_job_dir(kind: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"kernelatlas-{kind}-", dir=temp_root()))
 

@@ -357,7 +357,9 @@ def run_candidate(job: Job) -> None:
     shapes = prob.shapes_for(problem, job.device)
     tripwire = guards.Tripwire()
     snapshot = guards.Snapshot()
-    job.report["isolation"] = isolation.sandbox_candidate(job.dir)
+    job.report["isolation"] = isolation.sandbox_candidate(
+        job.dir, [Path(d) for d in job.plan.get("writable") or []]
+    )
     if job.device == "cuda":  # the context, created here so that its cost is a phase of its own
         job.enter("cuda init")
         torch.empty(1, device="cuda")

@@ -279,14 +279,17 @@ class Auditor:
             ledger_mod.upsert(self.ledger, row)
             ledger_mod.write(self.out, self.ledger)
 
-    def judge(self, k: PublishedKernel, problem: Path, source: str, gpu: int | None = None) -> dict[str, Any]:
-        """Every policy's verdict on `k` from one candidate run (`evaluate_policies`), on GPU `gpu`."""
+    def judge(self, k: PublishedKernel, problem: Path, source: str, gpu: int | None = None,
+              build_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
+        """Every policy's verdict on `k` from one candidate run (`evaluate_policies`), on GPU `gpu`; its
+        prebuilt extension folder (`build_dir`, which torch locks and may update) is handed to it."""
         from repro.harness.evaluate import evaluate_policies
 
         claim = k.headline
         base = dataclasses.replace(self.settings, gpu=gpu) if gpu is not None else self.settings
         t0 = time.monotonic()
-        results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()})
+        results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()},
+                                    writable=(build_dir,) if build_dir is not None else ())  # fmt: skip
         # Each policy's verdict is its own judgement of the one run (what a run of its own would give).
         records = {name: _policy_record(res, claim) for name, res in results.items()}
         first = next(iter(results.values()))
@@ -331,7 +334,7 @@ class Auditor:
         todo = [k for k in todo if k.kernel_source is not None]
         problems = self.work / "problems"
         problems.mkdir(parents=True, exist_ok=True)
-        ready: queue.Queue[tuple[PublishedKernel, str]] = queue.Queue()
+        ready: queue.Queue[tuple[PublishedKernel, str, Path | None]] = queue.Queue()
         building = [k for k in todo if needs_build(k.kernel_source or "")] if self.build_workers else []
         arch = gpu_arch() if building and self.settings.device == "cuda" else ""
         pool = ThreadPoolExecutor(max_workers=max(1, self.build_workers)) if building else None
@@ -346,7 +349,7 @@ class Auditor:
             self.log(
                 f"  built {k.task} in {info['seconds']} s" + ("" if info["ok"] else " (import failed there)")
             )
-            ready.put((k, with_build_dir(k.kernel_source or "", build_dir, arch)))
+            ready.put((k, with_build_dir(k.kernel_source or "", build_dir, arch), build_dir))
 
         for k in todo:
             if k in building:
@@ -354,9 +357,9 @@ class Auditor:
                 pool.submit(submit_build, k)
         for k in todo:
             if k not in building:
-                ready.put((k, k.kernel_source or ""))
+                ready.put((k, k.kernel_source or "", None))
 
-        def next_item() -> tuple[PublishedKernel, str] | None:
+        def next_item() -> tuple[PublishedKernel, str, Path | None] | None:
             """The next kernel ready to judge; None when all are taken or the deadline has passed."""
             while True:
                 with self.lock:
@@ -379,7 +382,7 @@ class Auditor:
         def lane(gpu: int | None) -> None:
             where = f" [gpu {gpu}]" if len(lanes) > 1 and gpu is not None else ""
             while (item := next_item()) is not None:
-                k, source = item
+                k, source, build_dir = item
                 problem = problems / f"{task_slug(k.task)}_{sha256(k.problem_source)[:8]}.py"
                 if not problem.is_file():
                     tmp = problem.with_suffix(f".{threading.get_ident()}.tmp")
@@ -387,7 +390,7 @@ class Auditor:
                     os.replace(tmp, problem)
                 t1 = time.monotonic()
                 try:
-                    row = self.judge(k, problem, source, gpu)
+                    row = self.judge(k, problem, source, gpu, build_dir)
                 except Exception as exc:  # the reference itself fails: recorded, the audit goes on
                     why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
                     na = {"verdict": "reference_failed", "reason": why, "status": pol.FAILED + "reference",
