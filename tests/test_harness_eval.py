@@ -132,6 +132,9 @@ def test_candidate_dies_with_the_evaluating_process(cache_root: Path, tmp_path: 
             time.sleep(0.1)
         (pidfile,) = jobs.glob("kernelatlas-cand-*/candidate.pid")
         candidate = int(pidfile.read_text())
+        # The daemon's exec can land after the pid file on a busy machine: wait for it to show.
+        while not _daemons(daemon) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert _alive(candidate) and _daemons(daemon)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
