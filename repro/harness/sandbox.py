@@ -94,14 +94,18 @@ def temp_root() -> str | None:
     return None
 
 
-def hand_over(folder: Path, uid: int | None) -> None:
-    """Give `folder` (and all in it) to a candidate's uid; its parents stay ours but must be traversable."""
-    if uid is None:
-        return
+def _chown_tree(folder: Path, uid: int) -> None:
     for root, dirs, files in os.walk(folder):
         os.chown(root, uid, uid)
         for name in dirs + files:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+def hand_over(folder: Path, uid: int | None) -> None:
+    """Give `folder` (and all in it) to a candidate's uid; its parents stay ours but must be traversable."""
+    if uid is None:
+        return
+    _chown_tree(folder, uid)
     for parent in folder.resolve().parents:
         mode = parent.stat().st_mode
         if not mode & 0o001:
@@ -169,10 +173,7 @@ def start_worker(
     (job_dir / "triton").mkdir(exist_ok=True)
     uid = isolation.new_uid() if candidate else None
     if uid is not None:
-        for root, dirs, files in os.walk(job_dir):
-            os.chown(root, uid, uid)
-            for name in dirs + files:
-                os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+        _chown_tree(job_dir, uid)
     log = open(job_dir / "worker.log", "wb")  # noqa: SIM115  (closed in wait())
     if uid is not None:
         os.fchown(log.fileno(), uid, uid)

@@ -23,6 +23,7 @@ every problem; a rerun skips problems already measured with the same settings an
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -256,8 +257,6 @@ def _worker_main(plan_path: str) -> int:
 def baseline_settings_hash(device: str, timing: dict[str, Any], seed: int) -> str:
     """What makes two measurements of one baseline comparable: device, timer settings, seed (not which
     other baselines were measured in the same run)."""
-    import hashlib
-
     blob = json.dumps({"device": device, "timing": timing, "seed": seed}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -337,8 +336,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     )  # fmt: skip
 
     def sha(p: Path) -> str:
-        import hashlib
-
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
     todo: list[tuple[str, Path, tuple[str, ...]]] = []
