@@ -223,3 +223,17 @@ def test_a_failure_while_adding_a_baseline_keeps_the_stored_ones(tmp_path: Path,
     assert rec["baselines"]["eager"] == eager and "error" not in rec
     assert "exited with status 3" in rec["baselines"]["cuda-graph"]["error"]
     assert rec["baselines"]["cuda-graph"]["retry"] is True
+
+
+def test_a_worker_killed_from_outside_is_not_called_a_timeout(tmp_path: Path) -> None:
+    """SIGKILL that the suite did not send (e.g. the out-of-memory killer) is named as such."""
+    killed = MATMUL.replace("return torch.matmul(A, B)",
+                            "import os, signal\n        os.kill(os.getpid(), signal.SIGKILL)")  # fmt: skip
+    root = checkout(tmp_path, {"1_killed.py": killed, "2_matmul.py": MATMUL})
+    out = tmp_path / "out.json"
+    counts = run_suite(root, [1], out, device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120,
+                       log=lambda s: None)  # fmt: skip
+    tasks = _tasks(out)
+    assert counts["failed"] == 1 and "killed (SIGKILL from outside" in tasks["level1/1_killed"]["error"]
+    assert "did not finish" not in tasks["level1/1_killed"]["error"]
+    assert tasks["level1/2_matmul"]["baselines"]["eager"]["median"] > 0

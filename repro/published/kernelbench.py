@@ -424,12 +424,18 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 if over or late:
                     break
                 time.sleep(0.2)
-            if proc.poll() is None:
+            killed_here = proc.poll() is None
+            if killed_here:
                 os.killpg(proc.pid, 9)
                 proc.wait()
             if current is not None and current in paths:  # crashed or hung on this problem
-                why = f"the measurement did not finish within {timeout_s:g} s" if proc.returncode in (None, -9) else (
-                    f"the worker process exited with status {proc.returncode}")  # fmt: skip
+                if killed_here:
+                    why = f"the measurement did not finish within {timeout_s:g} s"
+                elif proc.returncode == -9:
+                    why = ("the worker process was killed (SIGKILL from outside, most often the out-of-memory "
+                           "killer: measure this problem alone, or with fewer --workers)")  # fmt: skip
+                else:
+                    why = f"the worker process exited with status {proc.returncode}"
                 store(current, paths[current], {"error": why}, needs[current])
                 queue_ = [q for q in queue_ if q[0] != current]
                 log(f"{current}: {why}")
