@@ -224,3 +224,31 @@ def test_only_missing_judges_a_failed_reference_again(tmp_path: Path, warm: sand
     L.write(out, data)
     later = Auditor(rel, out, FAST, work_dir=tmp_path / "work", log=lambda s: None)
     assert not later.done(rel.kernels[0], "only-missing")
+
+
+def test_a_rebuild_inside_the_candidate_is_reported_with_its_cause(tmp_path: Path) -> None:
+    """The audit tells a prebuilt extension the candidate loaded from one it compiled again, and names
+    the first `build.ninja` lines that changed (e.g. another CUDA home) so the prebuild can be fixed."""
+    from repro.published.audit import ninja_state, rebuild_report
+
+    for name in ("ext_a", "ext_b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "build.ninja").write_text("nvcc = /usr/local/cuda-13.0/bin/nvcc\ncflags = -O3\n")
+        (tmp_path / name / ".ninja_log").write_text("# ninja log v5\n1\t2\t3\tcuda.cuda.o\t9\n")
+    before = ninja_state(tmp_path)
+    assert rebuild_report(before, ninja_state(tmp_path)) == {
+        "rebuilt_in_candidate": [],
+        "build_ninja_changes": [],
+    }
+    (tmp_path / "ext_b" / "build.ninja").write_text("nvcc = /usr/local/cuda/bin/nvcc\ncflags = -O3\n")
+    with (tmp_path / "ext_b" / ".ninja_log").open("a") as f:
+        f.write("4\t5\t6\tcuda.cuda.o\t10\n")
+    (tmp_path / "ext_c").mkdir()  # built only by the candidate: the prebuild never reached it
+    (tmp_path / "ext_c" / "build.ninja").write_text("cflags = -O3\n")
+    (tmp_path / "ext_c" / ".ninja_log").write_text("# ninja log v5\n1\t2\t3\tmain.o\t9\n")
+    report = rebuild_report(before, ninja_state(tmp_path))
+    assert report["rebuilt_in_candidate"] == ["ext_b", "ext_c"]
+    assert report["build_ninja_changes"] == [
+        "ext_b: -nvcc = /usr/local/cuda-13.0/bin/nvcc",
+        "ext_b: +nvcc = /usr/local/cuda/bin/nvcc",
+    ]

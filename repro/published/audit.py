@@ -165,6 +165,37 @@ sys.exit(1 if failed else 0)
 """
 
 
+def ninja_state(build_dir: Path) -> dict[str, tuple[int, str]]:
+    """Per extension folder under `build_dir`: lines in `.ninja_log` (ninja appends one per target it
+    builds) and the `build.ninja` text, to tell afterwards whether the candidate rebuilt and why."""
+    state: dict[str, tuple[int, str]] = {}
+    for ninja in build_dir.glob("*/build.ninja"):
+        log = ninja.parent / ".ninja_log"
+        with contextlib.suppress(OSError):
+            lines = len(log.read_text(errors="replace").splitlines()) if log.is_file() else 0
+            state[ninja.parent.name] = (lines, ninja.read_text(errors="replace"))
+    return state
+
+
+def rebuild_report(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> dict[str, Any]:
+    """What the candidate's own run compiled beyond the prebuild: extension folders it built anew or
+    rebuilt, and the first lines of `build.ninja` that differ from the prebuild's (the likely cause)."""
+    import difflib
+
+    rebuilt = sorted(n for n, (lines, _) in after.items() if lines > before.get(n, (0, ""))[0])
+    changed: list[str] = []
+    for name in rebuilt:
+        old = before.get(name, (0, ""))[1]
+        if old and old != after[name][1]:
+            diff = difflib.unified_diff(old.splitlines(), after[name][1].splitlines(), lineterm="", n=0)
+            changed += [
+                f"{name}: {line[:300]}"
+                for line in diff
+                if line[:1] in "+-" and line[:3] not in ("+++", "---")
+            ][:6]
+    return {"rebuilt_in_candidate": rebuilt, "build_ninja_changes": changed}
+
+
 def gpu_arch() -> str:
     """'9.0' for an H100/H200: the compute capability of GPU 0, read without initialising CUDA here."""
     if os.environ.get("TORCH_CUDA_ARCH_LIST"):
@@ -239,6 +270,7 @@ class Auditor:
                 self.settings_hash,
             )
         self.lock = threading.Lock()
+        self.builds: dict[str, dict[str, Any]] = {}  # task -> its prebuild's outcome, for its row
 
     def done(self, k: PublishedKernel, mode: str) -> bool:
         """Whether `k` already has a row to keep: mode 'force' keeps none, 'only-missing' keeps any row
@@ -288,12 +320,16 @@ class Auditor:
         claim = k.headline
         base = dataclasses.replace(self.settings, gpu=gpu) if gpu is not None else self.settings
         t0 = time.monotonic()
+        before = ninja_state(build_dir) if build_dir is not None else {}
         results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()},
                                     writable=(build_dir,) if build_dir is not None else ())  # fmt: skip
         # Each policy's verdict is its own judgement of the one run (what a run of its own would give).
         records = {name: _policy_record(res, claim) for name, res in results.items()}
         first = next(iter(results.values()))
         over = first.overhead or {}
+        build = dict(self.builds.get(k.task) or {})
+        if build_dir is not None:
+            build.update(rebuild_report(before, ninja_state(build_dir)))
         return {
             **self._base_row(k),
             "policies": records,
@@ -305,6 +341,7 @@ class Auditor:
                 "candidate_processes": 1,
                 "reference_phases_s": over.get("reference_phases_s") or {},
                 "candidate_phases_s": over.get("phases_s") or {},
+                **({"build": build} if build else {}),
             },
             "provenance": _row_provenance(first.provenance, self.settings_hash),
         }
@@ -346,6 +383,9 @@ class Auditor:
             src_file = build_dir / "kernel_source.py"
             src_file.write_text(k.kernel_source or "")
             info = prebuild(src_file, build_dir, arch, self.build_timeout_s)
+            with self.lock:
+                self.builds[k.task] = {"ok": info["ok"], "seconds": info["seconds"],
+                                       **({} if info["ok"] else {"log_tail": info["log_tail"][-300:]})}  # fmt: skip
             self.log(
                 f"  built {k.task} in {info['seconds']} s" + ("" if info["ok"] else " (import failed there)")
             )
@@ -401,6 +441,10 @@ class Auditor:
                 self._store(row)
                 with self.lock:
                     counts["judged"] += 1
+                build = (row.get("timing_s") or {}).get("build") or {}
+                if build.get("rebuilt_in_candidate"):
+                    self.log(f"  {k.task}: compiled again in the candidate: {', '.join(build['rebuilt_in_candidate'])}"
+                             + "".join(f"\n    {line}" for line in build.get("build_ninja_changes") or []))  # fmt: skip
                 self.log(f"{k.task}{where}: " + "; ".join(f"{n} {p['status']}" + (f" {p['speedup']:.2f}x" if p.get("speedup") else "")
                                                           for n, p in row["policies"].items())
                          + f"  (claimed {k.headline.value if k.headline else None}; {time.monotonic() - t1:.1f} s)")  # fmt: skip
