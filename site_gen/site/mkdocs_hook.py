@@ -20,7 +20,10 @@ from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
-from mkdocs.structure.pages import Page
+from mkdocs.structure.pages import (
+    Page,
+    _RelativePathTreeprocessor,  # MkDocs' own link rewriting and checks
+)
 from mkdocs.structure.toc import get_toc
 
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
@@ -121,12 +124,27 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinj
 
 
 def _render_generated(page: Page, config: MkDocsConfig, files: Files) -> None:
-    """`Page.render` for a generated page: its headings and placeholders are converted directly
-    (see fastpage.py); any other Markdown goes through Python-Markdown."""
+    """`Page.render` for a generated page: its headings and placeholders are converted directly,
+    and so are its simple tables (see fastpage.py); any other Markdown goes through Python-Markdown."""
     assert page.markdown is not None
     converted = fastpage.convert(page.markdown)
     if converted is None:
-        Page.render(page, config, files)
+        links = _RelativePathTreeprocessor(page.file, files, config)
+        tables = fastpage.extract_tables(page.markdown, links.path_to_url)
+        if tables is None:
+            Page.render(page, config, files)
+            return
+        source, page.markdown = page.markdown, tables.markdown
+        try:
+            Page.render(page, config, files)
+        finally:
+            page.markdown = source
+        page.content = tables.fill(page.content or "")
+        page.present_anchor_ids = (page.present_anchor_ids or set()) | tables.anchor_ids
+        if page.links_to_anchors is not None:  # MkDocs keeps them only above debug logging
+            for target, anchors in links.links_to_anchors.items():
+                for anchor, url in anchors.items():
+                    page.links_to_anchors.setdefault(target, {}).setdefault(anchor, url)
         return
     page.content = converted.content
     page.toc = get_toc(converted.toc_tokens)  # type: ignore[arg-type]
@@ -136,9 +154,9 @@ def _render_generated(page: Page, config: MkDocsConfig, files: Files) -> None:
 
 
 def on_pre_page(page: Page, config: MkDocsConfig, files: Files) -> Page:
-    """Generated pages with HTML bodies skip Python-Markdown where their Markdown allows."""
-    if page.file.src_uri in _fragments:
-        page.render = functools.partial(_render_generated, page)  # type: ignore[method-assign]
+    """Generated pages skip Python-Markdown where their Markdown allows (every page in the docs
+    directory is generated: the render writes it afresh on each build)."""
+    page.render = functools.partial(_render_generated, page)  # type: ignore[method-assign]
     return page
 
 
