@@ -117,3 +117,20 @@ def test_an_entry_page_opens_the_compare_page_with_its_work(open_page, built_sit
     page.wait_for_selector("#ka-compare-table")
     assert _ids(page) == [first] and _columns(page) == [first]
     assert "Add another work" in page.locator("#ka-compare-status").inner_text()
+
+
+def test_the_compare_page_is_light(open_page, built_site: BuiltSite, site_url: str) -> None:
+    """The page fetches one compact data file, not the full downloads (2.4 MB for the real
+    knowledge base, most of it fields and repeated cell names the page never shows)."""
+    first, second, _ = _pair_sharing_a_cell(built_site)
+    page = open_page(f"compare/?ids={first},{second}")
+    page.wait_for_selector("#ka-compare-numbers")
+    fetched = [url.split("?")[0][len(site_url) + 1 :] for url in page.requests if url.startswith(site_url)]
+    assert not [u for u in fetched if u.startswith("downloads/")], fetched
+    site = built_site.site
+    sizes = {u: (site / u / "index.html" if u.endswith("/") else site / u).stat().st_size for u in fetched}
+    # What this page loads beyond what every page loads (the theme, the search index).
+    own = {u: n for u, n in sizes.items() if u.startswith("compare/") or u == "assets/compare.js"}
+    assert "compare/data.json" in own, fetched
+    assert own["compare/data.json"] < 0.3 * (site / "downloads" / "papers.json").stat().st_size, own
+    assert sum(own.values()) < 400_000, own

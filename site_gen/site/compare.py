@@ -1,13 +1,26 @@
-"""The Compare page: two to four works side by side, drawn in the browser from the site's
-downloads (papers.json and results.json). Here only the names the page needs to label what those
-files hold by slug: vocabulary terms, benchmark subsets and how each metric is ranked."""
+"""The Compare page: two to four works side by side, drawn in the browser from one compact data
+file (`compare/data.json`) with only what the page shows. The full downloads (papers.json and
+results.json, 2.4 MB for the real knowledge base) held every field of every work and repeated
+each number's comparison cell and source in full; the page fetched both before it could draw."""
 
 from __future__ import annotations
 
 import json
 
 from site_gen.kb.load import KnowledgeBase
-from site_gen.kb.results import PRIORITY, WHOLE
+from site_gen.kb.results import PRIORITY, WHOLE, rows
+
+DATA_PATH = "compare/data.json"
+# What the page shows of a work, and of a comparison cell (the fields that make numbers comparable).
+WORK_FIELDS = (
+    "id", "title", "aliases", "kind", "date", "venue", "authors", "organizations", "languages",
+    "hardware", "techniques", "benchmarks", "summary",
+)  # fmt: skip
+CELL_FIELDS = (
+    "cell", "benchmark", "subset", "benchmark_version", "metric", "aggregate", "p", "k", "baseline", "hardware",
+)  # fmt: skip
+# A number: its cell (an index into `cells`), value, unit, model and source (an index into `urls`, or -1).
+NUMBER_FIELDS = ("cell", "value", "unit", "model", "url", "arxiv")
 
 
 def names_script(kb: KnowledgeBase) -> str:
@@ -23,3 +36,39 @@ def names_script(kb: KnowledgeBase) -> str:
     data = {"vocab": vocab, "higher": higher, "subsets": subsets, "whole": WHOLE, "first": list(PRIORITY)}
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def data_json(kb: KnowledgeBase) -> str:
+    """The page's data: each work's shown fields (categories as their paths from the stream
+    down, the count of its numbers), each comparison cell once, each source URL once, and each
+    work's numbers as short rows pointing into them."""
+    works = []
+    for entry in kb.entries:
+        work = {name: getattr(entry, name) for name in WORK_FIELDS}
+        work["categories"] = [[c.name for c in kb.category_path(slug)] for slug in entry.taxonomy]
+        work["numbers"] = len(entry.results)
+        works.append(work)
+    cells: dict[str, int] = {}
+    cell_rows: list[list[object]] = []
+    urls: dict[str, int] = {}
+    numbers: dict[str, list[list[object]]] = {}
+    for row in rows(kb):
+        record = row.as_record()
+        slug = str(record["cell"])
+        if slug not in cells:
+            cells[slug] = len(cell_rows)
+            cell_rows.append([record[name] for name in CELL_FIELDS])
+        url = str(record["url"])
+        if url and url not in urls:
+            urls[url] = len(urls)
+        number = [cells[slug], record["value"], record["unit"], record["model"], urls.get(url, -1)]
+        numbers.setdefault(row.entry.id, []).append([*number, record["arxiv"]])
+    data = {
+        "works": works,
+        "cell_fields": CELL_FIELDS,
+        "cells": cell_rows,
+        "urls": list(urls),
+        "number_fields": NUMBER_FIELDS,
+        "numbers": numbers,
+    }
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"

@@ -417,6 +417,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
     page("organizations.md", "organizations.md.j2")
     page("works.md", "works.md.j2")
     page("compare.md", "compare.md.j2", names=compare.names_script(kb))
+    writer.write(compare.DATA_PATH, compare.data_json(kb))
     writer.write("assets/works-data.js", works.works_data_script(kb, bibs))
 
     quarters = charts.works_per_quarter(kb)

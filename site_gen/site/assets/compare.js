@@ -1,6 +1,7 @@
-// The Compare page: two to four works side by side, from the site's downloads (papers.json for
-// the works, results.json for the numbers with their comparison cells). The choice lives in the
-// address (?ids=a,b,c). Text is only ever inserted with textContent, never as HTML.
+// The Compare page: two to four works side by side, from compare/data.json (each work's shown
+// fields, and its numbers as rows pointing to their comparison cell and source; written by
+// site_gen/site/compare.py). The choice lives in the address (?ids=a,b,c). Text is only ever
+// inserted with textContent, never as HTML.
 (function () {
   "use strict";
   const root = document.getElementById("ka-compare-page");
@@ -13,8 +14,8 @@
   const status = document.getElementById("ka-compare-status");
   const facetsBox = document.getElementById("ka-compare-facets");
   const resultsBox = document.getElementById("ka-compare-results");
-  let works = new Map(); // id -> entry of papers.json
-  let results = []; // records of results.json
+  let works = new Map(); // id -> work of data.json
+  let results = []; // every number, as an object with its cell's fields
   let ids = [];
 
   const shortName = (w) => (w.aliases && w.aliases[0]) || w.title.split(":")[0].trim();
@@ -54,12 +55,12 @@
     ["Venue", (w) => [w.venue || "preprint"]],
     ["Authors", (w) => w.authors],
     ["Organisations", (w) => w.organizations],
-    ["Categories", (w) => w.categories.map((c) => c.path.join(" › ")), true],
+    ["Categories", (w) => w.categories.map((path) => path.join(" › ")), true],
     ["Languages", (w) => w.languages.map((s) => vocabName("languages", s)), true],
     ["Hardware", (w) => w.hardware.map((s) => vocabName("hardware", s)), true],
     ["Techniques", (w) => w.techniques.map((s) => vocabName("techniques", s)), true],
     ["Evaluated on", (w) => w.benchmarks.map((b) => (works.has(b) ? shortName(works.get(b)) : b)), true],
-    ["Numbers reported", (w) => [String(w.results.length)]],
+    ["Numbers reported", (w) => [String(w.numbers)]],
     ["Summary", (w) => [w.summary]],
   ];
 
@@ -252,11 +253,27 @@
   window.addEventListener("popstate", () => { ids = readIds(); draw(); });
 
   ids = readIds();
-  Promise.all(["../downloads/papers.json", "../downloads/results.json"].map((url) =>
-    fetch(url).then((response) => { if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`); return response.json(); })))
-    .then(([papers, numbers]) => {
-      works = new Map(papers.entries.map((w) => [w.id, w]));
-      results = numbers.results;
+  // Rows of fields named once in the file become objects here.
+  const record = (fields, row) => Object.fromEntries(fields.map((f, i) => [f, row[i]]));
+  function unpack(data) {
+    const cells = data.cells.map((row) => record(data.cell_fields, row));
+    const out = [];
+    for (const [entry, numbers] of Object.entries(data.numbers)) {
+      for (const row of numbers) {
+        const n = record(data.number_fields, row);
+        out.push({ ...cells[n.cell], entry, value: n.value, unit: n.unit, model: n.model,
+          url: n.url >= 0 ? data.urls[n.url] : "", arxiv: n.arxiv });
+      }
+    }
+    return out;
+  }
+
+  const DATA = "data.json";
+  fetch(DATA)
+    .then((response) => { if (!response.ok) throw new Error(`${DATA}: HTTP ${response.status}`); return response.json(); })
+    .then((data) => {
+      works = new Map(data.works.map((w) => [w.id, w]));
+      results = unpack(data);
       for (const w of [...works.values()].sort((a, b) => shortName(a).localeCompare(shortName(b)))) {
         const option = el("option");
         option.value = w.id;
