@@ -154,6 +154,38 @@ def test_page_template_on_a_phone(open_page, built_site: BuiltSite, template: st
     _assert_fits(_open_template(open_page, built_site, template, PHONE))
 
 
+# Words (letters, digits, dots, underscores: split neither at hyphens nor at slashes) in the
+# article's table cells that are drawn on more than one line, i.e. cut in two.
+_CUT_WORDS = """() => {
+  const cut = [], seen = new Set();
+  for (const cell of document.querySelectorAll("article table td, article table th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/[A-Za-z0-9][A-Za-z0-9_.]*[A-Za-z0-9]/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        seen.add(m[0]);
+        if (lines.size > 1) cut.push(m[0]);
+      }
+    }
+  }
+  return {cut, seen: [...seen]};
+}"""
+
+
+@pytest.mark.parametrize("template", ["reported", "benchmark-entry", "entry", "reproduced-gpu"])
+def test_names_in_tables_are_never_cut_mid_word_on_a_phone(open_page, built_site: BuiltSite, template: str):
+    """Narrow columns wrap between words (the theme's `overflow-wrap: break-word` let a cell cut
+    "AKO4ALL" into "AKO4AL" and "L" on Reported results at 390 px)."""
+    page = _open_template(open_page, built_site, template, PHONE)
+    words = page.evaluate(_CUT_WORDS)
+    if template == "reported":
+        assert "AKO4ALL" in words["seen"]
+    assert words["cut"] == []
+
+
 @pytest.mark.parametrize("template", ["home", "works", "entry"])
 def test_tables_fit_without_scrolling_on_a_wide_screen(open_page, built_site: BuiltSite, template: str):
     page = open_page(_templates(built_site)[template])
