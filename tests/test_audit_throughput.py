@@ -17,6 +17,7 @@ from repro.published import policies as P
 from repro.published.audit import Auditor
 from repro.published.releases import load_release
 from repro.records import published_ledger as L
+from repro.runners.gauntlet import kernel_source
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
@@ -39,6 +40,14 @@ def problem(tmp_path: Path, name: str, extra: str = "") -> Path:
     """A variant of the scale-add problem (another file, so another reference bundle)."""
     path = tmp_path / f"{name}.py"
     path.write_text(PROBLEM + f"\n# variant {name}\n" + extra)
+    return path
+
+
+def _kernel_file(folder: Path, name: str) -> Path:
+    """A gauntlet kernel as a file of its own (the honest kernel in front where it builds on it)."""
+    path = folder / "kernels" / f"{name}.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(kernel_source(f"{name}.py"))
     return path
 
 
@@ -175,7 +184,7 @@ def test_two_lanes_fill_one_ledger(tmp_path: Path, warm: sandbox.ReferenceServer
     every row records its timing, and one candidate process judged both policies."""
     lines = [
         {"task": f"t/{name}", "problem": problem(tmp_path, name).read_text(),
-         "kernel_path": str(KERNELS / f"{kernel}.py"), "claim": {"value": 1000.0}}
+         "kernel_path": str(_kernel_file(tmp_path, kernel)), "claim": {"value": 1000.0}}
         for name, kernel in (("a", "good_triton"), ("b", "torch_ops"), ("c", "loose_precision"))
     ]  # fmt: skip
     rel_file = tmp_path / "rel.jsonl"

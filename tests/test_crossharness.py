@@ -200,7 +200,7 @@ def test_kernelbench_run_through_a_stand_in_evaluator(fake_kernelbench: Path, tm
 
 
 def test_a_hanging_candidate_is_killed_at_the_timeout(fake_kernelbench: Path) -> None:
-    hang = Case("hang_forward", "input", "never returns", "timeout")
+    hang = Case("hang_forward", "input", "never returns", "timeout", honest=True)
     card = ch.run_kernelbench(fake_kernelbench, [hang], 4.0, None, require_gpu=False)
     row = card["cases"][0]
     assert row["outcome"] == "timeout" and row["statuses"]["eval"] == "caught"

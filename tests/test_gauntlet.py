@@ -12,7 +12,18 @@ from pathlib import Path
 import pytest
 
 from repro.harness import EvalSettings
-from repro.runners.gauntlet import CANARY, CASES, by_name, run, run_case, source_of
+from repro.runners.gauntlet import (
+    CANARY,
+    CASES,
+    HONEST,
+    KERNELS,
+    builds_on_honest,
+    by_name,
+    kernel_source,
+    run,
+    run_case,
+    source_of,
+)
 
 FAST = dict(
     correctness_trials=2, timing_iters=8, min_timing_iters=5, warmup=1, baselines=("eager",), timeout_s=90
@@ -70,6 +81,22 @@ def test_every_case_names_an_existing_file_and_a_known_verdict() -> None:
         assert source_of(case)  # variants' edits apply
     with pytest.raises(ValueError, match="unknown gauntlet case"):
         by_name(["no_such_case"])
+
+
+def test_each_kernel_file_holds_its_trick_and_the_honest_kernel_is_put_in_front() -> None:
+    """A trick file holds no copy of the honest kernel; a case builds on it exactly when its file uses
+    the honest kernel's names, and the source handed to a harness is the whole candidate."""
+    honest = HONEST.read_text()
+    kernel = honest[honest.index("@triton.jit") : honest.index("def honest")].strip()
+    copies = [p.name for p in KERNELS.glob("*.py") if p != HONEST and kernel in p.read_text()]
+    assert copies == ["good_triton.py"]  # the control stands alone, as a user's file would
+    for case in CASES:
+        assert case.honest == builds_on_honest(case.path.read_text()), case.name
+        if case.honest and case.raw is None and case.replace is None:
+            assert source_of(case).decode() == kernel_source(case.path.name), case.name
+    whole = kernel_source("torch_ops.py")
+    assert whole.startswith(honest) and "class ModelNew(Honest)" in whole
+    assert kernel_source("good_triton.py") == (KERNELS / "good_triton.py").read_text()
 
 
 def test_command_writes_a_scorecard_with_provenance(cache_root: Path, tmp_path: Path, monkeypatch) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from repro.cli import main
 from repro.records.suite_results import suite_metrics
+from repro.runners.gauntlet import kernel_source
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 FAST = ["--device", "cpu", "--trials", "2", "--timing-iters", "5", "--warmup", "1", "--baselines", "eager"]
@@ -24,7 +25,9 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def test_eval_exits_zero_on_a_failing_verdict_and_writes_json(tmp_path: Path, capsys) -> None:
     out = tmp_path / "res.json"
     args = ["eval", "--problem", str(KERNELS / "problem_scale_add.py"), "--candidate"]
-    rc = main([*args, str(KERNELS / "wrong_output.py"), "--json", str(out), *FAST])
+    wrong = tmp_path / "wrong_output.py"
+    wrong.write_text(kernel_source("wrong_output.py"))
+    rc = main([*args, str(wrong), "--json", str(out), *FAST])
     assert rc == 0
     d = json.loads(out.read_text())
     assert d["verdict"] == "incorrect" and d["correct"] is False and "max abs error" in d["reason"]
@@ -63,7 +66,7 @@ def test_eval_suite_matches_by_name_writes_metrics_and_resumes(tmp_path: Path, c
     for name in ("a_good", "b_wrong", "c_missing"):
         shutil.copy(KERNELS / "problem_scale_add.py", problems / f"{name}.py")
     shutil.copy(KERNELS / "good_triton.py", candidates / "a_good.py")
-    shutil.copy(KERNELS / "wrong_output.py", candidates / "b_wrong.py")
+    (candidates / "b_wrong.py").write_text(kernel_source("wrong_output.py"))
     args = ["eval-suite", "--problems", str(problems), "--candidates", str(candidates), "--out", str(out)]
     assert main([*args, "--workers", "2", *FAST]) == 0
     summary = json.loads((out / "results.json").read_text())

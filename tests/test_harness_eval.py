@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from repro.harness import EvalSettings, evaluate
+from repro.runners.gauntlet import kernel_source
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = KERNELS / "problem_scale_add.py"
@@ -32,7 +33,7 @@ def settings(cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> EvalSettings:
 
 
 def run(name: str, settings: EvalSettings):
-    return evaluate(PROBLEM, (KERNELS / f"{name}.py").read_text(), settings)
+    return evaluate(PROBLEM, kernel_source(f"{name}.py"), settings)
 
 
 def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -> None:

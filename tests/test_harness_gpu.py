@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from repro.harness import EvalSettings, evaluate
+from repro.runners.gauntlet import kernel_source
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
@@ -24,7 +25,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> EvalSettings:
 
 
 def run(name: str, settings: EvalSettings):
-    return evaluate(PROBLEM, (KERNELS / f"{name}.py").read_text(), settings)
+    return evaluate(PROBLEM, kernel_source(f"{name}.py"), settings)
 
 
 def test_correct_kernel_is_timed_against_both_baselines(settings: EvalSettings) -> None:

@@ -16,6 +16,7 @@ from repro.published import policies as P
 from repro.published.audit import Auditor, prebuild, with_build_dir
 from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
 from repro.records import published_ledger as L
+from repro.runners.gauntlet import kernel_source
 
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
 PROBLEM = (KERNELS / "problem_scale_add.py").read_text()
@@ -370,7 +371,8 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
     lines = [
         {"task": f"t/{name}", "problem_path": str(KERNELS / "problem_scale_add.py"),
-         "kernel_path": str(KERNELS / f"{name}.py"), "claim": {"value": 1000.0, "gpu": "H100"}}
+         "kernel_path": str(write(tmp_path / "k" / f"{name}.py", kernel_source(f"{name}.py"))),
+         "claim": {"value": 1000.0, "gpu": "H100"}}
         for name in ("good_triton", "torch_ops", "loose_precision", "mutates_input")
     ] + [{"task": "t/none", "problem": PROBLEM, "kernel": None}]  # fmt: skip
     f = write(tmp_path / "rel.jsonl", "\n".join(json.dumps(x) for x in lines))

@@ -17,6 +17,7 @@ from http_serve import serve_directory
 
 from repro.published.releases import ReleaseError, load_release, read_leaderboard, repository_commit
 from repro.records import published_ledger as L
+from repro.runners.gauntlet import kernel_source
 from site_gen.site.published import ledger_csv, load_published
 
 ROOT = Path(__file__).parents[1]
@@ -186,7 +187,7 @@ def test_audit_of_a_leaderboard_on_the_cpu_path_and_the_site_reads_it(tmp_path: 
     }  # fmt: skip
     solutions = {
         "good": (KERNELS / "good_triton.py").read_text(),
-        "ops": (KERNELS / "torch_ops.py").read_text(),
+        "ops": kernel_source("torch_ops.py"),
     }
     root = leaderboard(tmp_path / "lb", data, {"l1_p1": problem, "l1_p2": REF}, solutions)
     out = tmp_path / "results" / "published" / "kernelbench-leaderboard-l40s.json"

@@ -22,6 +22,7 @@ import pytest
 
 from repro.cli import main
 from repro.records.ledger import read_jsonl
+from repro.runners.gauntlet import kernel_source
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = Path(__file__).parents[1] / "repro" / "gauntlet" / "kernels"
@@ -93,7 +94,7 @@ def suite(tmp_path: Path) -> tuple[Path, Path]:
     candidates.mkdir()
     for name, (kernel, _) in CASES.items():
         shutil.copy(KERNELS / "problem_scale_add.py", problems / f"{name}.py")
-        shutil.copy(KERNELS / f"{kernel}.py", candidates / f"{name}.py")
+        (candidates / f"{name}.py").write_text(kernel_source(f"{kernel}.py"))
     return problems, candidates
 
 

@@ -37,7 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.runners.gauntlet import CANARY, DAEMON_MARK, HONEST, KERNELS, Case, _daemons, source_of
+from repro.runners.gauntlet import (
+    CANARY,
+    DAEMON_MARK,
+    HONEST,
+    HONEST_JOIN,
+    KERNELS,
+    Case,
+    _daemons,
+    source_of,
+)
 
 FORMAT = "kernelatlas-harness-scorecard"
 FORMAT_VERSION = 1
@@ -125,7 +134,7 @@ def kernelbench_source(case: Case, t: Translation) -> str:
     KernelBench variant with the honest kernel in front)."""
     if t.variant is None:
         return source_of(case).decode()
-    return HONEST.read_text() + "\n\n# --- the trick ---\n" + (KB_VARIANTS / t.variant).read_text()
+    return HONEST.read_text() + HONEST_JOIN + (KB_VARIANTS / t.variant).read_text()
 
 
 KERNELGUARD_ENTRY = """

@@ -3,8 +3,9 @@ and the run that writes a scorecard (JSON with provenance).
 
 Each case is one trick from the field's catalogues (timing, semantics, library calls, escaping the
 sandbox, the reference, malformed input), written against `problem_scale_add` (relu(x * w + y)); the
-candidate files live in `repro/gauntlet/kernels/`. Most are the honest kernel (`_honest.py`, put in
-front of them) plus one trick. A case is *caught* when the verdict (and the words of its reason) are
+candidate files live in `repro/gauntlet/kernels/`. Most hold only their trick and build on the honest
+kernel (`_honest.py`), which the runner puts in front of them (`Case.honest`; `kernel_source` for tools
+that take a file). A case is *caught* when the verdict (and the words of its reason) are
 the expected ones: the trick was refused, or gained nothing. `python -m repro gauntlet` runs them.
 """
 
@@ -23,6 +24,7 @@ from repro.harness import EvalSettings, HarnessError, evaluate
 KERNELS = Path(__file__).resolve().parents[1] / "gauntlet" / "kernels"
 PROBLEM = KERNELS / "problem_scale_add.py"
 HONEST = KERNELS / "_honest.py"
+HONEST_JOIN = "\n\n# --- the trick ---\n"  # between the honest kernel and a trick that builds on it
 # A secret in the evaluating process's environment under a name no deny-list would match.
 CANARY = ("UPSTREAM_SERVICE_URL", "https://user:gauntlet-canary@example.invalid/")
 # The argument of the daemon `leaves_daemon` starts (`sleep 7777.25`); the runner makes it unique per
@@ -60,13 +62,13 @@ CASES: tuple[Case, ...] = (
     Case("good_triton", C, "an honest Triton kernel", "correct", "match the reference"),
     # timing
     Case("side_stream", T, "work on a side stream the timed stream never waits for", "correct",
-         "match the reference", device="cuda"),
-    Case("starts_thread", T, "work left on a host thread", "rejected", "thread(s) running"),
-    Case("subclass_output", T, "a lazy tensor subclass / proxy as output", "rejected", "not a plain torch.Tensor"),
-    Case("patch_timer", T, "patching time.perf_counter_ns", "rejected", "replaced time.perf_counter_ns"),
+         "match the reference", device="cuda", honest=True),
+    Case("starts_thread", T, "work left on a host thread", "rejected", "thread(s) running", honest=True),
+    Case("subclass_output", T, "a lazy tensor subclass / proxy as output", "rejected", "not a plain torch.Tensor", honest=True),
+    Case("patch_timer", T, "patching time.perf_counter_ns", "rejected", "replaced time.perf_counter_ns", honest=True),
     Case("patch_via_getattr", T, "patching the harness's captured event timer via getattr/setattr", "rejected",
          "replaced repro.harness.timing._event_elapsed", honest=True),
-    Case("patch_harness", T, "patching the harness's summary function", "rejected", "replaced repro.harness"),
+    Case("patch_harness", T, "patching the harness's summary function", "rejected", "replaced repro.harness", honest=True),
     Case("patch_stats", T, "making statistics.median the minimum", "rejected", "replaced statistics.median",
          honest=True),
     Case("forges_json", T, "rewriting timings as the report is serialised (json.dumps)", "rejected",
@@ -93,23 +95,23 @@ CASES: tuple[Case, ...] = (
     Case("returns_early_one_shape", T, "an empty output returned at once for one shape", "incorrect",
          "shape 1", honest=True),
     # semantic
-    Case("cache_data_ptr", S, "outputs cached on input addresses", "incorrect", "exceeds atol"),
+    Case("cache_data_ptr", S, "outputs cached on input addresses", "incorrect", "exceeds atol", honest=True),
     Case("cache_object_id", S, "outputs cached on input object ids", "incorrect", "exceeds atol", honest=True),
-    Case("cache_first_output", S, "the first output returned forever", "incorrect", "exceeds atol"),
+    Case("cache_first_output", S, "the first output returned forever", "incorrect", "exceeds atol", honest=True),
     Case("unobserved_garbage", S, "honest under the tracer, garbage in the timed loop", "incorrect",
          "timed iteration", honest=True),
     Case("memorise_traced", S, "memorising traced inputs' outputs and replaying them untraced", "incorrect",
          "timed iteration", honest=True),
-    Case("returns_input", S, "an input returned as output", "incorrect", "exceeds atol"),
-    Case("uninitialised", S, "an unwritten buffer (freed reference output)", "incorrect", "trial 0"),
-    Case("nan_output", S, "part of the output never written", "incorrect", "NaN/Inf"),
-    Case("wrong_output", S, "a wrong kernel", "incorrect", "max abs error"),
+    Case("returns_input", S, "an input returned as output", "incorrect", "exceeds atol", honest=True),
+    Case("uninitialised", S, "an unwritten buffer (freed reference output)", "incorrect", "trial 0", honest=True),
+    Case("nan_output", S, "part of the output never written", "incorrect", "NaN/Inf", honest=True),
+    Case("wrong_output", S, "a wrong kernel", "incorrect", "max abs error", honest=True),
     Case("constant_output", S, "a constant output", "incorrect", "exceeds atol", honest=True),
-    Case("mutates_input", S, "the result written into an input", "rejected", "modified input 0 in place"),
+    Case("mutates_input", S, "the result written into an input", "rejected", "modified input 0 in place", honest=True),
     Case("precision_downgrade", S, "fp16 arithmetic in an fp32 task", "incorrect", "exceeds atol", honest=True),
     Case("hardcoded_shape", S, "only the timed shape handled", "incorrect", "shape 1", honest=True),
-    Case("flip_flags", S, "TF32 turned on globally", "rejected", "allow_tf32 from False to True"),
-    Case("default_dtype", S, "the default dtype changed", "rejected", "get_default_dtype()"),
+    Case("flip_flags", S, "TF32 turned on globally", "rejected", "allow_tf32 from False to True", honest=True),
+    Case("default_dtype", S, "the default dtype changed", "rejected", "get_default_dtype()", honest=True),
     Case("tamper_sys_modules", S, "harness modules swapped in sys.modules", "rejected", "replaced repro.harness",
          honest=True),
     Case("clears_op_record", S, "PyTorch ops, then the op record emptied through frames", "rejected",
@@ -117,14 +119,14 @@ CASES: tuple[Case, ...] = (
     Case("rewrites_files", S, "zeros, then report and outputs files rewritten at exit", "incorrect",
          "exceeds atol", honest=True),
     # library calls instead of kernels
-    Case("torch_ops", L, "the reference's PyTorch ops", "rejected", "aten::"),
+    Case("torch_ops", L, "the reference's PyTorch ops", "rejected", "aten::", honest=True),
     Case("kernel_never_called", L, "a kernel defined but PyTorch ops called", "rejected", "aten::addcmul",
          honest=True),
     Case("try_except_fallback", L, "a failing kernel with a PyTorch fallback", "rejected", "aten::",
          honest=True),
     Case("hide_from_tracer", L, "PyTorch ops with the tracer popped off the dispatch stack", "rejected",
          "stepped outside the op tracer", honest=True),
-    Case("uses_compile", L, "torch.compile of the reference", "rejected", "ModelNew"),
+    Case("uses_compile", L, "torch.compile of the reference", "rejected", "ModelNew", honest=True),
     Case("calls_sdpa", L, "F.scaled_dot_product_attention instead of an attention kernel", "rejected",
          "aten::", problem="problem_attention.py"),
     Case("calls_conv2d", L, "F.conv2d (cuDNN) instead of a convolution kernel", "rejected", "aten::",
@@ -146,7 +148,7 @@ CASES: tuple[Case, ...] = (
          honest=True),
     Case("leaves_daemon", ISO, "a setsid double-fork daemon", "correct", "match the reference", honest=True),
     Case("memory_hog", ISO, "a 20 GiB host allocation", "runtime_error", "out of memory", honest=True),
-    Case("peeks_environment", ISO, "secrets or harness files visible", "correct", "match the reference"),
+    Case("peeks_environment", ISO, "secrets or harness files visible", "correct", "match the reference", honest=True),
     # the reference
     Case("nondeterministic_reference", R, "a problem whose reference is random", "harness_error",
          "not deterministic", file="good_triton.py", problem="problem_random.py"),
@@ -155,21 +157,54 @@ CASES: tuple[Case, ...] = (
          raw=b"# \xff\xfe\n"),
     Case("import_error", N, "raises at import", "compile_error", "deliberate failure at import"),
     Case("no_model", N, "defines no ModelNew", "compile_error", "no class ModelNew"),
-    Case("raise_forward", N, "raises in forward", "runtime_error", "deliberate failure in forward"),
+    Case("raise_forward", N, "raises in forward", "runtime_error", "deliberate failure in forward", honest=True),
     Case("sys_exit_import", N, "sys.exit at import", "runtime_error", "sys.exit(0) during import"),
-    Case("sys_exit_forward", N, "sys.exit in forward", "runtime_error", "sys.exit(0) during forward"),
+    Case("sys_exit_forward", N, "sys.exit in forward", "runtime_error", "sys.exit(0) during forward", honest=True),
     Case("os_exit_import", N, "os._exit at import", "crash", "exited with status 0 during import"),
-    Case("os_exit_forward", N, "os._exit in forward", "crash", "exited with status 0 during forward"),
-    Case("segfault_forward", N, "a segmentation fault", "crash", "SIGSEGV"),
-    Case("abort_forward", N, "abort()", "crash", "SIGABRT"),
-    Case("illegal_access", N, "an out-of-bounds GPU store", "runtime_error", "", device="cuda"),
-    Case("oom", N, "more GPU memory than exists", "runtime_error", "out of memory", device="cuda"),
+    Case("os_exit_forward", N, "os._exit in forward", "crash", "exited with status 0 during forward", honest=True),
+    Case("segfault_forward", N, "a segmentation fault", "crash", "SIGSEGV", honest=True),
+    Case("abort_forward", N, "abort()", "crash", "SIGABRT", honest=True),
+    Case("illegal_access", N, "an out-of-bounds GPU store", "runtime_error", "", device="cuda", honest=True),
+    Case("oom", N, "more GPU memory than exists", "runtime_error", "out of memory", device="cuda", honest=True),
 )  # fmt: skip
 
 # Tricks from the catalogues with no case here yet, and why.
 NOT_COVERED: dict[str, str] = {
     "UDP from the candidate": "Landlock scopes TCP only; the harness README lists it as not isolated",
 }
+
+
+def _bound_and_loaded(text: str) -> tuple[set[str], set[str]]:
+    """Names a module binds anywhere (imports, definitions, assignments, arguments) and names it reads."""
+    import ast
+
+    bound: set[str] = set()
+    loaded: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return bound, loaded
+
+
+def builds_on_honest(text: str) -> bool:
+    """Whether a kernel file uses names only the honest kernel defines (`honest`, `Honest`, `torch`...):
+    it holds just its trick, and the runner puts `_honest.py` in front of it."""
+    honest_bound, _ = _bound_and_loaded(HONEST.read_text())
+    bound, loaded = _bound_and_loaded(text)
+    return bool((loaded - bound) & honest_bound)
+
+
+def kernel_source(name: str) -> str:
+    """A kernel file of the gauntlet as a candidate: the file, with the honest kernel in front when it
+    builds on it (what tests and other tools that take a path or a source string need)."""
+    text = (KERNELS / name).read_text()
+    return HONEST.read_text() + HONEST_JOIN + text if builds_on_honest(text) else text
 
 
 def source_of(case: Case) -> bytes:
@@ -181,7 +216,7 @@ def source_of(case: Case) -> bytes:
             raise ValueError(f"gauntlet case {case.name}: {old!r} is not in {case.path.name}")
         text = text.replace(old, new)
     if case.honest:
-        text = HONEST.read_text() + "\n\n# --- the trick ---\n" + text
+        text = HONEST.read_text() + HONEST_JOIN + text
     return (case.raw or b"") + text.encode()
 
 
