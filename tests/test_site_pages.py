@@ -14,6 +14,7 @@ from collections import Counter
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import bibtexparser
 import pytest
@@ -497,6 +498,37 @@ def test_404_page_is_styled_and_links_home_wherever_the_site_is_served(
         page.locator(".md-header__button.md-logo").click()
         page.wait_for_load_state("load")
         assert page.locator("article h1").inner_text().startswith("KernelAtlas")
+    finally:
+        context.close()
+        server.shutdown()
+
+
+@pytest.mark.parametrize("prefix", ["/", "/kernelatlas/"])
+def test_404_page_offers_search_and_the_main_sections(browser, built_site: BuiltSite, prefix: str):
+    """More than a title: a search form holding the missing address's last part, which opens the
+    site's search with it, and links to the main sections that resolve wherever the site is served."""
+    handler = type("Handler", (_PagesHandler,), {"prefix": prefix})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(built_site.site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{origin}{prefix}papers/cudaforg/")
+        assert page.locator("article h1").inner_text() == "Page not found"
+        links = page.locator("article .ka-notfound-links a").evaluate_all("as => as.map(a => a.href)")
+        paths = {urlsplit(u).path for u in links}
+        for section in ["", "works/", "taxonomy/", "results/reported/", "benchmarks/", "downloads/"]:
+            assert prefix + section in paths, (section, paths)
+        for url in links:
+            assert page.request.get(url).status == 200, url
+        box = page.locator("#ka-notfound-q")
+        assert box.input_value() == "cudaforg"
+        box.fill("KernelBench")
+        page.locator(".ka-notfound-search button[type=submit]").click()
+        page.wait_for_url(f"{origin}{prefix}?q=KernelBench")
+        page.wait_for_function("document.querySelector('.md-search__input')?.value === 'KernelBench'")
+        page.wait_for_selector(".md-search-result__item", timeout=15_000)
     finally:
         context.close()
         server.shutdown()
