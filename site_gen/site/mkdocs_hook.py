@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -62,9 +63,12 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 @jinja2.pass_context
 def _render_shared(context: jinja2.runtime.Context, template: str) -> Markup:
-    """`template` rendered once per build and page depth (`base_url`), then reused. Only for
-    pages whose output of it is the same at one depth (the template says which)."""
-    key = (template, str(context.get("base_url")))
+    """`template` rendered once per build and folder of pages (`papers/`, `authors/`), then
+    reused. Only for pages outside the navigation, whose output of it is the same for every page
+    of one folder (links are relative to the page, so they differ between folders)."""
+    page = context.get("page")
+    folder = posixpath.dirname(page.url.rstrip("/")) if page is not None else ""
+    key = (template, str(context.get("base_url")), folder)
     if key not in _shared:
         _shared[key] = Markup(context.environment.get_template(template).render(context.get_all()))
     return _shared[key]
