@@ -343,7 +343,14 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "    def __init__(self, n):\n"
         "        self.n = n * missing_name\n"  # fails when replayed; the rest still is
         "        self.src = '-'.join(['kept', 'on', 'self'])\n"
-        "        self.mod = load_inline(name='onself', cpp_sources=self.src)\n",
+        "        self.mod = load_inline(name='onself', cpp_sources=self.src)\n"
+        "class Deferred:\n"
+        "    def __init__(self):\n"
+        "        body = 'set in ' + 'init'\n"
+        "        self.code = body\n"
+        "    def forward(self, x):\n"
+        "        if getattr(self, 'mod', None) is None:\n"
+        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n",
     )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert info["ok"], info
@@ -353,6 +360,8 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     assert (tmp_path / "b" / "inner").read_text().startswith("imported inside")
     # sources computed by any expression, on `self` too, in source order; a failing step is skipped
     assert (tmp_path / "b" / "onself").read_text().startswith("kept-on-self|")
+    # a source set on `self` by __init__ and built by another method (forward) is built too
+    assert (tmp_path / "b" / "deferred").read_text().startswith("set in init, built in forward|")
     write(src, "raise RuntimeError('Error building extension')\n")
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
     assert not info["ok"] and "Error building extension" in info["log_tail"]

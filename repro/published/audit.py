@@ -141,16 +141,23 @@ except Exception as exc:
 # here by evaluating each call with the module's globals after replaying, in source order, the
 # function's imports and assignments (sources are often built in local variables or on `self`).
 tree = ast.parse(open(path).read())
-for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
-    calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)
-             and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) == "load_inline"]
+FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+owner = {m: c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, FUNCS)}
+def is_build(n):
+    return isinstance(n, ast.Call) and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) == "load_inline"
+def steps_of(fn):
+    return sorted((n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
+                   and not any(is_build(c) for c in ast.walk(n))), key=lambda n: (n.lineno, n.col_offset))
+for fn in [n for n in ast.walk(tree) if isinstance(n, FUNCS)]:
+    calls = [n for n in ast.walk(fn) if is_build(n)]
     if not calls:
         continue
     scope = dict(vars(module))
     scope["self"] = types.SimpleNamespace()
-    steps = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
-             and not any(c in calls for c in ast.walk(n))]
-    for node in sorted(steps, key=lambda n: (n.lineno, n.col_offset)):
+    # A method's sources often sit on `self`, set by another method (usually __init__): the class's
+    # other methods are replayed first, in source order, then the function's own steps.
+    others = [m for m in (owner[fn].body if fn in owner else []) if isinstance(m, FUNCS) and m is not fn]
+    for node in [n for m in others for n in steps_of(m)] + steps_of(fn):
         try:
             exec(compile(ast.Module([node], []), path, "exec"), scope)
         except Exception:
@@ -386,8 +393,10 @@ class Auditor:
             with self.lock:
                 self.builds[k.task] = {"ok": info["ok"], "seconds": info["seconds"],
                                        **({} if info["ok"] else {"log_tail": info["log_tail"][-300:]})}  # fmt: skip
+            last = (info["log_tail"].strip().splitlines() or [""])[-1][:200]
             self.log(
-                f"  built {k.task} in {info['seconds']} s" + ("" if info["ok"] else " (import failed there)")
+                f"  built {k.task} in {info['seconds']} s"
+                + ("" if info["ok"] else f" (stopped there: {last})")
             )
             ready.put((k, with_build_dir(k.kernel_source or "", build_dir, arch), build_dir))
 
