@@ -28,7 +28,7 @@ from mkdocs.structure.pages import (
 from mkdocs.structure.toc import get_toc
 
 from site_gen.kb.load import KnowledgeBaseError, load_knowledge_base
-from site_gen.site import fastpage
+from site_gen.site import fastpage, searchcache
 from site_gen.site.render import PageFragments, SiteInfo, render_docs, template_cache
 
 RESULTS_DIR = "repro/results"
@@ -37,7 +37,9 @@ OVERRIDES_DIR = Path(__file__).with_name("overrides")  # templates that take pre
 # HTML bodies of the pages rendered by the last on_config, filled in by the page events below.
 _fragments: dict[str, PageFragments] = {}
 # Theme fragments that are the same on many pages (see overrides/partials/nav.html), per build.
-_shared: dict[tuple[str, str], Markup] = {}
+_shared: dict[tuple[str, ...], Markup] = {}
+# What the search plugin made of each page's HTML, kept between builds.
+_search_cache: searchcache.SearchCache | None = None
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -59,6 +61,17 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     for message in rendered.warnings:
         print(f"WARNING (site_gen): {message}", file=sys.stderr)
     return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    """The search plugin reuses its reading of pages whose HTML did not change (searchcache.py)."""
+    global _search_cache
+    _search_cache = searchcache.install(config.plugins, Path(config.config_file_path).resolve().parent)
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    if _search_cache is not None:
+        _search_cache.save()
 
 
 @jinja2.pass_context
