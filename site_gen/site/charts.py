@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
 from site_gen.site.reproduced import SuiteReport, cell_text
+from site_gen.site.xmltext import escape, quoteattr
 
 PALETTE = ["#3f51b5", "#e65100", "#00897b", "#8e24aa", "#c62828", "#546e7a"]
 MAX_PER_CELL = 60  # chronology labels per stream and quarter; past that, a link to the rest in the table

@@ -4,11 +4,10 @@ build of one checkout."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
 from site_gen.site.history import Added
+from site_gen.site.xmltext import escape, quoteattr
 
 FEED_ENTRIES = 50
 FEED_PATH = "feed.xml"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
@@ -25,6 +24,7 @@ from site_gen.kb.results import (
     not_comparable_reason,
 )
 from site_gen.site.reproduced import Reproduced
+from site_gen.site.xmltext import escape
 
 REPRODUCED_ID = "kernelatlas-suite"
 REPRODUCED_NAME = "KernelAtlas task suite (reproduced here)"
