@@ -4,6 +4,7 @@ end-to-end audit on the CPU path with fixture releases written here in each form
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -368,6 +369,36 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     write(src, "import time\ntime.sleep(30)\n")
     info = prebuild(src, tmp_path / "b", "", timeout_s=1)
     assert not info["ok"] and "did not finish" in info["log_tail"]
+
+
+def test_prebuild_runs_release_code_confined_like_a_candidate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A released kernel's module code runs at prebuild time: it may write its build folder only, and
+    sees none of the auditing user's secrets."""
+    from repro.harness import isolation
+
+    separate_uid = os.geteuid() == 0 and isolation.uid_blocker() is None
+    if isolation.landlock_abi() < 1 and not separate_uid:
+        pytest.skip("no Landlock and no separate uid here: the build can write what this user can")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-of-the-auditor")
+    outside = tmp_path / "outside.txt"
+    src = write(
+        tmp_path / "b" / "kernel_source.py",
+        "import os, pathlib\n"
+        "seen = []\n"
+        "try:\n"
+        f"    pathlib.Path({str(outside)!r}).write_text('planted')\n"
+        "    seen.append('wrote outside')\n"
+        "except OSError:\n"
+        "    seen.append('denied')\n"
+        "seen.append(os.environ.get('OPENAI_API_KEY', 'no key'))\n"
+        "pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'probe').write_text(','.join(seen))\n",
+    )
+    info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
+    assert info["ok"], info
+    assert (tmp_path / "b" / "probe").read_text() == "denied,no key"
+    assert not outside.exists()
 
 
 # ---------------------------------------------------------------- end to end (CPU path)

@@ -81,15 +81,28 @@ def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
 def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) -> dict[str, Any]:
     """Build the kernel's `load_inline` modules into `build_dir` in a process with no GPU: import it (module-level
     calls), then evaluate each call made inside a function (at construction or first forward) with the
-    module's globals and the function's imports and constant assignments. What cannot be built here the harness builds."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_")}
+    module's globals and the function's imports and constant assignments. What cannot be built here the harness builds.
+
+    The kernel's code runs confined as a candidate is (`repro/harness/README.md`): under the warden (memory
+    cap, nothing left behind), its own uid when we are root, the allow-listed environment, and Landlock
+    with only `build_dir` writable."""
+    from repro.harness import isolation, sandbox
+
+    (build_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    env = isolation.allowed_env()
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
-               PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+               PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1", PYTHONPATH=str(sandbox.REPO_ROOT),
+               HOME=str(build_dir), TMPDIR=str(build_dir / "tmp"))  # fmt: skip
     if arch:
         env["TORCH_CUDA_ARCH_LIST"] = arch
+    warden = [sys.executable, "-I", "-S", str(sandbox.WARDEN), "--mem", str(sandbox.memory_limit_bytes())]
+    uid = isolation.new_uid() if isolation.mode() != "off" else None
+    if uid is not None:
+        sandbox._chown_tree(build_dir, uid)
+        warden += ["--uid", str(uid)]
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _PREBUILD, str(source_file)], cwd=build_dir, env=env,
+        [*warden, "--", sys.executable, "-c", _PREBUILD, str(source_file)], cwd=build_dir, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     with _BUILDS_LOCK:
@@ -111,9 +124,16 @@ _BUILDS_LOCK = threading.Lock()
 
 
 def _kill(proc: subprocess.Popen) -> None:
+    """Ask the warden to stop the build (it kills the compiler and everything else the build started),
+    then kill the warden's own group should it not exit."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def stop_builds() -> None:
@@ -125,9 +145,14 @@ def stop_builds() -> None:
 
 
 _PREBUILD = r"""
-import ast, importlib.util, sys, types
+import ast, importlib.util, os, sys, types
+from pathlib import Path
 import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
+from repro.harness import isolation
 path = sys.argv[1]
+confined = isolation.sandbox_candidate(Path(os.getcwd()))  # only the build folder is writable from here on
+if confined.get("note"):
+    print("prebuild: " + confined["note"])
 spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules["kernelatlas_prebuild"] = module
