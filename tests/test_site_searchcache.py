@@ -22,21 +22,27 @@ PAGE = (
 )
 
 
+def _read(sections: list) -> list[tuple]:
+    """What the search plugin reads of the sections it indexes."""
+    return [(s.id, "".join(s.title), bool(s.title), "".join(s.text)) for s in sections if not s.is_excluded()]
+
+
 def _plain(content: str) -> list[tuple]:
     parser = Parser()
     parser.feed(content)
     parser.close()
-    return [(s.el.tag, s.el.attrs, s.id, s.title, s.text, s.is_excluded()) for s in parser.data]
+    return _read(parser.data)
 
 
 def _cached(cache: searchcache.SearchCache, content: str) -> list[tuple]:
-    return [(s.el.tag, s.el.attrs, s.id, s.title, s.text, s.is_excluded()) for s in cache.sections(content)]
+    return _read(cache.sections(content))
 
 
 def test_sections_from_the_cache_are_those_the_parser_gives(tmp_path: Path) -> None:
     path = tmp_path / "cache.json"
     first = searchcache.SearchCache(path)
     assert _cached(first, PAGE) == _plain(PAGE)
+    assert [s.id for s in first.sections(PAGE)] == [None, "b"]  # the excluded section is left out
     first.save()
     again = searchcache.SearchCache(path)
     assert list(again.loaded) == list(first.used)
@@ -50,7 +56,12 @@ def test_sections_from_the_cache_are_those_the_parser_gives(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     "text",
-    ["{not json", '["a list"]', '{"salt": "mkdocs-material 0.0; python 0", "pages": {}}', '{"salt": 1}'],
+    [
+        "{not json",
+        '["a list"]',
+        '{"salt": "format 1; mkdocs-material 0.0; python 0", "pages": {}}',
+        '{"salt": 1}',
+    ],
 )
 def test_a_broken_or_foreign_cache_is_ignored(tmp_path: Path, text: str) -> None:
     path = tmp_path / "cache.json"

@@ -25,13 +25,16 @@ from typing import Any
 from material.plugins.search.plugin import Element, Parser, SearchIndex, SearchPlugin, Section
 
 CACHE_FILE = Path("build") / "search-cache.json"
-# A section as kept: its heading's tag and attributes, depth, id, title and text pieces.
+FORMAT = 2  # of the cache file: a file of another format is not read
+# A section as kept: its id, and its title and text (see SearchCache.sections).
 _Kept = list[Any]
 
 
 def _salt() -> str:
     """What else the parse depends on: the plugin's code and Python's HTML parser."""
-    return f"mkdocs-material {version('mkdocs-material')}; python {platform.python_version()}"
+    return (
+        f"format {FORMAT}; mkdocs-material {version('mkdocs-material')}; python {platform.python_version()}"
+    )
 
 
 class SearchCache:
@@ -54,20 +57,30 @@ class SearchCache:
             pass  # no cache yet, or an unreadable one: every page is parsed
 
     def sections(self, content: str) -> list[Section]:
-        """The sections of `content`, parsed or from the cache (fresh objects either way: the
-        plugin fills in a missing title on the objects it is given)."""
+        """The sections of `content` the index takes (those not excluded), parsed or from the
+        cache. Only what the plugin reads of them is kept: the id, and the title and text
+        pieces joined (None for no pieces: the plugin gives an untitled section the page's
+        title). The objects are fresh either way, since the plugin writes into them."""
         key = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-        kept = self.used.get(key) or self.loaded.get(key)
+        kept = self.used.get(key)
+        if kept is None:
+            kept = self.loaded.get(key)
         if kept is None:
             parser = Parser()
             parser.feed(content)
             parser.close()
-            kept = [[s.el.tag, s.el.attrs, s.depth, s.id, s.title, s.text] for s in parser.data]
+            kept = [
+                [s.id, "".join(s.title) if s.title else None, "".join(s.text) if s.text else None]
+                for s in parser.data
+                if not s.is_excluded()
+            ]
         self.used[key] = kept
         out = []
-        for tag, attrs, depth, section_id, title, text in kept:
-            section = Section(Element(tag, dict(attrs)), depth)
-            section.id, section.title, section.text = section_id, list(title), list(text)
+        for section_id, title, text in kept:
+            section = Section(Element("hx"))
+            section.id = section_id
+            section.title = [title] if title is not None else []
+            section.text = [text] if text is not None else []
             out.append(section)
         return out
 
@@ -92,8 +105,7 @@ def add_entry(cache: SearchCache, index: SearchIndex, page: Any) -> None:
     if search.get("exclude"):
         return
     for section in cache.sections(page.content):
-        if not section.is_excluded():
-            index.create_entry_for_section(section, page.toc, page.url, page)
+        index.create_entry_for_section(section, page.toc, page.url, page)
 
 
 def install(plugins: Any, root: Path) -> SearchCache | None:
