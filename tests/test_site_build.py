@@ -211,3 +211,28 @@ def test_benchmark_comparison_shows_tasks_correctness_and_anti_cheating(built_si
     _row_of(html, "geak")  # a method that releases a benchmark is compared too
     page = (built_site.site / "papers" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert 'id="how-the-benchmark-evaluates"' in page and kernelbench.correctness in page
+
+
+def test_theme_files_are_listed_as_mkdocs_lists_them_without_walking_hidden_folders(
+    built_site: BuiltSite,
+) -> None:
+    """The hook's loader skips hidden folders (Material's .icons: some 14,000 files) when MkDocs
+    looks for the theme's static files; MkDocs drops every hidden path anyway."""
+    import importlib.util
+
+    from mkdocs.structure.files import Files
+
+    from site_gen.site.build import HOOK, site_config
+
+    spec = importlib.util.spec_from_file_location("kernelatlas_hook_under_test", HOOK)
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    config = site_config(built_site.root, built_site.root / "scratch-site")
+    plain, visible = Files([]), Files([])
+    plain.add_files_from_theme(config.theme.get_env(), config)
+    env = hook._visible_theme_env(config.theme.get_env)()
+    assert isinstance(env.loader, hook._VisibleTemplates)
+    visible.add_files_from_theme(env, config)
+    assert [f.src_uri for f in visible] == [f.src_uri for f in plain]
+    assert any(f.src_uri.endswith(".css") for f in plain)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import posixpath
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +52,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         raise PluginError(str(exc)) from None
     if str(OVERRIDES_DIR) not in config.theme.dirs:
         config.theme.dirs.insert(0, str(OVERRIDES_DIR))
+    if not getattr(config.theme.get_env, "ka_visible", False):
+        config.theme.get_env = _visible_theme_env(config.theme.get_env)  # type: ignore[method-assign]
     site = SiteInfo(repo_url=config.repo_url or "", site_url=config.site_url or "")
     rendered = render_docs(kb, Path(config.docs_dir), site, root / RESULTS_DIR)
     _fragments.clear()
@@ -72,6 +76,39 @@ def on_pre_build(config: MkDocsConfig) -> None:
 def on_post_build(config: MkDocsConfig) -> None:
     if _search_cache is not None:
         _search_cache.save()
+
+
+class _VisibleTemplates(jinja2.FileSystemLoader):
+    """The theme's loader, listing its files without walking hidden folders. MkDocs lists every
+    file of the theme to find its static files and then drops every hidden path; Material's
+    hidden .icons folder alone holds some 14,000 files (45 ms of every build)."""
+
+    def list_templates(self) -> list[str]:
+        found: set[str] = set()
+        for searchpath in self.searchpath:
+            for dirpath, dirnames, filenames in os.walk(searchpath, followlinks=self.followlinks):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for filename in filenames:
+                    if filename.startswith("."):
+                        continue
+                    name = os.path.join(dirpath, filename)[len(searchpath) :].strip(os.path.sep)
+                    name = name.replace(os.path.sep, "/")
+                    found.add(name[2:] if name[:2] == "./" else name)
+        return sorted(found)
+
+
+def _visible_theme_env(get_env: Callable[[], jinja2.Environment]) -> Callable[[], jinja2.Environment]:
+    """`Theme.get_env` with the loader above (the same templates; a shorter list of files)."""
+
+    def visible() -> jinja2.Environment:
+        env = get_env()
+        loader = env.loader
+        assert isinstance(loader, jinja2.FileSystemLoader)
+        env.loader = _VisibleTemplates(loader.searchpath, loader.encoding, loader.followlinks)
+        return env
+
+    visible.ka_visible = True  # type: ignore[attr-defined]
+    return visible
 
 
 @jinja2.pass_context
