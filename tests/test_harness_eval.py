@@ -48,6 +48,9 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
     assert [s["shape"] for s in d["shapes"]] == [{"n": 4099}, {"n": 1000}]
     assert d["provenance"]["torch"] == torch.__version__ and d["provenance"]["git"]["commit"]
     assert d["sol_fraction"] is not None and d["sol_fraction"] > 0
+    clock = d["checks"]["parent_clock"]  # the reported median checked on the evaluating process's clock
+    assert clock["calls"] >= 2 and clock["per_call_ms"] <= clock["allowed_ms"]
+    assert clock["reported_ms"] == d["candidate_ms"]["median"]
 
 
 def test_provenance_names_the_commit_of_this_evaluation_not_of_the_cached_reference(

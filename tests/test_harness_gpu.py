@@ -31,6 +31,8 @@ def run(name: str, settings: EvalSettings):
 def test_correct_kernel_is_timed_against_both_baselines(settings: EvalSettings) -> None:
     d = run("good_triton", settings).to_dict()
     assert d["verdict"] == "correct", d["reason"]
+    clock = d["checks"]["parent_clock"]  # an honest fast kernel (about 65 us on an H200) is not refused
+    assert clock["per_call_ms"] <= clock["allowed_ms"] and len(clock["rounds_ms"]) >= 1
     assert d["timing"].startswith("cuda-events")
     assert d["candidate_ms"]["median"] > 0 and d["candidate_ms"]["p10"] <= d["candidate_ms"]["p90"]
     assert set(d["speedups"]) == {"eager", "compile"} and d["speedups"]["eager"] > 0.3
@@ -101,3 +103,20 @@ def test_flush_leaves_no_dirty_lines_for_the_timed_call() -> None:
     read = _harness_ms(lambda: row_sum(x), _L2Flusher("cuda"))
     written = _harness_ms(lambda: row_sum(x), _L2Flusher("cuda", write=True))
     assert read < 0.96 * written, (read, written)
+
+
+@pytest.mark.parametrize(("name", "verdict", "words"), [
+    ("forges_channel_plausible", "rejected", "clock contradicts the reported time"),
+    ("good_triton", "correct", "match the reference"),
+])  # fmt: skip
+def test_a_forged_time_is_refused_on_the_parent_clock(name: str, verdict: str, words: str,
+                                                       settings: EvalSettings) -> None:  # fmt: skip
+    """Half the real time, reported over the taken-over channel, on a kernel of about 0.25 ms; the honest
+    kernel on the same problem is accepted."""
+    from repro.runners.gauntlet import KERNELS as CASE_KERNELS
+    from repro.runners.gauntlet import by_name, source_of
+
+    case = by_name(["forges_channel_plausible"])[0]
+    source = source_of(case) if name == case.name else kernel_source("good_triton.py").encode()
+    res = evaluate(CASE_KERNELS / case.problem, source, settings)
+    assert res.verdict == verdict and words in res.reason, (res.verdict, res.reason, res.checks)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, compare, isolation, peaks, sandbox
+from repro.harness import cache, clockcheck, compare, isolation, peaks, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
@@ -34,7 +34,8 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # Part of the reference-cache key: bump when baselines would be timed or checked differently.
 # 2: L2 flushed by a read; peaks timed with the harness timer.
 # 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
-HARNESS_VERSION = "3"
+# 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
+HARNESS_VERSION = "4"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -205,6 +206,7 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
             "problem": str(problem_path),
             "peaks_path": str(peaks.peaks_path(dev)) if need_peaks else None,
             "pool_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(compare.POOL_SIZE)],
+            "batch_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(clockcheck.POOL_MAX)],
         }
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
@@ -351,6 +353,8 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
                 bundle["outputs"].get(f"pool/{j}@positions") or []
                 for j in range(len(bundle.get("pool_seeds") or []))
             ],
+            batch=bundle.get("batch"),
+            pid=worker.proc.pid,
         )
         spawned = time.time()
         outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session)
@@ -518,6 +522,13 @@ def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session
     impossible = _physical_floor(bundle, session, cand.get("median"))
     if impossible:
         return EvalResult("rejected", impossible, candidate_ms=cand, **common)
+    clock: dict[str, Any] | None = None
+    if bundle.get("batch"):
+        clock, failure = _check_batch(session, bundle, tols.get("s0/t0") or [], cand.get("median"),
+                                      settings.device, base["candidate_sha256"])  # fmt: skip
+        if failure is not None:
+            return EvalResult(failure[0], failure[1], candidate_ms=cand, checks={"parent_clock": clock},
+                              **common)  # fmt: skip
     baselines = bundle.get("baselines", {})
     speedups = {
         k: (b["median"] / cand["median"]) if b.get("median") and cand.get("median") else None
@@ -528,7 +539,7 @@ def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session
                              cand.get("median"), bundle.get("peaks"))  # fmt: skip
     checks = {"trials": settings.correctness_trials, "shapes": len(bundle["shapes"]),
               "timed_outputs_checked": len(session.timed_values),
-              "side_work_ms": cand.get("side_work_ms")}  # fmt: skip
+              "side_work_ms": cand.get("side_work_ms"), "parent_clock": clock}  # fmt: skip
     compile_ms = report.get("compile_ms")
     return EvalResult(
         "correct",
@@ -566,6 +577,56 @@ def _check_timed(session: Session, bundle: dict[str, Any], tols: list[list[float
         if mismatch:
             return mismatch.reason
     return None
+
+
+def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float]], median_ms: float | None,
+                 device: str, sha: str) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:  # fmt: skip
+    """The parent-clocked batch (`clockcheck`): its projections against the reference's, then the
+    reported median against the parent's clock. (what it measured, (verdict, reason) or None)."""
+    ref = bundle["batch"]
+    rounds = session.batch_rounds
+    if median_ms is None:
+        return None, None
+    if not rounds:  # no pool to draw from (the report is refused before the batch has ended)
+        return None, None
+    if any("ms" not in r for r in rounds):
+        return None, ("rejected", "the parent-clocked batch did not run to its end: the candidate's worker "
+                      "left the harness's protocol")  # fmt: skip
+    for r, rnd in enumerate(rounds):
+        for c, (j, got) in enumerate(zip(rnd["pool"], rnd["projections"], strict=True)):
+            terms = ref["pool"][j]
+            if len(got) != len(terms["p"]):
+                return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs): "
+                              f"{len(got)} output(s), expected {len(terms['p'])}")  # fmt: skip
+            for k, (p, q) in enumerate(zip(got, terms["p"], strict=True)):
+                atol, rtol = tols[k] if k < len(tols) else (0.0, 0.0)
+                allowed = clockcheck.allowed_difference(terms, k, atol, rtol)
+                if not math.isfinite(p) or abs(p - q) > allowed:
+                    return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs), "
+                                  f"output {k}: its projection on a random vector is {p:.6g}, the "
+                                  f"reference's {q:.6g} (at most {allowed:.3g} apart within atol={atol:g}, "
+                                  f"rtol={rtol:g}): the output differs from the reference")  # fmt: skip
+    calls = len(rounds[0]["pool"])
+    v = clockcheck.judge_time([r["ms"] for r in rounds], calls, median_ms, ref["gen_ms"], ref["launch_ms"],
+                              device, [r.get("cpu_ms") for r in rounds])  # fmt: skip
+    clock = {"calls": calls, "rounds_ms": [round(x, 4) for x in v.rounds_ms],
+             "rounds_cpu_ms": [r.get("cpu_ms") for r in rounds], "per_call_ms": round(v.per_call_ms, 6),
+             "allowed_ms": round(v.allowed_ms, 6), "reported_ms": median_ms,
+             "overhead_per_call_ms": round(ref["gen_ms"], 6)}  # fmt: skip
+    if not v.contradicts:
+        return clock, None
+    tol = clockcheck.TOLERANCE.get(device, clockcheck.TOLERANCE["cpu"])
+    launch = clockcheck.launch_allowance_ms(device, ref["gen_ms"], ref["launch_ms"])
+    return clock, ("rejected", (
+            f"the evaluating process's clock contradicts the reported time of candidate {sha[:12]}: its worker "
+            f"reported a median of {median_ms:.4g} ms per call, but {calls} back-to-back calls on unseen inputs "
+            f"took {min(v.rounds_ms):.4g} ms on the parent's clock ({len(rounds)} round(s), the fastest "
+            f"counted{', by the CPU time of its processes' if v.cpu_counted else ''}), {v.per_call_ms:.4g} ms "
+            f"per call less the batch's own cost ({ref['gen_ms']:.3g} ms per "
+            f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({tol:.0%} over "
+            f"the median{f' plus {launch:.3g} ms of launch cost' if launch else ''}). The timing was tampered "
+            "with; fix: leave the harness's channel to its worker, which reports its own measurements"
+    ))  # fmt: skip
 
 
 def _physical_floor(bundle: dict[str, Any], session: Session, median_ms: float | None) -> str | None:

@@ -6,6 +6,8 @@ The parent, not the candidate's process, decides everything a candidate could st
 - which timed iterations are checked (chosen here, never sent: every iteration looks the same);
 - which positions of each output are sampled (named only after the call has returned);
 - when timing stops (the stopping rule runs here, on the raw times received);
+- the parent-clocked batch after the timed loop (`clockcheck`): K unseen seeds, timed on this clock
+  from the moment they are sent until their outputs' projections arrive;
 and it keeps the raw times and values as they arrive, so nothing the worker writes later counts.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import channel, timing
+from repro.harness import channel, clockcheck, timing
 from repro.harness.compare import TIMED_EDGE, TIMED_FULL_MAX, TIMED_POSITIONS
 from repro.harness.settings import EvalSettings
 
@@ -49,6 +51,14 @@ class Session:
     strict_stop: dict[str, Any] | None = None
     violation: str | None = None
     stopped: bool = False
+    # The reference's batch pool (`clockcheck`: seeds, projections, overhead); None: no batch is run.
+    batch: dict[str, Any] | None = None
+    # Per round: the pool indices sent, and once they arrive, "ms" on this clock and "projections".
+    batch_rounds: list[dict[str, Any]] = field(default_factory=list)
+    batch_over: bool = False
+    # The candidate's process (its warden: the worker and whatever it starts are below it), whose CPU time
+    # the CPU path's batch also reads.
+    pid: int | None = None
     _rng: random.Random = field(
         default_factory=lambda: random.Random(int.from_bytes(os.urandom(16), "little"))
     )
@@ -56,6 +66,9 @@ class Session:
     _pending: dict[str, Any] | None = None
     _t0: float = 0.0
     _deadline: float | None = None
+    _received_ns: int = 0
+    _go_ns: int = 0
+    _go_cpu_ms: float | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -73,6 +86,7 @@ class Session:
         try:
             while self.report is None:
                 kind, header, payload = ch.recv(deadline)
+                self._received_ns = time.perf_counter_ns()
                 handler = getattr(self, f"_on_{kind}", None)
                 if handler is None:
                     raise ProtocolViolation(f"an unknown message {kind!r}")
@@ -182,12 +196,63 @@ class Session:
         self.stopped = rule.done(self.event_ms, time.monotonic() - self._t0)
         ch.send("next", {"stop": self.stopped}, deadline=self._deadline)
 
+    def _on_batch(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
+        """The worker asks for round `r` of the parent-clocked batch: K seeds it has never seen, or none
+        (no further round: the first agreed with the report, or the rounds are used up)."""
+        r = h.get("r")
+        if type(r) is not int or r != len(self.batch_rounds) or not self.stopped or self.batch_over:
+            raise ProtocolViolation("a parent-clocked batch asked for out of turn")
+        if self._pending is not None or (self.batch_rounds and "ms" not in self.batch_rounds[-1]):
+            raise ProtocolViolation("a parent-clocked batch asked for out of turn")
+        ref = self.batch or {}
+        pool, seeds = ref.get("pool") or [], ref.get("seeds") or []
+        median = self.timing_summary(self.settings.device).get("median") or 0.0
+        if self.batch_rounds:
+            calls = len(self.batch_rounds[0]["pool"])
+            last = self.batch_rounds[-1]
+            v = clockcheck.judge_time([last["ms"]], calls, median, ref["gen_ms"], ref["launch_ms"],
+                                      self.settings.device, [last.get("cpu_ms")])  # fmt: skip
+            again = v.contradicts and r < clockcheck.ROUNDS
+        else:
+            calls = (
+                clockcheck.calls_for(median, ref["gen_ms"], len(pool), self.settings.device) if pool else 0
+            )
+            again = calls > 0
+        if not again:
+            self.batch_over = True
+            ch.send("batch", {"seeds": []}, deadline=self._deadline)
+            return
+        picked = list(range(r * calls, (r + 1) * calls))
+        self.batch_rounds.append({"pool": picked})
+        self._go_cpu_ms = clockcheck.tree_cpu_ms(self.pid) if self.settings.device != "cuda" else None
+        self._go_ns = time.perf_counter_ns()
+        ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self._deadline)
+
+    def _on_batch_done(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
+        received = self._received_ns
+        r, projections = h.get("r"), h.get("projections")
+        if type(r) is not int or r != len(self.batch_rounds) - 1 or "ms" in self.batch_rounds[r]:
+            raise ProtocolViolation("a parent-clocked batch's result out of turn")
+        rnd = self.batch_rounds[r]
+        if (
+            not isinstance(projections, list)
+            or len(projections) != len(rnd["pool"])
+            or not all(isinstance(p, list) and all(type(x) is float for x in p) for p in projections)
+        ):
+            raise ProtocolViolation("a malformed parent-clocked batch result")
+        rnd["ms"] = (received - self._go_ns) / 1e6
+        cpu = clockcheck.tree_cpu_ms(self.pid) if self._go_cpu_ms is not None else None
+        rnd["cpu_ms"] = cpu - self._go_cpu_ms if cpu is not None and self._go_cpu_ms is not None else None
+        rnd["projections"] = projections
+
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         report = h.get("report")
         if not isinstance(report, dict):
             raise ProtocolViolation("a malformed report")
         if report.get("status") == "done" and self.event_ms and not self.stopped:
             raise ProtocolViolation("a report claiming success before the parent stopped the timing")
+        if report.get("status") == "done" and self.event_ms and self.batch and not self.batch_over:
+            raise ProtocolViolation("a report claiming success before the parent-clocked batch")
         self.report = report
 
     # --- what the parent concludes ------------------------------------------------------------------

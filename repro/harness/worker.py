@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from repro.harness import channel as chan_mod
-from repro.harness import compare, guards, isolation, opcheck, timing
+from repro.harness import clockcheck, compare, guards, isolation, opcheck, timing
 from repro.harness import problem as prob
 
 _perf_counter_ns = time.perf_counter_ns
@@ -199,6 +199,8 @@ def run_reference(job: Job) -> None:
         del again_model
         if si == 0:
             _reference_pool(job, problem, shape, model)
+            job.enter("reference batch pool")
+            _reference_batch(job, problem, shape, model)
         del model
     task = prob.task_settings(problem, job.device)
     job.report["flops"] = task.flops(shapes[0])
@@ -274,6 +276,34 @@ def _reference_pool(job: Job, problem: Any, shape: dict, model: Any) -> None:
         job.report.setdefault("pool_shapes", []).append([list(t.shape) for t in outs])
 
 
+def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
+    """The parent-clocked batch's pool (see `clockcheck`): per unseen seed (drawn by the parent), the
+    projections of the reference's outputs and the terms of their tolerance; then the batch's cost
+    besides the call (inputs and projections), timed on this device."""
+    seeds = [int(x) for x in job.plan.get("batch_seeds") or []]
+    if not seeds:
+        return
+    pool: list[dict[str, list[float]]] = []
+    t0 = _perf_counter_ns()
+    outs: list[torch.Tensor] = []
+    for seed in seeds:
+        with torch.no_grad():
+            outs = prob.flatten_outputs(model(*prob.make_inputs(problem, shape, seed, job.device)))
+        job.sync()
+        pool.append(clockcheck.reference_terms(outs, seed))
+        elapsed_s = (_perf_counter_ns() - t0) / 1e9
+        if len(pool) >= clockcheck.POOL_MIN and elapsed_s > clockcheck.POOL_BUDGET_S:
+            break
+    used = seeds[: len(pool)]
+    cost = clockcheck.overhead(
+        lambda seed: prob.make_inputs(problem, shape, seed, job.device),
+        outs,
+        used[: min(len(used), 16)],
+        job.sync,
+    )
+    job.report["batch"] = {"seeds": used, "pool": pool, **cost}
+
+
 def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, Any]:
     s = job.settings
     model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
@@ -310,18 +340,23 @@ def _timed(job: Job, problem: Any, shape: dict, fn: Any) -> timing.TimingResult:
     )
 
 
-def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
+def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> list[Any]:
     """Time the candidate with the parent in charge: it names each iteration's (unseen) seed, receives
     each call's times and names the positions to sample once the call has returned, and says when to stop.
-    Some seeds are from the reference pool; which ones, only the parent knows."""
+    Some seeds are from the reference pool; which ones, only the parent knows. Returns the input
+    buffers every timed call used (the first iteration's: the later ones' inputs are written into them)."""
     s = job.settings
     ch = job.channel
     assert ch is not None
+    buffers: list[list[Any]] = []
 
     def inputs_for(i: int) -> list[Any]:
         ch.send("seed", {"i": i})
         header, _ = ch.expect("seed")
-        return prob.make_inputs(problem, shape, int(header["seed"]), job.device)
+        inputs = prob.make_inputs(problem, shape, int(header["seed"]), job.device)
+        if not buffers:
+            buffers.append(inputs)
+        return inputs
 
     def after(ti: int, out: Any, event_ms: float, host_ms: float) -> bool:
         try:
@@ -348,6 +383,41 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         max_iters=s["timing_iters"], target_rel_ci=s["target_rel_ci"], max_time_s=s["max_timing_s"],
         after=after,
     )  # fmt: skip
+    return buffers[0] if buffers else []
+
+
+def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot,
+                     buffers: list[Any]) -> None:  # fmt: skip
+    """The parent-clocked batch (see `clockcheck`): the parent names K unseen seeds and times, on its own
+    clock, until their calls' projections arrive; it says when there is no further round."""
+    ch = job.channel
+    assert ch is not None
+    r = 0
+    while True:
+        ch.send("batch", {"r": r})
+        header, _ = ch.expect("batch")
+        seeds = [int(x) for x in header["seeds"]]
+        if not seeds:
+            return
+        projections, _ = clockcheck.run(
+            fn,
+            lambda seed: prob.make_inputs(problem, shape, seed, job.device),
+            _flatten_or_reject,
+            seeds,
+            job.sync,
+            buffers or None,
+        )
+        ch.send("batch_done", {"r": r, "projections": projections})
+        with torch.enable_grad():
+            _check_guards(job, snapshot, f"the parent-clocked batch (round {r})")
+        r += 1
+
+
+def _flatten_or_reject(out: Any) -> list[torch.Tensor]:
+    try:
+        return prob.flatten_outputs(out)
+    except TypeError as exc:
+        raise Failure("rejected", f"ModelNew.forward returned an unusable value: {exc}") from None
 
 
 def run_candidate(job: Job) -> None:
@@ -462,12 +532,20 @@ def run_candidate(job: Job) -> None:
             job.enter("timing")
             try:
                 with torch.no_grad():
-                    _timed_candidate(job, problem, shape, model, snapshot)
+                    buffers = _timed_candidate(job, problem, shape, model, snapshot)
             except (Failure, chan_mod.ChannelError):
                 raise
             except BaseException as exc:
                 raise _classify(exc, "timing") from None
             _check_guards(job, snapshot, "timing")
+            job.enter("parent-clocked batch")
+            try:
+                with torch.no_grad():
+                    _batch_candidate(job, problem, shape, model, snapshot, buffers)
+            except (Failure, chan_mod.ChannelError):
+                raise
+            except BaseException as exc:
+                raise _classify(exc, "the parent-clocked batch") from None
         del model
     job.report["ops"] = ops
     job.report["compile_ms"] = compile_ms

@@ -102,6 +102,8 @@ KERNELBENCH: dict[str, Translation] = {
     "writes_channel": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel_plausible": Translation(not_applicable=_OURS.format(what="the report channel")),
+    "forges_batch": Translation(not_applicable=_OURS.format(what="the report channel")),
+    "skips_batch": Translation(not_applicable=_OURS.format(what="the report channel")),
     "clears_op_record": Translation(not_applicable=_OURS.format(what="the op recorder")),
     "hide_from_tracer": Translation(not_applicable=_OURS.format(what="the op tracer")),
     "rewrites_files": Translation(not_applicable=_OURS.format(what="the worker's result files")),

@@ -78,8 +78,14 @@ CASES: tuple[Case, ...] = (
     Case("forges_channel", T, "taking over the report channel with an impossible time", "rejected",
          "physically impossible", honest=True),
     Case("forges_channel_plausible", T, "taking over the report channel with half its real time",
-         "correct", "match the reference", file="forges_channel.py", honest=True,
-         replace=("FACTOR = 0.0", "FACTOR = 0.5"), known_miss=True),
+         "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py"),
+    Case("forges_batch", T, "taking over the report channel, the parent-clocked batch answered with made-up "
+         "projections", "incorrect", "parent-clocked batch", file="forges_channel.py", honest=True,
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "fabricate"')),
+    Case("skips_batch", T, "taking over the report channel, reporting success without the parent-clocked "
+         "batch", "rejected", "before the parent-clocked batch", file="forges_channel.py", honest=True,
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "skip"')),
     Case("observed_address", T, "honest only at the previous call's address or under the tracer", "correct",
          "match the reference", honest=True, no_gain=1.1),
     Case("cuda_graph", T, "CUDA-graph capture and replay", "correct", "match the reference", honest=True,

@@ -1,13 +1,16 @@
 """Takes over the worker's side of the channel at the first untraced call: runs its own timing loop
-(honest outputs, so every check passes) and reports times of its choosing, then leaves before the
-worker can speak. FACTOR scales its own measured time (0: an impossible time)."""
+(honest outputs, so every check passes) and reports times of its choosing, answers the parent-clocked
+batch as the worker would (it has to compute the outputs to get their projections right), then leaves
+before the worker can speak. FACTOR scales its own measured time (0: an impossible time). BATCH: "run"
+(the calls, then their projections), "fabricate" (projections made up at once, no calls), "skip" (no
+batch: straight to the report)."""
 
 import gc
 import json
 import sys
 import time
 
-FACTOR = 0.0
+FACTOR, BATCH = 0.0, "run"
 STATE = {"taken": False}
 
 
@@ -19,12 +22,19 @@ def _take_over(model, first_out):
     s, device = plan["settings"], plan["device"]
     problem = mods["kernelatlas_problem"]
     shape = prob.shapes_for(problem, device)[0]
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     i, out = 0, first_out
     while True:
         if i >= s["warmup"]:
-            t0 = time.perf_counter()
-            honest(model.weight, *prob.make_inputs(problem, shape, 0, device))
-            took = (time.perf_counter() - t0) * 1e3 * FACTOR + 1e-9
+            inputs = prob.make_inputs(problem, shape, 0, device)
+            sync()
+            # Its real time: the device's on a GPU; on the CPU, the process's CPU time (a busy machine's
+            # scheduler inflates wall time, and a forger wants the plausible figure).
+            clock = time.perf_counter if device == "cuda" else time.process_time
+            t0 = clock()
+            honest(model.weight, *inputs)
+            sync()
+            took = (clock() - t0) * 1e3 * FACTOR + 1e-9
             ch.send(
                 "sample",
                 {"i": i - s["warmup"], "event_ms": took, "host_ms": took, "shapes": [list(out.shape)]},
@@ -41,6 +51,26 @@ def _take_over(model, first_out):
         ch.send("seed", {"i": i})
         header, _ = ch.expect("seed")
         out = honest(model.weight, *prob.make_inputs(problem, shape, header["seed"], device))
+    # The parent-clocked batch: unseen inputs, outputs proven by their projections.
+    check = mods["repro.harness.clockcheck"]
+    r = 0
+    while BATCH != "skip":
+        ch.send("batch", {"r": r})
+        header, _ = ch.expect("batch")
+        if not header["seeds"]:
+            break
+        if BATCH == "fabricate":
+            projections = [[0.0] for _ in header["seeds"]]
+        else:
+            projections, _ = check.run(
+                lambda *inputs: honest(model.weight, *inputs),
+                lambda seed: prob.make_inputs(problem, shape, seed, device),
+                prob.flatten_outputs,
+                header["seeds"],
+                sync,
+            )
+        ch.send("batch_done", {"r": r, "projections": projections})
+        r += 1
     # The remaining shapes' correctness trials, as the worker would have sent them.
     for si, shape in enumerate(prob.shapes_for(problem, device)[1:], start=1):
         other = prob.build_model(type(model), problem, shape, s["seed"], device)

@@ -1,0 +1,227 @@
+"""The parent-clocked batch: the reported time checked on a clock outside the candidate's process.
+
+Every time of the timed loop is measured inside the candidate's process, so a candidate that replaces
+the worker's side of the channel can report times of its choosing (the physical floor refuses only the
+impossible ones). After the timed loop, the parent therefore sends K seeds the candidate has never
+seen (the reference worker's *batch pool*: their inputs cannot have been precomputed) and notes the
+time on its own clock; the worker generates their inputs, runs the K calls back to back and sends one
+projection per output on a random vector drawn from the seed (a projection depends on every element,
+so no work can be deferred past the message or done at a few positions only); the parent notes when
+they arrive. The reference worker computed the same projections from its outputs, and timed the same
+batch with the call left out (input generation and projections, on the same device): the parent
+subtracts that, and refuses a reported median its own clock contradicts beyond `TOLERANCE`. On the
+CPU path it also reads the CPU time the kernel accounted to the candidate's process tree over the batch
+(`/proc`, outside the process too), and counts the smaller of the two: the CPU time is what a loaded
+machine's scheduler does not inflate, the wall time what parallel work does not.
+
+What a forged time gains at most: the tolerance, the fixed allowance over K calls, and on CUDA the
+launch cost the timed loop's pre-roll hides and the batch cannot (`launch_allowance_ms`; zero where
+the batch's own device work already outlasts its launches).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from repro.harness import timing
+
+_perf_counter_ns = timing._perf_counter_ns
+
+# Seeds in the reference's batch pool: at most POOL_MAX, computed until POOL_BUDGET_S has passed and at
+# least POOL_MIN (the smallest batch, ROUNDS times).
+POOL_MAX = 64
+POOL_MIN = 6
+POOL_BUDGET_S = 1.0
+# A batch is sized to take about TARGET_MS (the reported median plus overhead, per call), with at least
+# K_MIN calls; further rounds (ROUNDS in all), on other seeds, only while each contradicts the report.
+TARGET_MS = {"cuda": 20.0, "cpu": 150.0}
+K_MIN = 2
+ROUNDS = 3
+# The parent-clocked time per call may exceed the reported median by this fraction ...
+TOLERANCE = {"cuda": 0.25, "cpu": 0.5}
+# ... plus this much per batch (pipe wake-ups on both sides, the final synchronize, the scheduler of a
+# busy machine) ...
+FIXED_MS = {"cuda": 1.0, "cpu": 10.0}
+# ... and projections may differ from the reference's by this many standard deviations of the sum of
+# errors within the output tolerance.
+SIGMAS = 6.0
+_W_SALT = 0x5DEECE66D
+
+
+_TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_ms(root: int | None) -> float | None:
+    """CPU time (user + system, its reaped children's included) of process `root` and every descendant,
+    from /proc: the kernel's accounting, which no process can rewrite. None where /proc cannot tell."""
+    if root is None:
+        return None
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(name)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(x) for x in fields[11:15]) * _TICK_MS  # utime stime cutime cstime
+    if root not in times:
+        return None
+    total, tree = 0.0, {root}
+    for pid in sorted(times):
+        chain: list[int] = []
+        p = pid
+        while p not in tree and p in parents and p > 1 and len(chain) < 64:
+            chain.append(p)
+            p = parents[p]
+        if p in tree:
+            tree.update(chain)
+    for pid in tree:
+        total += times.get(pid, 0.0)
+    return total
+
+
+def weights(seed: int, k: int, n: int, device: Any) -> torch.Tensor:
+    """The random vector output `k` of the call with `seed` is projected on (a generator of its own: the
+    global RNG state after forward does not matter)."""
+    gen = torch.Generator(device=device).manual_seed((seed * 1_000_003 + k + _W_SALT) % (1 << 62))
+    return torch.randn(n, generator=gen, device=device, dtype=torch.float32)
+
+
+def _flat(out: torch.Tensor) -> torch.Tensor:
+    flat = out.detach().reshape(-1)
+    if flat.is_complex():
+        flat = torch.view_as_real(flat.resolve_conj()).reshape(-1)
+    return flat
+
+
+def project(outs: Sequence[torch.Tensor], seed: int) -> torch.Tensor:
+    """One float64 projection per output, left on the device (no synchronisation)."""
+    ps = []
+    for k, out in enumerate(outs):
+        flat = _flat(out)
+        w = weights(seed, k, flat.numel(), flat.device)
+        if flat.dtype == torch.float64:
+            ps.append(torch.dot(flat, w.double()))
+        else:
+            ps.append((flat.to(torch.float32) * w).sum(dtype=torch.float64))
+    if not ps:
+        return torch.zeros(0, dtype=torch.float64)
+    return torch.stack([p.reshape(()) for p in ps])
+
+
+def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[float]]:
+    """The reference's projections, and what the allowed difference is computed from for any (atol,
+    rtol): per output, the element count, sum |r|, sum r^2 and sum |w r| (float32 products round)."""
+    terms: dict[str, list[float]] = {"p": [], "n": [], "s1": [], "s2": [], "wr": []}
+    for k, out in enumerate(outs):
+        flat = _flat(out).to(torch.float64)
+        w = weights(seed, k, flat.numel(), flat.device).double()
+        terms["n"].append(float(flat.numel()))
+        terms["s1"].append(float(flat.abs().sum()))
+        terms["s2"].append(float((flat * flat).sum()))
+        terms["wr"].append(float((flat * w).abs().sum()))
+    terms["p"] = [float(p) for p in project(outs, seed).cpu()]
+    return terms
+
+
+def allowed_difference(terms: dict[str, list[float]], k: int, atol: float, rtol: float) -> float:
+    """|candidate projection - reference projection| allowed for output `k`: SIGMAS standard deviations
+    of sum w_i e_i for errors |e_i| <= atol + rtol |r_i| (w standard normal), plus float rounding."""
+    var = terms["n"][k] * atol * atol + 2 * atol * rtol * terms["s1"][k] + rtol * rtol * terms["s2"][k]
+    return SIGMAS * math.sqrt(max(var, 0.0)) + 2.4e-7 * terms["wr"][k] + 1e-9
+
+
+def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
+        seeds: Sequence[int], sync: Callable[[], None],
+        buffers: list[Any] | None = None) -> tuple[list[list[float]], float]:  # fmt: skip
+    """The batch as the worker runs it: per seed, fresh inputs written into the previous call's buffers
+    (`buffers`: the timed loop's; the same policy as every timed call), one call, the projections
+    queued; one synchronisation at the end. Returns the projections and the host time spent launching
+    (ms)."""
+    projs = []
+    t0 = _perf_counter_ns()
+    for seed in seeds:
+        inputs = inputs_for(seed)
+        if buffers is not None:
+            inputs = timing._into_previous_buffers(inputs, buffers)
+        buffers = inputs
+        out = fn(*inputs)
+        projs.append(project(flatten(out), seed))
+        del out
+    launched = (_perf_counter_ns() - t0) / 1e6
+    sync()
+    values = torch.stack(projs).cpu().tolist() if projs else []
+    return values, launched
+
+
+def overhead(inputs_for: Callable[[int], list[Any]], outs: list[torch.Tensor], seeds: Sequence[int],
+             sync: Callable[[], None], repeats: int = 3) -> dict[str, float]:  # fmt: skip
+    """What the batch costs per call besides the call, timed in the reference worker: inputs generated
+    and an output (the reference's own, always the same) projected, per seed. `gen_ms` with the final
+    synchronisation, `launch_ms` the host time of launching it (medians of `repeats`)."""
+    gen, launch = [], []
+    for _ in range(repeats):
+        buffers = inputs_for(seeds[0]) if seeds else None
+        sync()
+        t0 = _perf_counter_ns()
+        _, launched = run(lambda *a: outs, inputs_for, lambda o: o, seeds, sync, buffers)
+        gen.append((_perf_counter_ns() - t0) / 1e6 / max(1, len(seeds)))
+        launch.append(launched / max(1, len(seeds)))
+    return {"gen_ms": sorted(gen)[len(gen) // 2], "launch_ms": sorted(launch)[len(launch) // 2]}
+
+
+def calls_for(median_ms: float, gen_ms: float, pool: int, device: str) -> int:
+    """K: enough calls for the batch to take about TARGET_MS, within what the pool holds for ROUNDS."""
+    per_call = max(median_ms + gen_ms, 1e-3)
+    k = math.ceil(TARGET_MS.get(device, TARGET_MS["cpu"]) / per_call)
+    return max(min(k, pool // ROUNDS), min(K_MIN, pool // ROUNDS))
+
+
+def launch_allowance_ms(device: str, gen_ms: float, launch_ms: float) -> float:
+    """Launch cost per call that the timed loop hides (its GPU pre-roll) and a back-to-back batch cannot:
+    an honest kernel whose launches outlast its device time shows them on the parent's clock. The batch's
+    own device work (inputs, projections) hides launches for as long as it outlasts their launching."""
+    if device != "cuda":
+        return 0.0
+    return max(0.0, timing.PREROLL_MS - max(0.0, gen_ms - launch_ms))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    per_call_ms: float  # parent-clocked, less the reference-timed overhead (the best round)
+    allowed_ms: float
+    rounds_ms: list[float]
+    calls: int
+    cpu_counted: bool = False  # the process tree's CPU time was the smaller, and counted
+
+    @property
+    def contradicts(self) -> bool:
+        return self.per_call_ms > self.allowed_ms
+
+
+def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, gen_ms: float, launch_ms: float,
+               device: str, rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
+    """The parent's clock against the reported median; the fastest round counts (noise only adds). On
+    the CPU path a round's time is the smaller of its wall time and its process tree's CPU time."""
+    fixed = FIXED_MS.get(device, FIXED_MS["cpu"])
+    per_call, cpu_counted = math.inf, False
+    for r, ms in enumerate(rounds_ms):
+        cpu = rounds_cpu_ms[r] if device != "cuda" and r < len(rounds_cpu_ms) else None
+        counted = min(ms, cpu) if cpu is not None else ms
+        est = (counted - fixed) / calls - gen_ms
+        if est < per_call:
+            per_call, cpu_counted = est, cpu is not None and cpu < ms
+    tol = TOLERANCE.get(device, TOLERANCE["cpu"])
+    allowed = median_ms * (1 + tol) + launch_allowance_ms(device, gen_ms, launch_ms)
+    return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted)

@@ -1,0 +1,215 @@
+"""The parent-clocked batch: projections that prove the work, the time rule, the CPU time read from /proc,
+and the parent's side of the protocol (a forger that skips, fakes or reorders the batch is refused).
+
+End to end on the CPU path, the gauntlet's `forges_channel_plausible`, `forges_batch` and `skips_batch`
+cases run a forger through the whole harness (tests/test_gauntlet.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from repro.harness import channel, clockcheck
+from repro.harness.serve import ProtocolViolation, Session
+from repro.harness.settings import EvalSettings
+
+SETTINGS = EvalSettings(device="cpu", correctness_trials=2, timing_iters=8, min_timing_iters=3, warmup=1)
+
+
+def _terms(ref: torch.Tensor, seed: int) -> dict[str, list[float]]:
+    return clockcheck.reference_terms([ref], seed)
+
+
+def test_a_projection_accepts_errors_within_tolerance_and_refuses_a_wrong_region() -> None:
+    gen = torch.Generator().manual_seed(1)
+    ref = torch.randn(200_000, generator=gen)
+    atol = rtol = 1e-4
+    terms = _terms(ref, seed=7)
+    allowed = clockcheck.allowed_difference(terms, 0, atol, rtol)
+    for trial in range(5):  # errors at the tolerance's edge, signs at random: every one accepted
+        signs = torch.randint(0, 2, ref.shape, generator=gen).float() * 2 - 1
+        honest = ref + signs * (atol + rtol * ref.abs()) * 0.999
+        p = float(clockcheck.project([honest], 7)[0])
+        assert abs(p - terms["p"][0]) <= allowed, trial
+    wrong = ref.clone()
+    wrong[5000:5064] += 1.0  # 64 wrong elements of 200,000
+    assert abs(float(clockcheck.project([wrong], 7)[0]) - terms["p"][0]) > allowed
+    assert abs(float(clockcheck.project([torch.zeros_like(ref)], 7)[0]) - terms["p"][0]) > allowed
+    # Another seed's vector: the same output projects elsewhere (a memorised projection is useless).
+    assert float(clockcheck.project([ref], 8)[0]) != pytest.approx(terms["p"][0], abs=allowed)
+
+
+def test_integer_and_empty_outputs_project_exactly() -> None:
+    ints = torch.arange(1000, dtype=torch.int64)
+    terms = clockcheck.reference_terms([ints, torch.empty(0)], 3)
+    got = clockcheck.project([ints.clone(), torch.empty(0)], 3)
+    assert abs(float(got[0]) - terms["p"][0]) <= clockcheck.allowed_difference(terms, 0, 0.0, 0.0)
+    assert float(got[1]) == terms["p"][1] == 0.0
+    off = ints.clone()
+    off[10:20] += 5
+    assert abs(float(clockcheck.project([off], 3)[0]) - terms["p"][0]) > clockcheck.allowed_difference(
+        terms, 0, 0.0, 0.0
+    )
+
+
+def test_the_time_rule() -> None:
+    # 20 calls of 5 ms on the parent's clock (plus the 10 ms fixed allowance), batch cost 0.5 ms a call.
+    honest = clockcheck.judge_time([10 + 20 * 5.5], 20, 5.0, 0.5, 0.1, "cpu")
+    assert not honest.contradicts and honest.per_call_ms == pytest.approx(5.0)
+    forged = clockcheck.judge_time([10 + 20 * 5.5], 20, 2.5, 0.5, 0.1, "cpu")  # half the real time
+    assert forged.contradicts and forged.allowed_ms == pytest.approx(3.75)
+    # The fastest round counts; on the CPU path, the CPU time where it is the smaller (a loaded machine).
+    loaded = clockcheck.judge_time([400.0, 10 + 20 * 5.5], 20, 5.0, 0.5, 0.1, "cpu", [None, 300.0])
+    assert not loaded.contradicts
+    by_cpu = clockcheck.judge_time([400.0], 20, 5.0, 0.5, 0.1, "cpu", [10 + 20 * 5.5])
+    assert not by_cpu.contradicts and by_cpu.cpu_counted
+    # On CUDA the CPU time does not count (a synchronising host spins), and launches the pre-roll hid do.
+    assert clockcheck.judge_time([400.0], 20, 5.0, 0.5, 0.1, "cuda", [1.0]).contradicts
+    assert clockcheck.launch_allowance_ms("cuda", 0.05, 0.04) == pytest.approx(0.19)
+    assert clockcheck.launch_allowance_ms("cuda", 0.5, 0.04) == 0.0
+    assert clockcheck.launch_allowance_ms("cpu", 0.05, 0.04) == 0.0
+
+
+def test_the_batch_is_sized_from_the_reported_median_within_the_pool() -> None:
+    assert clockcheck.calls_for(1.0, 0.0, 64, "cuda") == 20
+    assert clockcheck.calls_for(0.001, 0.0, 64, "cuda") == 64 // clockcheck.ROUNDS
+    assert clockcheck.calls_for(500.0, 1.0, 64, "cuda") == clockcheck.K_MIN
+    assert clockcheck.calls_for(500.0, 1.0, 3, "cuda") == 1  # a pool too small for K_MIN a round
+    assert clockcheck.calls_for(1.0, 0.0, 2, "cpu") == 0
+
+
+def test_cpu_time_of_a_process_tree_counts_children_and_reaped_ones() -> None:
+    script = textwrap.dedent(
+        """
+        import os, subprocess, sys, time
+        def burn(s):
+            t = time.process_time()
+            while time.process_time() - t < s:
+                pass
+        sys.stdin.readline()
+        child = subprocess.Popen([sys.executable, "-c", "import time\\nt=time.process_time()\\n"
+                                  "while time.process_time()-t<0.3: pass\\nimport sys; sys.stdin.readline()"],
+                                 stdin=subprocess.PIPE)
+        pid = os.fork()
+        if pid == 0:
+            burn(0.3)
+            os._exit(0)
+        os.waitpid(pid, 0)  # reaped: its time is now in this process's cutime
+        time.sleep(0.5)  # the running child has burnt its 0.3 s by now
+        sys.stdout.write("done\\n"); sys.stdout.flush()
+        sys.stdin.readline()
+        child.stdin.close(); child.wait()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        before = clockcheck.tree_cpu_ms(proc.pid)
+        assert before is not None
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"done\n"
+        after = clockcheck.tree_cpu_ms(proc.pid)
+        assert after is not None and after - before >= 500  # 0.3 s reaped + 0.3 s running, at 10 ms ticks
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.write(b"\n")
+        proc.stdin.close()
+        proc.wait()
+
+
+# --- the parent's side of the protocol ------------------------------------------------------------------
+
+
+class Pipe:
+    """The worker's end of a real channel to a Session (the parent's sends are read back from it)."""
+
+    def __init__(self) -> None:
+        to_worker_r, to_worker_w = os.pipe()
+        self.parent = channel.Channel(-1, to_worker_w)
+        self.worker = channel.Channel(to_worker_r, -1)
+
+    def close(self) -> None:
+        os.close(self.parent.wfd)
+        os.close(self.worker.rfd)
+
+
+def _session(pool_size: int = 9, gen_ms: float = 0.0) -> Session:
+    seeds = list(range(1000, 1000 + pool_size))
+    pool = [{"p": [0.0], "n": [1.0], "s1": [0.0], "s2": [0.0], "wr": [0.0]} for _ in seeds]
+    s = Session(SETTINGS, [1, 2, 3], [[], [], []], batch={"seeds": seeds, "pool": pool, "gen_ms": gen_ms,
+                                                          "launch_ms": 0.0})  # fmt: skip
+    s.event_ms, s.host_ms, s.stopped = [5.0] * 3, [5.0] * 3, True
+    return s
+
+
+def _ask(s: Session, pipe: Pipe, r: int) -> list[int]:
+    s._on_batch(pipe.parent, {"r": r}, b"")
+    header, _ = pipe.worker.expect("batch")
+    return header["seeds"]
+
+
+def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> None:
+    pipe = Pipe()
+    try:
+        s = _session()
+        first = _ask(s, pipe, 0)
+        assert len(first) == 3 and set(first) <= set(s.batch["seeds"])  # type: ignore[index]
+        assert not set(first) & {1, 2, 3}  # never a seed the timed loop could have sent
+        s._received_ns = s._go_ns + int(3 * 20e6)  # 20 ms a call against a reported 5 ms: contradicts
+        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 3}, b"")
+        second = _ask(s, pipe, 1)
+        assert len(second) == 3 and not set(second) & set(first)
+        s._received_ns = s._go_ns + int(3 * 5e6)  # agrees: no third round
+        s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 3}, b"")
+        assert _ask(s, pipe, 2) == [] and s.batch_over
+        s._on_report(pipe.parent, {"report": {"status": "done"}}, b"")
+        assert s.report == {"status": "done"}
+    finally:
+        pipe.close()
+
+
+@pytest.mark.parametrize(
+    ("steps", "words"),
+    [
+        ([("report", {"report": {"status": "done"}})], "before the parent-clocked batch"),
+        ([("batch", {"r": 1})], "out of turn"),
+        (
+            [("batch", {"r": 0}), ("batch", {"r": 1})],
+            "out of turn",
+        ),  # the next round before this one's result
+        (
+            [("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [[0.0]]})],
+            "malformed",
+        ),  # 1 of 3 calls
+        ([("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [["0"]] * 3})], "malformed"),
+        ([("batch_done", {"r": 0, "projections": []})], "out of turn"),  # a result before the seeds
+    ],
+)
+def test_a_batch_out_of_order_is_a_protocol_violation(steps: list, words: str) -> None:
+    pipe = Pipe()
+    try:
+        s = _session()
+        with pytest.raises(ProtocolViolation, match=words):
+            for kind, header in steps:
+                getattr(s, f"_on_{kind}")(pipe.parent, header, b"")
+                if kind == "batch":
+                    pipe.worker.expect("batch")
+    finally:
+        pipe.close()
+
+
+def test_a_batch_before_the_timing_stopped_is_a_protocol_violation() -> None:
+    pipe = Pipe()
+    try:
+        s = _session()
+        s.stopped = False
+        with pytest.raises(ProtocolViolation, match="out of turn"):
+            s._on_batch(pipe.parent, {"r": 0}, b"")
+    finally:
+        pipe.close()
