@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from site_gen.kb.load import KnowledgeBase
-from site_gen.kb.results import PRIORITY, WHOLE, rows
+from site_gen.kb.results import PRIORITY, WHOLE, CellKey, rows
 
 DATA_PATH = "compare/data.json"
 # What the page shows of a work, and of a comparison cell (the fields that make numbers comparable).
@@ -48,21 +48,25 @@ def data_json(kb: KnowledgeBase) -> str:
         work["categories"] = [[c.name for c in kb.category_path(slug)] for slug in entry.taxonomy]
         work["numbers"] = len(entry.results)
         works.append(work)
-    cells: dict[str, int] = {}
+    cells: dict[CellKey, int] = {}
     cell_rows: list[list[object]] = []
     urls: dict[str, int] = {}
     numbers: dict[str, list[list[object]]] = {}
-    for row in rows(kb):
-        record = row.as_record()
-        slug = str(record["cell"])
-        if slug not in cells:
-            cells[slug] = len(cell_rows)
-            cell_rows.append([record[name] for name in CELL_FIELDS])
-        url = str(record["url"])
+    for row in rows(kb):  # the fields as Row.as_record writes them, each cell and URL once
+        r = row.result
+        index = cells.get(row.cell)
+        if index is None:
+            index = cells[row.cell] = len(cell_rows)
+            p, k = ("" if r.p is None else r.p), ("" if r.k is None else r.k)
+            cell_rows.append(
+                [row.cell.slug, r.benchmark, r.subset or "", r.benchmark_version or "", r.metric,
+                 r.aggregate, p, k, r.baseline, r.hardware or ""]
+            )  # fmt: skip
+        url = r.url or ""
         if url and url not in urls:
             urls[url] = len(urls)
-        number = [cells[slug], record["value"], record["unit"], record["model"], urls.get(url, -1)]
-        numbers.setdefault(row.entry.id, []).append([*number, record["arxiv"]])
+        number = [index, r.value, row.unit, r.model or "", urls.get(url, -1), r.arxiv or ""]
+        numbers.setdefault(row.entry.id, []).append(number)
     data = {
         "works": works,
         "cell_fields": CELL_FIELDS,
