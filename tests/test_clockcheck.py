@@ -44,6 +44,17 @@ def test_a_projection_accepts_errors_within_tolerance_and_refuses_a_wrong_region
     assert float(clockcheck.project([ref], 8)[0]) != pytest.approx(terms["p"][0], abs=allowed)
 
 
+def test_outputs_larger_than_a_chunk_are_projected_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clockcheck, "CHUNK", 1000)
+    ref = torch.randn(10_500, generator=torch.Generator().manual_seed(2))
+    terms = _terms(ref, seed=11)
+    allowed = clockcheck.allowed_difference(terms, 0, 1e-4, 1e-4)
+    assert abs(float(clockcheck.project([ref.clone()], 11)[0]) - terms["p"][0]) <= allowed
+    wrong = ref.clone()
+    wrong[10_000:] = 0.0  # the last, partial chunk left unwritten
+    assert abs(float(clockcheck.project([wrong], 11)[0]) - terms["p"][0]) > allowed
+
+
 def test_integer_and_empty_outputs_project_exactly() -> None:
     ints = torch.arange(1000, dtype=torch.int64)
     terms = clockcheck.reference_terms([ints, torch.empty(0)], 3)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +91,16 @@ def tree_cpu_ms(root: int | None) -> float | None:
     return total
 
 
-def weights(seed: int, k: int, n: int, device: Any) -> torch.Tensor:
-    """The random vector output `k` of the call with `seed` is projected on (a generator of its own: the
-    global RNG state after forward does not matter)."""
-    gen = torch.Generator(device=device).manual_seed((seed * 1_000_003 + k + _W_SALT) % (1 << 62))
+# Outputs are projected in chunks of this many elements (one vector per chunk, from its own seed), so a
+# projection needs at most two chunks' worth of memory beside the output.
+CHUNK = 1 << 24
+
+
+def weights(seed: int, k: int, chunk: int, n: int, device: Any) -> torch.Tensor:
+    """The random vector chunk `chunk` of output `k` of the call with `seed` is projected on (a generator
+    of its own: the global RNG state after forward does not matter)."""
+    key = (seed * 1_000_003 + k * 65_537 + chunk + _W_SALT) % (1 << 62)
+    gen = torch.Generator(device=device).manual_seed(key)
     return torch.randn(n, generator=gen, device=device, dtype=torch.float32)
 
 
@@ -105,19 +111,28 @@ def _flat(out: torch.Tensor) -> torch.Tensor:
     return flat
 
 
+def _chunks(out: torch.Tensor, seed: int, k: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(part of the flattened output, its random vector), chunk by chunk."""
+    flat = _flat(out)
+    for c, start in enumerate(range(0, flat.numel(), CHUNK)):
+        part = flat[start : start + CHUNK]
+        yield part, weights(seed, k, c, part.numel(), part.device)
+
+
 def project(outs: Sequence[torch.Tensor], seed: int) -> torch.Tensor:
     """One float64 projection per output, left on the device (no synchronisation)."""
     ps = []
     for k, out in enumerate(outs):
-        flat = _flat(out)
-        w = weights(seed, k, flat.numel(), flat.device)
-        if flat.dtype == torch.float64:
-            ps.append(torch.dot(flat, w.double()))
-        else:
-            ps.append((flat.to(torch.float32) * w).sum(dtype=torch.float64))
+        total = torch.zeros((), dtype=torch.float64, device=out.device)
+        for part, w in _chunks(out, seed, k):
+            if part.dtype == torch.float64:
+                total = total + torch.dot(part, w.double())
+            else:
+                total = total + (part.to(torch.float32) * w).sum(dtype=torch.float64)
+        ps.append(total)
     if not ps:
         return torch.zeros(0, dtype=torch.float64)
-    return torch.stack([p.reshape(()) for p in ps])
+    return torch.stack(ps)
 
 
 def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[float]]:
@@ -125,12 +140,16 @@ def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[f
     rtol): per output, the element count, sum |r|, sum r^2 and sum |w r| (float32 products round)."""
     terms: dict[str, list[float]] = {"p": [], "n": [], "s1": [], "s2": [], "wr": []}
     for k, out in enumerate(outs):
-        flat = _flat(out).to(torch.float64)
-        w = weights(seed, k, flat.numel(), flat.device).double()
-        terms["n"].append(float(flat.numel()))
-        terms["s1"].append(float(flat.abs().sum()))
-        terms["s2"].append(float((flat * flat).sum()))
-        terms["wr"].append(float((flat * w).abs().sum()))
+        s1 = s2 = wr = 0.0
+        for part, w in _chunks(out, seed, k):
+            r = part if part.dtype == torch.float64 else part.to(torch.float32)
+            s1 += float(r.abs().sum(dtype=torch.float64))
+            s2 += float((r * r).sum(dtype=torch.float64))
+            wr += float((r * w.to(r.dtype)).abs().sum(dtype=torch.float64))
+        terms["n"].append(float(_flat(out).numel()))
+        terms["s1"].append(s1)
+        terms["s2"].append(s2)
+        terms["wr"].append(wr)
     terms["p"] = [float(p) for p in project(outs, seed).cpu()]
     return terms
 

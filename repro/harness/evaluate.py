@@ -35,7 +35,8 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 2: L2 flushed by a read; peaks timed with the harness timer.
 # 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
 # 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
-HARNESS_VERSION = "4"
+# 5: those projections chunk by chunk (a bundle of version 4 would not match a candidate's).
+HARNESS_VERSION = "5"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
