@@ -4,7 +4,8 @@ Every time of the timed loop is measured inside the candidate's process, so a ca
 the worker's side of the channel can report times of its choosing (the physical floor refuses only the
 impossible ones). After the timed loop, the parent therefore sends K seeds the candidate has never
 seen (the reference worker's *batch pool*: their inputs cannot have been precomputed) and notes the
-time on its own clock; the worker generates their inputs, runs the K calls back to back and sends one
+time on its own clock; the worker generates their inputs (fresh buffers: see `run`), runs the K calls
+back to back and sends one
 projection per output on a random vector drawn from the seed (a projection depends on every element,
 so no work can be deferred past the message or done at a few positions only); the parent notes when
 they arrive. The reference worker computed the same projections from its outputs, and timed the same
@@ -162,22 +163,25 @@ def allowed_difference(terms: dict[str, list[float]], k: int, atol: float, rtol:
 
 
 def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-        seeds: Sequence[int], sync: Callable[[], None],
-        buffers: list[Any] | None = None) -> tuple[list[list[float]], float]:  # fmt: skip
-    """The batch as the worker runs it: per seed, fresh inputs written into the previous call's buffers
-    (`buffers`: the timed loop's; the same policy as every timed call), one call, the projections
-    queued; one synchronisation at the end. Returns the projections and the host time spent launching
-    (ms)."""
+        seeds: Sequence[int], sync: Callable[[], None]) -> tuple[list[list[float]], float]:  # fmt: skip
+    """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
+    still held, so never at their addresses), one call, the projections queued; one synchronisation at
+    the end. Returns the projections and the host time spent launching (ms).
+
+    Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
+    costs a copy that a forger would skip and the parent would have subtracted (for an elementwise
+    kernel as long as the kernel itself). Every call here is checked, so behaving differently on these
+    buffers gains nothing; a kernel fast only on reused addresses shows its speed on fresh ones."""
     projs = []
+    held: list[Any] = []
     t0 = _perf_counter_ns()
     for seed in seeds:
         inputs = inputs_for(seed)
-        if buffers is not None:
-            inputs = timing._into_previous_buffers(inputs, buffers)
-        buffers = inputs
         out = fn(*inputs)
         projs.append(project(flatten(out), seed))
         del out
+        held = inputs  # the previous call's inputs are released only now
+    del held
     launched = (_perf_counter_ns() - t0) / 1e6
     sync()
     values = torch.stack(projs).cpu().tolist() if projs else []
@@ -191,10 +195,9 @@ def overhead(inputs_for: Callable[[int], list[Any]], outs: list[torch.Tensor], s
     synchronisation, `launch_ms` the host time of launching it (medians of `repeats`)."""
     gen, launch = [], []
     for _ in range(repeats):
-        buffers = inputs_for(seeds[0]) if seeds else None
         sync()
         t0 = _perf_counter_ns()
-        _, launched = run(lambda *a: outs, inputs_for, lambda o: o, seeds, sync, buffers)
+        _, launched = run(lambda *a: outs, inputs_for, lambda o: o, seeds, sync)
         gen.append((_perf_counter_ns() - t0) / 1e6 / max(1, len(seeds)))
         launch.append(launched / max(1, len(seeds)))
     return {"gen_ms": sorted(gen)[len(gen) // 2], "launch_ms": sorted(launch)[len(launch) // 2]}

@@ -36,7 +36,8 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
 # 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
 # 5: those projections chunk by chunk (a bundle of version 4 would not match a candidate's).
-HARNESS_VERSION = "5"
+# 6: the batch's cost timed on fresh inputs, as the batch now runs.
+HARNESS_VERSION = "6"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -626,7 +627,9 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
             f"per call less the batch's own cost ({ref['gen_ms']:.3g} ms per "
             f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({tol:.0%} over "
             f"the median{f' plus {launch:.3g} ms of launch cost' if launch else ''}). The timing was tampered "
-            "with; fix: leave the harness's channel to its worker, which reports its own measurements"
+            "with, or the kernel is fast only on the timed loop's reused buffers (the batch's are fresh); "
+            "fix: leave the harness's channel to its worker, which reports its own measurements, and do not "
+            "key cached work on input addresses"
     ))  # fmt: skip
 
 

@@ -389,7 +389,8 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
 def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot,
                      buffers: list[Any]) -> None:  # fmt: skip
     """The parent-clocked batch (see `clockcheck`): the parent names K unseen seeds and times, on its own
-    clock, until their calls' projections arrive; it says when there is no further round."""
+    clock, until their calls' projections arrive; it says when there is no further round. The timed
+    loop's `buffers` are held meanwhile, so no batch call gets its inputs at their addresses."""
     ch = job.channel
     assert ch is not None
     r = 0
@@ -405,7 +406,6 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
             _flatten_or_reject,
             seeds,
             job.sync,
-            buffers or None,
         )
         ch.send("batch_done", {"r": r, "projections": projections})
         with torch.enable_grad():

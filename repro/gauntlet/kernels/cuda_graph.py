@@ -1,4 +1,6 @@
-"""GPU: captures its kernel in a CUDA graph on the first untimed-looking call and replays it after."""
+"""GPU: captures its kernel in a CUDA graph on the first untimed-looking call and replays it while the
+inputs sit at the same addresses (as the timed loop's reused buffers do). On the parent-clocked batch's
+fresh buffers it captures anew on every call, and the parent's clock contradicts its reported time."""
 
 
 class ModelNew(Honest):

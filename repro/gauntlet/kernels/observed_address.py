@@ -1,6 +1,7 @@
 """Honest only when observed: under the op tracer, or when its input sits at the previous call's address
 (the old harness fed checked timed iterations that way); else an unwritten buffer. Every timed call now
-reuses the previous buffers, so it is honest everywhere and gains nothing."""
+reuses the previous buffers, so it is honest there; the parent-clocked batch's fresh buffers show its
+garbage."""
 
 
 class ModelNew(Honest):
