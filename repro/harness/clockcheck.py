@@ -165,8 +165,9 @@ def allowed_difference(terms: dict[str, list[float]], k: int, atol: float, rtol:
 def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
         seeds: Sequence[int], sync: Callable[[], None]) -> tuple[list[list[float]], float]:  # fmt: skip
     """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
-    still held, so never at their addresses), one call, the projections queued; one synchronisation at
-    the end. Returns the projections and the host time spent launching (ms).
+    still held, so never at their addresses; at most two sets alive, as in the timed loop), one call,
+    the projections queued; one synchronisation at the end. Returns the projections and the host time
+    spent launching (ms).
 
     Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
     costs a copy that a forger would skip and the parent would have subtracted (for an elementwise

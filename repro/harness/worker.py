@@ -340,23 +340,18 @@ def _timed(job: Job, problem: Any, shape: dict, fn: Any) -> timing.TimingResult:
     )
 
 
-def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> list[Any]:
+def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
     """Time the candidate with the parent in charge: it names each iteration's (unseen) seed, receives
     each call's times and names the positions to sample once the call has returned, and says when to stop.
-    Some seeds are from the reference pool; which ones, only the parent knows. Returns the input
-    buffers every timed call used (the first iteration's: the later ones' inputs are written into them)."""
+    Some seeds are from the reference pool; which ones, only the parent knows."""
     s = job.settings
     ch = job.channel
     assert ch is not None
-    buffers: list[list[Any]] = []
 
     def inputs_for(i: int) -> list[Any]:
         ch.send("seed", {"i": i})
         header, _ = ch.expect("seed")
-        inputs = prob.make_inputs(problem, shape, int(header["seed"]), job.device)
-        if not buffers:
-            buffers.append(inputs)
-        return inputs
+        return prob.make_inputs(problem, shape, int(header["seed"]), job.device)
 
     def after(ti: int, out: Any, event_ms: float, host_ms: float) -> bool:
         try:
@@ -383,14 +378,11 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         max_iters=s["timing_iters"], target_rel_ci=s["target_rel_ci"], max_time_s=s["max_timing_s"],
         after=after,
     )  # fmt: skip
-    return buffers[0] if buffers else []
 
 
-def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot,
-                     buffers: list[Any]) -> None:  # fmt: skip
+def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
     """The parent-clocked batch (see `clockcheck`): the parent names K unseen seeds and times, on its own
-    clock, until their calls' projections arrive; it says when there is no further round. The timed
-    loop's `buffers` are held meanwhile, so no batch call gets its inputs at their addresses."""
+    clock, until their calls' projections arrive; it says when there is no further round."""
     ch = job.channel
     assert ch is not None
     r = 0
@@ -532,7 +524,7 @@ def run_candidate(job: Job) -> None:
             job.enter("timing")
             try:
                 with torch.no_grad():
-                    buffers = _timed_candidate(job, problem, shape, model, snapshot)
+                    _timed_candidate(job, problem, shape, model, snapshot)
             except (Failure, chan_mod.ChannelError):
                 raise
             except BaseException as exc:
@@ -541,7 +533,7 @@ def run_candidate(job: Job) -> None:
             job.enter("parent-clocked batch")
             try:
                 with torch.no_grad():
-                    _batch_candidate(job, problem, shape, model, snapshot, buffers)
+                    _batch_candidate(job, problem, shape, model, snapshot)
             except (Failure, chan_mod.ChannelError):
                 raise
             except BaseException as exc:
