@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from repro.harness import EvalSettings, HarnessError, evaluate, sandbox
 from repro.harness.evaluate import _plan, evaluate_policies, reference_bundle
@@ -107,18 +108,36 @@ def test_the_reference_may_map_more_host_memory_than_a_candidate(
     assert limits == {True: 2 << 30, False: sandbox.REFERENCE_MEMORY_FACTOR * (2 << 30)}
 
 
-def test_huge_bundles_are_not_kept_in_memory(tmp_path: Path, warm: sandbox.ReferenceServers,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def _mapped_from(tensor: torch.Tensor, path: Path) -> bool:
+    """Whether the tensor's data lies in a mapping of `path` (not in memory of the process's own)."""
+    address = tensor.untyped_storage().data_ptr()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] == str(path.resolve()):
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if lo <= address < hi:
+                return True
+    return False
+
+
+def test_huge_bundles_are_mapped_from_the_cache_not_copied(tmp_path: Path, warm: sandbox.ReferenceServers,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A bundle's outputs over MEMO_MAX_BYTES stay in the cache file (mapped, not copied into the
+    parent's memory), and the next evaluation neither reads nor hashes them again."""
     ev = importlib.import_module("repro.harness.evaluate")  # the package exports a function of that name
     path = problem(tmp_path, "small")
-    reference_bundle(path, path.read_text(), FAST)
-    assert any(b.get("server") for b in ev._bundle_memo.values())
+    small = reference_bundle(path, path.read_text(), FAST)
+    assert not any(_mapped_from(t, p) for ts in small["outputs"].values() for t in ts
+                   for p in (tmp_path / "cache").rglob("outputs.pt"))  # fmt: skip
     monkeypatch.setattr(ev, "MEMO_MAX_BYTES", 0)
     big = problem(tmp_path, "big")
     first = reference_bundle(big, big.read_text(), FAST)
-    assert all(b is not first for b in ev._bundle_memo.values())
-    again = reference_bundle(big, big.read_text(), FAST)  # read from the cache on disk, not recomputed
-    assert again is not first and again["server"] == first["server"]
+    cached = next(
+        p for p in (tmp_path / "cache").rglob("outputs.pt") if _mapped_from(first["outputs"]["s0/t0"][0], p)
+    )
+    assert all(_mapped_from(t, cached) for ts in first["outputs"].values() for t in ts)
+    monkeypatch.setattr(ev, "_bundle_intact", lambda folder: pytest.fail("verified again"))
+    assert reference_bundle(big, big.read_text(), FAST) is first
 
 
 def test_disabled_servers_start_one_process_per_task(tmp_path: Path, warm: sandbox.ReferenceServers) -> None:
