@@ -238,7 +238,7 @@ def test_standby_worker_is_replaced_when_the_environment_changes(monkeypatch: py
         first = pool.take("cpu", None)  # started now; a standby for the next call starts too
         sandbox.kill(first)
         shutil.rmtree(first.job_dir)
-        standby = pool._ready[("cpu", None)]
+        (standby,) = pool._ready[("cpu", None)]
         monkeypatch.setenv("OMP_NUM_THREADS", "3")  # an allow-listed variable the candidate would see
         second = pool.take("cpu", None)
         assert second is not standby and standby.proc.poll() is not None  # the stale one was killed
@@ -317,13 +317,24 @@ def test_standby_worker_is_reused_when_the_environment_is_unchanged() -> None:
     """The process started one ahead must be the one the next candidate gets (its imports are done):
     paths naming its own job folder do not make it stale."""
     pool = sandbox.StandbyPool()
+    taken: list[sandbox.Worker] = []
     try:
         first = pool.take("cpu", None)
-        ahead = pool._ready[("cpu", None)]
+        taken.append(first)
+        (ahead,) = pool._ready[("cpu", None)]
         second = pool.take("cpu", None)
+        taken.append(second)
         assert second is ahead and second.proc.pid != first.proc.pid
+        # Two candidates at once on a device: two processes are kept ready, and both are used in turn.
+        pool.reserve("cpu", None, 2)
+        assert len(pool._ready[("cpu", None)]) == 2  # started at once
+        taken.append(pool.take("cpu", None))
+        ahead = list(pool._ready[("cpu", None)])
+        assert len(ahead) == 2 and taken[-1] not in ahead
+        taken += [pool.take("cpu", None), pool.take("cpu", None)]
+        assert taken[-2:] == ahead and len(pool._ready[("cpu", None)]) == 2
     finally:
-        for w in (first, second):
+        for w in taken:
             sandbox.kill(w)
             shutil.rmtree(w.job_dir, ignore_errors=True)
         pool.close()

@@ -39,6 +39,16 @@ class LocalBackend:
         for slot in slots:
             self._free.put(slot)
         self._pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="eval")
+        self._slots = list(slots)
+        self._reserved = False
+
+    def _reserve(self, device: str) -> None:
+        """One candidate process kept ready per slot of a device (they start one ahead)."""
+        from repro.harness import sandbox
+
+        for slot in set(self._slots):
+            sandbox.POOL.reserve(device, slot if device == "cuda" else None, self._slots.count(slot))
+        self._reserved = True
 
     def submit(
         self, problem: Path, candidate_source: str | bytes, settings: EvalSettings
@@ -48,6 +58,8 @@ class LocalBackend:
     def _run(self, problem: Path, candidate_source: str | bytes, settings: EvalSettings) -> EvaluationRecord:
         from repro.harness import evaluate
 
+        if not self._reserved:
+            self._reserve(settings.device)
         slot = self._free.get()
         try:
             pinned = dataclasses.replace(settings, gpu=slot) if settings.device == "cuda" else settings

@@ -291,33 +291,51 @@ def kill(worker: Worker) -> None:
 
 
 class StandbyPool:
-    """One ready-to-go candidate process per (device, gpu), replaced as soon as it is taken."""
+    """Ready-to-go candidate processes per (device, gpu), each replaced as soon as it is taken: one by
+    default, as many as `reserve` asks for (candidates evaluated at once on that device, so that each
+    finds a process whose imports are done)."""
 
     def __init__(self) -> None:
-        self._ready: dict[tuple[str, int | None], Worker] = {}
+        self._ready: dict[tuple[str, int | None], list[Worker]] = {}
+        self._depth: dict[tuple[str, int | None], int] = {}
         self._lock = threading.Lock()
         atexit.register(self.close)
+
+    def reserve(self, device: str, gpu: int | None, n: int) -> None:
+        """Keep `n` processes ready for (device, gpu), starting them now (their imports then overlap
+        whatever comes before the first candidate, such as its reference bundle)."""
+        key = (device, gpu)
+        with self._lock:
+            self._depth[key] = max(1, n)
+            ready = self._ready.setdefault(key, [])
+            while len(ready) < self._depth[key]:
+                ready.append(start_worker(device, gpu, new_job_dir("cand"), None))
 
     def take(self, device: str, gpu: int | None) -> Worker:
         key = (device, gpu)
         with self._lock:
-            worker = self._ready.pop(key, None)
+            ready = self._ready.setdefault(key, [])
             current = _env_key(scrubbed_env(device, gpu, home=Path("/")))
-            stale = worker is not None and worker.env_key != current  # environment changed since
-            if worker is not None and (stale or worker.proc.poll() is not None):  # or died while waiting
-                kill(worker)
-                shutil.rmtree(worker.job_dir, ignore_errors=True)
-                worker = None
+            worker = None
+            while ready and worker is None:
+                worker = ready.pop(0)
+                stale = worker.env_key != current  # environment changed since
+                if stale or worker.proc.poll() is not None:  # or died while waiting
+                    kill(worker)
+                    shutil.rmtree(worker.job_dir, ignore_errors=True)
+                    worker = None
             if worker is None:
                 worker = start_worker(device, gpu, new_job_dir("cand"), None)
-            self._ready[key] = start_worker(device, gpu, new_job_dir("cand"), None)
+            while len(ready) < self._depth.get(key, 1):
+                ready.append(start_worker(device, gpu, new_job_dir("cand"), None))
         return worker
 
     def close(self) -> None:
         with self._lock:
-            for worker in self._ready.values():
-                kill(worker)
-                shutil.rmtree(worker.job_dir, ignore_errors=True)
+            for ready in self._ready.values():
+                for worker in ready:
+                    kill(worker)
+                    shutil.rmtree(worker.job_dir, ignore_errors=True)
             self._ready.clear()
 
 
