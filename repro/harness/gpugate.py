@@ -7,7 +7,8 @@ holds the gate on each candidate's behalf:
 
 - *shared* from the moment the candidate's process gets its plan until it asks to start timing, and
   again after timing until the process ends;
-- *exclusive* for the timed loop (and for a reference bundle: the baselines are timed in it).
+- *exclusive* for the timed loop and the parent-clocked batch after it (and for a reference bundle:
+  the baselines are timed in it).
 
 Writers are preferred: once a timing waits, no new shared holder gets in, so a stream of starting
 candidates cannot starve it; it waits only for the current holders to reach their own timing or their
