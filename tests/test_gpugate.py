@@ -176,3 +176,23 @@ def test_a_run_out_of_memory_beside_another_candidate_is_judged_again_alone(
         neighbour.close()
     assert res.verdict == "runtime_error" and "out of memory" in res.reason
     assert res.overhead["rerun_alone"] and res.overhead["gate"]["alone"] is True
+
+
+def test_sibling_threads_hold_back_while_a_candidate_is_timed(tmp_path: Path) -> None:
+    """The parent clocks the batch after the timed loop: other threads of the evaluating process wait
+    (`quiet`) before judging or loading a bundle until the timing on their device is over."""
+    import threading
+
+    turn = gpugate.Turn("cuda", 3, lambda: [], folder=tmp_path)
+    turn.start()
+    turn.timing_begin()
+    waited: list[float] = []
+    sibling = threading.Thread(target=lambda: waited.append(gpugate.quiet("cuda", 3)))
+    sibling.start()
+    time.sleep(0.3)
+    assert sibling.is_alive()  # still holding back
+    assert gpugate.quiet("cuda", 2, timeout_s=1) < 0.1  # another device is not held back
+    turn.timing_end()
+    sibling.join(timeout=10)
+    assert not sibling.is_alive() and waited[0] >= 0.3
+    turn.close()

@@ -328,6 +328,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         return {n: EvalResult("compile_error", early, provenance=own(s), **base) for n, s in judged.items()}
     assert isinstance(candidate_source, str)
     t_ref = time.monotonic()
+    gpugate.quiet(settings.device, settings.gpu)
     bundle = reference_bundle(problem_path, problem_src, settings)
     ref_s = time.monotonic() - t_ref
     ref_prov = bundle.get("provenance") or {}
@@ -379,6 +380,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         if not os.environ.get("KERNELATLAS_KEEP_JOBS"):
             shutil.rmtree(job_dir, ignore_errors=True)
     results: dict[str, EvalResult] = {}
+    gpugate.quiet(settings.device, settings.gpu)  # a sibling's candidate may be timed on our device
     for name, s in judged.items():
         stopped = _strict_stop(s, settings, session, bundle, base, own(s)) if strict_stops else None
         results[name] = stopped or _judge(problem_path, s, bundle, phase, outcome, session, base, own(s))

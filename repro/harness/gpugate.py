@@ -156,6 +156,28 @@ class Member:
 
 _members: dict[str, set[Member]] = {}
 _members_lock = threading.Lock()
+# Devices on which a thread of this process is timing a candidate: the parent clocks the batch after
+# the timed loop on its own clock, so sibling threads hold back their Python-heavy work (`quiet`)
+# rather than compete with it for the interpreter.
+_timing: dict[str, int] = {}
+_timing_changed = threading.Condition()
+
+
+def _timing_on(key: str, delta: int) -> None:
+    with _timing_changed:
+        _timing[key] = _timing.get(key, 0) + delta
+        _timing_changed.notify_all()
+
+
+def quiet(device: str, gpu: int | None, timeout_s: float = 60.0) -> float:
+    """Wait until no candidate of this process is being timed on the device (at most `timeout_s`);
+    the seconds waited. Called before work of the evaluating process's own that would compete with the
+    timed candidate's parent for the interpreter (judging outputs, loading a reference bundle)."""
+    key = gate_key(device, gpu)
+    t0 = time.monotonic()
+    with _timing_changed:
+        _timing_changed.wait_for(lambda: not _timing.get(key), timeout=timeout_s)
+    return time.monotonic() - t0
 
 
 class Turn:
@@ -195,11 +217,17 @@ class Turn:
             self.member.waited_s += self._hold.acquire("exclusive")
             self._stop_others()
         self.member.timing_window = (time.time(), 0.0)
+        _timing_on(self.member.key, +1)
 
     def timing_end(self) -> None:
-        if self._hold.mode != "exclusive" or self.member.timing_window is None:
+        if (
+            self._hold.mode != "exclusive"
+            or self.member.timing_window is None
+            or self.member.timing_window[1]
+        ):
             return
         self.member.timing_window = (self.member.timing_window[0], time.time())
+        _timing_on(self.member.key, -1)
         if self.alone:
             return
         for other in self._others:
@@ -210,6 +238,10 @@ class Turn:
     def close(self) -> None:
         """The candidate's process is gone: leave the gate (and continue anyone stopped for our timing).
         Closing again does nothing."""
+        w = self.member.timing_window
+        if w is not None and not w[1]:  # gone while timed
+            self.member.timing_window = (w[0], time.time())
+            _timing_on(self.member.key, -1)
         for other in self._others:
             other.resume()
         self._others = []
