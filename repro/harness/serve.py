@@ -92,7 +92,7 @@ class Session:
                 try:
                     kind, header, payload = ch.recv(self.deadline)
                 except TimeoutError:
-                    if time.monotonic() < self.deadline:
+                    if time.monotonic() < (self.deadline or 0.0):
                         continue  # extended meanwhile (it waited at the gate, or was stopped)
                     raise
                 self._received_ns = time.perf_counter_ns()
@@ -112,10 +112,11 @@ class Session:
             pass  # the worker is gone; what it sent so far is judged
 
     @property
-    def deadline(self) -> float:
+    def deadline(self) -> float | None:
         """The deadline given, plus the time this candidate waited at its device's gate or was stopped
-        there while another candidate was timed."""
-        assert self._deadline is not None
+        there while another candidate was timed (None before one is given: no limit)."""
+        if self._deadline is None:
+            return None
         return self._deadline + (self.turn.member.extra_s if self.turn is not None else 0.0)
 
     def _on_timing(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
