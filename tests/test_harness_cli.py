@@ -87,6 +87,12 @@ def test_eval_suite_rejects_a_missing_candidates_folder(tmp_path: Path, capsys) 
     assert rc == 2 and "not a folder" in capsys.readouterr().err
 
 
+def test_eval_suite_rejects_a_per_gpu_below_one(tmp_path: Path, capsys) -> None:
+    rc = main(["eval-suite", "--problems", str(KERNELS), "--candidates", str(tmp_path), "--device", "cuda",
+               "--per-gpu", "0"])  # fmt: skip
+    assert rc == 2 and "--per-gpu 0: give at least 1" in capsys.readouterr().err
+
+
 def test_suite_metrics() -> None:
     rows = [
         {"correct": True, "speedups": {"eager": 2.5, "compile": 1.2}, "sol_fraction": 0.5},

@@ -1,5 +1,7 @@
 """The local backend: one thread per slot (a GPU index, or None for a CPU worker) on this machine.
 
+A GPU may appear in several slots: its candidates then share it except while one is timed.
+
 Each thread takes a free slot, pins the evaluation to it (`settings.gpu`) and calls `evaluate`, which runs
 the candidate in its own process; the thread only waits, so threads are enough to keep every GPU busy.
 """
@@ -13,6 +15,17 @@ from pathlib import Path
 
 from repro.harness.settings import EvalSettings
 from repro.records.evaluation import EvaluationRecord
+
+# Candidates evaluated at once on each GPU by default (`eval-suite --per-gpu`): while one is timed (the
+# device to itself, see `repro.harness.gpugate`) the other starts, compiles and runs its trials.
+PER_GPU = 2
+
+
+def gpu_slots(gpus: list[int], per_gpu: int) -> list[int | None]:
+    """`per_gpu` slots for each GPU, interleaved (0,1,0,1) so that the GPUs fill evenly."""
+    if per_gpu < 1:
+        raise ValueError(f"--per-gpu {per_gpu}: give at least 1")
+    return [g for _ in range(per_gpu) for g in gpus]
 
 
 class LocalBackend:

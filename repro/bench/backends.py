@@ -1,8 +1,9 @@
 """`python -m repro.bench.backends`: eval-suite throughput on 1 and N GPUs through the local and Ray backends.
 
 A suite of cheap level-1 tasks with reference solutions (each repeated `--copies` times, so there is
-enough work to spread) is evaluated once to warm the reference and Triton caches, then once per
-scenario: local with 1 GPU, local with N, Ray with 1, Ray with N (a local Ray cluster limited to those
+enough work to spread) is evaluated once to fill the reference cache (each candidate compiles its
+Triton kernels in its own job, every time), then once per scenario: local with 1 GPU, local with N,
+each with `--per-gpu` candidates at once per GPU, Ray with 1, Ray with N (a local Ray cluster limited to those
 GPUs; one pass on the fresh cluster, whose workers must start and import torch, and one on the same
 cluster warm). For each pass: set-up seconds (starting the pool or the cluster), wall seconds of the
 suite, candidates per second, and the backend's overhead per evaluation = (slots x wall - time spent
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from repro.backends.local import PER_GPU, LocalBackend, gpu_slots
 from repro.commands.options import add_settings_arguments, settings_from_args
 from repro.records.files import write_json_atomic
 
@@ -109,11 +111,11 @@ def _pass(label: str, slots: int, backend: Any, problems: Path, candidates: Path
 
 
 def scenario(
-    name: str, slots: int, problems: Path, candidates: Path, out: Path, args: Any
+    name: str, slots: int, problems: Path, candidates: Path, out: Path, args: Any, per_gpu: int = 1
 ) -> list[dict[str, Any]]:
-    """Local: one pass (its processes are already warm from the warm-up). Ray: a pass on a fresh
-    cluster (workers start and import torch) and a second pass on the same, now warm, cluster."""
-    from repro.backends.local import LocalBackend
+    """Local: one pass (its processes are already warm from the warm-up), `per_gpu` candidates at once
+    on each GPU. Ray: a pass on a fresh cluster (workers start and import torch) and a second pass on
+    the same, now warm, cluster."""
     from repro.backends.ray_backend import RayBackend
 
     device = settings_from_args(args).device
@@ -121,15 +123,29 @@ def scenario(
     t0 = time.monotonic()
     with contextlib.ExitStack() as stack:
         if name == "local":
-            backend: Any = LocalBackend(list(range(slots)) if device == "cuda" else [None] * slots)
+            backend: Any = LocalBackend(
+                gpu_slots(list(range(slots)), per_gpu) if device == "cuda" else [None] * slots
+            )
         else:
             ray = stack.enter_context(ray_cluster(device, slots))
             backend = RayBackend(None, device)
         stack.callback(backend.close)
         setup_s = time.monotonic() - t0
         for i, label in enumerate(("warm",) if name == "local" else ("cold", "warm")):
-            row = {"backend": name, "slots": slots, "pass": label, "setup_s": setup_s if i == 0 else 0.0}
-            row.update(_pass(f"{name}-{slots}-{label}", slots, backend, problems, candidates, out, args))
+            per_gpu = per_gpu if name == "local" and device == "cuda" else 1
+            row = {"backend": name, "slots": slots, "per_gpu": per_gpu, "pass": label,
+                   "setup_s": setup_s if i == 0 else 0.0}  # fmt: skip
+            row.update(
+                _pass(
+                    f"{name}-{slots}x{per_gpu}-{label}",
+                    slots * per_gpu,
+                    backend,
+                    problems,
+                    candidates,
+                    out,
+                    args,
+                )
+            )
             rows.append(row)
         if name == "ray":
             rows[-1]["empty_task_round_trip"] = empty_task_round_trip(ray, device)
@@ -142,40 +158,54 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS), help="level-1 task names with reference solutions")
     p.add_argument("--copies", type=int, default=2, help="times each task is repeated")
     p.add_argument("--backends", default="local,ray", help="comma-separated: local,ray (default both)")
+    p.add_argument("--per-gpu", default=str(PER_GPU),
+                   help=f"local backend: candidates at once per GPU, as eval-suite's --per-gpu; several "
+                   f"(e.g. 1,2) give a pass each (default {PER_GPU})")  # fmt: skip
     p.add_argument("--out", type=Path, default=REPO / "repro" / "results" / "bench" / "backends.json")
     add_settings_arguments(p)
     p.set_defaults(trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
     args = p.parse_args(argv)
-    from repro.backends.local import LocalBackend
     from repro.records.provenance import provenance
     from repro.runners.eval_suite import run_suite
 
     settings = settings_from_args(args)
+    try:
+        per_gpus = [int(x) for x in args.per_gpu.split(",") if x.strip()]
+        gpu_slots([0], min(per_gpus or [0]))
+    except ValueError:
+        p.error(f"--per-gpu {args.per_gpu!r}: give positive integers, e.g. 2 or 1,2")
     report: dict[str, Any] = {"settings": settings.to_dict(), "provenance": provenance(settings.device),
-                              "tasks": args.tasks, "copies": args.copies, "scenarios": []}  # fmt: skip
+                              "tasks": args.tasks, "copies": args.copies, "per_gpu": per_gpus,
+                              "scenarios": []}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-backends-") as tmp:
         root = Path(tmp)
         problems, candidates = make_suite(root, args.tasks.split(","), args.copies)
         t0 = time.monotonic()
-        slots: list[int | None] = list(range(args.gpus)) if settings.device == "cuda" else [None] * args.gpus
+        slots: list[int | None] = (
+            gpu_slots(list(range(args.gpus)), max(per_gpus))
+            if settings.device == "cuda"
+            else [None] * args.gpus
+        )
         with contextlib.closing(LocalBackend(slots)) as warm:
             run_suite(str(problems), str(candidates), root / "warm", settings, warm)
         report["warmup_s"] = time.monotonic() - t0
         counts = sorted({1, args.gpus})
         for name in [b for b in args.backends.split(",") if b]:
-            for n in counts:
-                for row in scenario(name, n, problems, candidates, root, args):
+            for n, k in [(n, k) for n in counts for k in (per_gpus if name == "local" else [1])]:
+                for row in scenario(name, n, problems, candidates, root, args, k):
                     report["scenarios"].append(row)
-                    print(f"{name:5s} x{n} {row['pass']}: {row['wall_s']:.1f} s, {row['cand_per_s']:.3f} cand/s, "
+                    print(f"{name:5s} x{n} ({k} per GPU) {row['pass']}: {row['wall_s']:.1f} s, {row['cand_per_s']:.3f} cand/s, "
                           f"overhead/eval {row['overhead_per_eval_s']:.3f} s", file=sys.stderr, flush=True)  # fmt: skip
                 write_json_atomic(args.out, report)
     verdicts = [json.dumps(r["verdicts"], sort_keys=True) for r in report["scenarios"]]
     report["same_verdicts"] = len(set(verdicts)) == 1
     write_json_atomic(args.out, report)
-    print("| backend | GPUs | pass | candidates | set-up s | wall s | cand/s | overhead per eval s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| backend | GPUs | per GPU | pass | candidates | set-up s | wall s | cand/s | overhead per eval s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in report["scenarios"]:
-        print(f"| {r['backend']} | {r['slots']} | {r['pass']} | {r['candidates']} | {r['setup_s']:.1f} | "
+        print(f"| {r['backend']} | {r['slots']} | {r['per_gpu']} | {r['pass']} | {r['candidates']} | {r['setup_s']:.1f} | "
               f"{r['wall_s']:.1f} | {r['cand_per_s']:.3f} | {r['overhead_per_eval_s']:.3f} |")  # fmt: skip
     for r in report["scenarios"]:
         if "empty_task_round_trip" in r:

@@ -8,6 +8,7 @@ import contextlib
 import sys
 from pathlib import Path
 
+from repro.backends.local import PER_GPU, gpu_slots
 from repro.commands.options import (
     add_backend_arguments,
     add_settings_arguments,
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gpus", default=None, help="comma-separated GPU indices, one worker each (default 0)")
     p.add_argument("--workers", type=int, default=1, help="parallel workers on CPU")
+    p.add_argument("--per-gpu", type=int, default=PER_GPU,
+                   help=f"candidates at once on each GPU (default {PER_GPU}): they share it, each one's "
+                   "timing has it alone; 1: one candidate at a time")  # fmt: skip
     add_settings_arguments(p)
     add_backend_arguments(p)
     p.set_defaults(func=run)
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         if settings.device == "cuda":
-            slots: list[int | None] = [int(g) for g in (args.gpus or "0").split(",")]
+            slots = gpu_slots([int(g) for g in (args.gpus or "0").split(",")], args.per_gpu)
         else:
             slots = [None] * max(1, args.workers)
         name = Path(args.problems).name if Path(args.problems).is_dir() else args.problems

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, compare, isolation, peaks, sandbox
+from repro.harness import cache, compare, gpugate, isolation, peaks, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
@@ -209,8 +209,9 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
         spawned = time.time()
-        outcome = sandbox.REFERENCES.run(settings.device, settings.gpu, job_dir, plan_path,
-                                         timeout_s=max(3 * settings.timeout_s, 600))  # fmt: skip
+        with gpugate.exclusive(settings.device, settings.gpu):  # the baselines are timed in it
+            outcome = sandbox.REFERENCES.run(settings.device, settings.gpu, job_dir, plan_path,
+                                             timeout_s=max(3 * settings.timeout_s, 600))  # fmt: skip
         report = _read_report(job_dir)
         if report is None or report.get("status") != "done":
             why = (report or {}).get("reason") or _process_reason(outcome, _last_phase(job_dir))
@@ -286,8 +287,10 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
 
 def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings,
               judged: dict[str, EvalSettings], strict_stops: bool = False,
-              writable: tuple[Path, ...] = ()) -> dict[str, EvalResult]:  # fmt: skip
-    """Run the candidate once under `settings` and judge the run under each of `judged`."""
+              writable: tuple[Path, ...] = (), alone: bool = False) -> dict[str, EvalResult]:  # fmt: skip
+    """Run the candidate once under `settings` and judge the run under each of `judged`. Its device may
+    be shared with other candidates except while it is timed (`gpugate`); a run that ran out of device
+    memory while it shared the device is run again with the device to itself (`alone`)."""
     t_start = time.monotonic()
     problem_path = Path(problem_path).resolve()
     try:
@@ -328,6 +331,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
     prov.update(git=git_commit(), date=utc_now(), reference_date=ref_prov.get("date"))
     worker = sandbox.POOL.take(settings.device, settings.gpu)
     job_dir = worker.job_dir
+    turn: gpugate.Turn | None = None
     try:
         cand_file = job_dir / f"candidate_{cand_sha[:12]}.py"
         cand_file.write_text(candidate_source)
@@ -352,11 +356,18 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
                 for j in range(len(bundle.get("pool_seeds") or []))
             ],
         )
+        # Other candidates may share the device (compiling, running trials); its timing has it alone.
+        turn = gpugate.Turn(settings.device, settings.gpu, lambda: gpugate.process_tree(worker.proc.pid),
+                            alone=alone)  # fmt: skip
+        session.turn = turn
+        turn.start()  # the plan goes out (and CUDA is initialised) once the device may be shared
         spawned = time.time()
-        outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session)
+        outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session, turn=turn)
         phase = _last_phase(job_dir)
         phases = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
     finally:
+        if turn is not None:
+            turn.close()
         if not os.environ.get("KERNELATLAS_KEEP_JOBS"):
             shutil.rmtree(job_dir, ignore_errors=True)
     results: dict[str, EvalResult] = {}
@@ -375,8 +386,20 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             "phases_s": phases,
             "reference_phases_s": bundle.get("phases_s") or {},
             "runs_judged_together": len(judged),
+            "gate": turn.report() if turn is not None else None,
         }
+    if not alone and turn is not None and turn.member.shared and any(map(_out_of_memory, results.values())):
+        again = _evaluate(
+            problem_path, candidate_source, settings, judged, strict_stops, writable, alone=True
+        )
+        for result in again.values():
+            result.overhead["rerun_alone"] = "ran out of memory while another candidate shared the device"
+        return again
     return results
+
+
+def _out_of_memory(result: EvalResult) -> bool:
+    return result.verdict == "runtime_error" and "out of memory" in (result.reason or "").lower()
 
 
 def _strict_stop(judged: EvalSettings, run: EvalSettings, session: Session, bundle: dict[str, Any],

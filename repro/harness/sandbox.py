@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from repro.harness import channel as channel_mod
-from repro.harness import isolation
+from repro.harness import gpugate, isolation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHM_MIN_FREE = 16 << 30  # use /dev/shm for job folders (outputs pass through memory) when this much is free
@@ -230,13 +230,20 @@ def wait(
     plan_path: Path | None,
     timeout_s: float,
     serve: Callable[[channel_mod.Channel, float], None] | None = None,
+    turn: gpugate.Turn | None = None,
 ) -> ProcessOutcome:
     """Hand a standby worker its plan, serve its channel and wait, up to `timeout_s` in all; then stop
     it and everything it started. `serve(channel, deadline)` answers the worker until it reports or
-    the channel closes, raising TimeoutError at the deadline."""
+    the channel closes, raising TimeoutError at the deadline. With a `turn` (its device's gate, see
+    `gpugate`; taken already), time spent waiting at the gate or stopped for another candidate's timing
+    does not count towards `timeout_s`, and the turn is left when the worker is gone."""
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     timed_out = False
+
+    def left() -> float:
+        return deadline + (turn.member.extra_s if turn is not None else 0.0) - time.monotonic()
+
     try:
         if worker.standby:
             assert worker.proc.stdin is not None
@@ -245,11 +252,19 @@ def wait(
                 worker.proc.stdin.close()
         if serve is not None and worker.channel is not None:
             serve(worker.channel, deadline)
-        worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        while True:
+            try:
+                worker.proc.wait(timeout=max(0.0, left()))
+                break
+            except subprocess.TimeoutExpired:
+                if left() <= 0:
+                    raise
     except (subprocess.TimeoutExpired, TimeoutError):
         timed_out = True
     finally:
         kill(worker)
+        if turn is not None:
+            turn.close()
     tail = (worker.job_dir / "worker.log").read_bytes()[-3000:].decode("utf-8", "replace")
     returncode = None if timed_out else worker.proc.returncode
     return ProcessOutcome(returncode, timed_out, time.monotonic() - t0, tail)

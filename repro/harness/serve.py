@@ -56,6 +56,10 @@ class Session:
     _pending: dict[str, Any] | None = None
     _t0: float = 0.0
     _deadline: float | None = None
+    # The candidate's turn at its device (`gpugate.Turn`): exclusive from the worker's "timing" message
+    # until the parent stops the timing; the time it waits there or is stopped extends the deadline.
+    turn: Any = None
+    timing_begun: bool = False
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -72,7 +76,12 @@ class Session:
         self._deadline = deadline
         try:
             while self.report is None:
-                kind, header, payload = ch.recv(deadline)
+                try:
+                    kind, header, payload = ch.recv(self.deadline)
+                except TimeoutError:
+                    if time.monotonic() < self.deadline:
+                        continue  # extended meanwhile (it waited at the gate, or was stopped)
+                    raise
                 handler = getattr(self, f"_on_{kind}", None)
                 if handler is None:
                     raise ProtocolViolation(f"an unknown message {kind!r}")
@@ -87,6 +96,21 @@ class Session:
             self.violation = str(exc)
         except BrokenPipeError:
             pass  # the worker is gone; what it sent so far is judged
+
+    @property
+    def deadline(self) -> float:
+        """The deadline given, plus the time this candidate waited at its device's gate or was stopped
+        there while another candidate was timed."""
+        assert self._deadline is not None
+        return self._deadline + (self.turn.member.extra_s if self.turn is not None else 0.0)
+
+    def _on_timing(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
+        if self.timing_begun or self._pending is not None or self.stopped:
+            raise ProtocolViolation("timing begun twice, or out of turn")
+        self.timing_begun = True
+        if self.turn is not None:
+            self.turn.timing_begin()
+        ch.send("timing", {}, deadline=self.deadline)
 
     def _on_output(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         key = h.get("key")
@@ -115,14 +139,15 @@ class Session:
 
     def _on_seed(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         i = h.get("i")
-        if type(i) is not int or i in self._seeds_given or self._pending is not None or self.stopped:
+        if (type(i) is not int or i in self._seeds_given or self._pending is not None or self.stopped
+                or not self.timing_begun):  # fmt: skip
             raise ProtocolViolation("a seed asked for out of turn")
         self._seeds_given.add(i)
         self._t0 = self._t0 or time.monotonic()
         ti = i - self.settings.warmup
         pool = self._pool_for(ti)
         seed = self.pool_seeds[pool] if pool is not None else int.from_bytes(os.urandom(8), "little") >> 1
-        ch.send("seed", {"seed": seed}, deadline=self._deadline)
+        ch.send("seed", {"seed": seed}, deadline=self.deadline)
 
     def _pool_for(self, ti: int) -> int | None:
         if ti < 0:
@@ -166,7 +191,7 @@ class Session:
                 positions.append(_random_positions(n))
         self._pending = {"ti": ti, "shapes": shapes}
         meta, raw = channel.pack_tensors(positions)
-        ch.send("positions", {"meta": meta}, raw, deadline=self._deadline)
+        ch.send("positions", {"meta": meta}, raw, deadline=self.deadline)
 
     def _on_values(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         if self._pending is None:
@@ -180,7 +205,9 @@ class Session:
         s = self.settings
         rule = timing.StopRule(s.min_timing_iters, s.timing_iters, s.target_rel_ci, s.max_timing_s)
         self.stopped = rule.done(self.event_ms, time.monotonic() - self._t0)
-        ch.send("next", {"stop": self.stopped}, deadline=self._deadline)
+        if self.stopped and self.turn is not None:
+            self.turn.timing_end()  # back to a shared turn before the worker goes on
+        ch.send("next", {"stop": self.stopped}, deadline=self.deadline)
 
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         report = h.get("report")

@@ -343,6 +343,10 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         header, _ = ch.expect("next")
         return bool(header["stop"])
 
+    # The parent gives this process the device to itself (other candidates sharing it are held back)
+    # before the timer is built: its calibration is timed too.
+    ch.send("timing", {})
+    ch.expect("timing")
     timing.measure(
         fn, inputs_for, job.device, warmup=s["warmup"], min_iters=s["min_timing_iters"],
         max_iters=s["timing_iters"], target_rel_ci=s["target_rel_ci"], max_time_s=s["max_timing_s"],
