@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             for n, k in [(n, k) for n in counts for k in (per_gpus if name == "local" else [1])]:
                 for row in scenario(name, n, problems, candidates, root, args, k):
                     report["scenarios"].append(row)
-                    print(f"{name:5s} x{n} ({k} per GPU) {row['pass']}: {row['wall_s']:.1f} s, {row['cand_per_s']:.3f} cand/s, "
+                    print(f"{name:5s} x{n} ({row['per_gpu']} per GPU) {row['pass']}: {row['wall_s']:.1f} s, {row['cand_per_s']:.3f} cand/s, "
                           f"overhead/eval {row['overhead_per_eval_s']:.3f} s", file=sys.stderr, flush=True)  # fmt: skip
                 write_json_atomic(args.out, report)
     verdicts = [json.dumps(r["verdicts"], sort_keys=True) for r in report["scenarios"]]
