@@ -68,6 +68,8 @@ def test_case_is_caught(case, settings: EvalSettings) -> None:
         pytest.skip(missing)  # the result's provenance.isolation says the same to users
     row = run_case(case, settings)
     assert row["status"] in ("caught", "known_miss"), row
+    if row["verdict"] == "correct":  # accepted: its reported time agreed with the parent's clock
+        assert row["parent_clock"]["per_call_ms"] <= row["parent_clock"]["allowed_ms"], row
     if case.category == "isolation" and row["verdict"] == "correct":
         assert row["isolation"]["worker_landlock"] or row["isolation"]["uid"] == "own", row["isolation"]
 

@@ -267,6 +267,8 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
         res = evaluate(KERNELS / case.problem, source, settings)
         verdict, reason, speedup = res.verdict, res.reason, res.speedup
         row["timing"] = res.timing
+        # The reported median against the parent's clock (per call, allowed): what the batch saw.
+        row["parent_clock"] = (res.checks or {}).get("parent_clock")
         row["isolation"] = res.provenance.get("isolation")
     except HarnessError as exc:
         verdict, reason, speedup = "harness_error", str(exc).splitlines()[0], None
