@@ -226,10 +226,13 @@ def _parse_table(block: str) -> _Table | None:
     lines = block.split("\n")
     if len(lines) < 2 or "\\\\" in block or "\t" in block or "\r" in block:
         return None
-    rows = [_split_row(line) for line in lines]
-    if any(row is None for row in rows):
-        return None
-    header, separator, *body = rows  # type: ignore[misc]
+    rows: list[list[str]] = []
+    for line in lines:
+        row = _split_row(line)
+        if row is None:
+            return None
+        rows.append(row)
+    header, separator, *body = rows
     aligns = []
     for cell in separator:
         match = _SEPARATOR_CELL.match(cell)

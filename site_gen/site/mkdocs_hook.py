@@ -74,6 +74,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
 
 
 def on_post_build(config: MkDocsConfig) -> None:
+    """Keep what the search plugin read of this build's pages for the next build."""
     if _search_cache is not None:
         _search_cache.save()
 
