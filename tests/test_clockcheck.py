@@ -81,6 +81,11 @@ def test_the_time_rule() -> None:
     assert not by_cpu.contradicts and by_cpu.cpu_counted
     # On CUDA the CPU time does not count (a synchronising host spins), and launches the pre-roll hid do.
     assert clockcheck.judge_time([400.0], 20, 5.0, 0.5, 0.1, "cuda", [1.0]).contradicts
+    # The honest softmax solution on an H200: 16 calls in 22.48 ms, own cost 1.18 ms a call, median
+    # 0.1281 ms, is accepted (the subtraction's error is covered by a share of the own cost); a kernel
+    # that really takes 1.16 ms a call and reports 0.128 ms is refused.
+    assert not clockcheck.judge_time([22.48], 16, 0.1281, 1.18, 0.02, "cuda").contradicts
+    assert clockcheck.judge_time([22.48 + 16 * 1.0], 16, 0.1281, 1.18, 0.02, "cuda").contradicts
     assert clockcheck.launch_allowance_ms("cuda", 0.05, 0.04) == pytest.approx(0.19)
     assert clockcheck.launch_allowance_ms("cuda", 0.5, 0.04) == 0.0
     assert clockcheck.launch_allowance_ms("cpu", 0.05, 0.04) == 0.0

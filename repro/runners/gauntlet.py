@@ -46,6 +46,7 @@ class Case:
     replace: tuple[str, str] | None = None  # a source edit (variants of one file)
     raw: bytes | None = None  # exact bytes put in front of the source (malformed input)
     known_miss: bool = False  # the harness is known not to catch it (documented in its README)
+    known_miss_on: str = ""  # the same, on this device only ("cuda")
     # On a GPU, a trick judged correct must also gain nothing: its speedup may exceed the honest kernel's
     # (`good_triton`, timed in the same run) by at most this factor.
     no_gain: float | None = None
@@ -79,7 +80,8 @@ CASES: tuple[Case, ...] = (
          "physically impossible", honest=True),
     Case("forges_channel_plausible", T, "taking over the report channel with half its real time",
          "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
-         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py"),
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py",
+         known_miss_on="cuda"),
     Case("forges_batch", T, "taking over the report channel, the parent-clocked batch answered with made-up "
          "projections", "incorrect", "parent-clocked batch", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "fabricate"')),
@@ -281,7 +283,9 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
         for pid in survivors:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-    if case.known_miss:  # a documented gap: anything but the documented outcome needs a look
+    if (
+        case.known_miss or case.known_miss_on == settings.device
+    ):  # a documented gap: anything but the documented outcome needs a look
         row["status"] = "known_miss" if caught else "missed"
     else:
         row["status"] = "caught" if caught else "missed"
