@@ -156,3 +156,15 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     ] == ("llama-3.1-405b")
     kb_page = (built_site.site / "results" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert "level1/23_Softmax" in kb_page and "49%" in kb_page and "d" * 12 in kb_page
+
+
+def test_reasons_show_file_names_not_the_run_machine_folders() -> None:
+    """A recorded reason may name where the run kept its files (`/tmp/<work>/problems/x.py`): the page
+    shows the file name only, so the folder of someone's machine never reaches readers (nor widens a
+    table cell with one unbreakable word); relative paths, ratios and op names stay as recorded."""
+    from site_gen.site.render import file_names
+
+    reason = "HarnessError: /tmp/kaudit/problems/level1_59_219a40fa.py: fix the problem file"
+    assert file_names(reason) == "HarnessError: level1_59_219a40fa.py: fix the problem file"
+    kept = "see repro/harness/README.md; 1/2 of the time; aten::mm at /"
+    assert file_names(kept) == kept

@@ -49,6 +49,15 @@ ASSETS_DIR = Path(__file__).parent / "assets"
 _MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[\w.+-]+/)+([\w.+-]+)")
+
+
+def file_names(text: str) -> str:
+    """Absolute paths in a recorded reason (where the run wrote its files on its machine) shown as their
+    file names: the folder says nothing to a reader and is one unbreakable word in a table cell."""
+    return _ABS_PATH.sub(r"\1", text)
+
+
 def md_escape(text: object) -> Markup:
     """Make YAML text safe and literal inside Markdown: HTML-escape it, then backslash-escape
     Markdown syntax, and fold whitespace so it cannot start a list, heading or table row."""
@@ -125,6 +134,7 @@ def make_environment(kb: KnowledgeBase) -> jinja2.Environment:
         percent=reproduced.percent,
         times=reproduced.times,
         ms=reproduced.milliseconds,
+        file_names=file_names,
     )
     env.filters["vocab_name"] = lambda slug, vocab: kb.vocab[vocab][slug].name
     facets: dict[str, list[works.Facet]] = {}  # an entry is listed on several pages
