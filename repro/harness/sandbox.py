@@ -252,7 +252,8 @@ def wait(
                 worker.proc.stdin.close()
         if serve is not None and worker.channel is not None:
             serve(worker.channel, deadline)
-        while True:
+        # A channel violation decides the verdict (rejected): the worker is stopped now, not at the deadline.
+        while not getattr(serve, "violation", None):
             try:
                 worker.proc.wait(timeout=max(0.0, left()))
                 break
