@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.harness import gpugate
+from repro.harness import gpugate, procfs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,11 +104,11 @@ def test_other_candidates_processes_are_stopped_while_one_is_timed(tmp_path: Pat
     tree = subprocess.Popen(["/bin/sh", "-c", "sleep 60 & sh -c 'sleep 60' & wait"])
     try:
         deadline = time.time() + 10
-        while len(gpugate.process_tree(tree.pid)) < 3 and time.time() < deadline:
+        while len(procfs.descendants(tree.pid)) < 3 and time.time() < deadline:
             time.sleep(0.02)
-        pids = gpugate.process_tree(tree.pid)
+        pids = procfs.descendants(tree.pid)
         assert len(pids) >= 3
-        other = gpugate.Turn("cuda", 0, lambda: gpugate.process_tree(tree.pid), folder=tmp_path)
+        other = gpugate.Turn("cuda", 0, lambda: procfs.descendants(tree.pid), folder=tmp_path)
         timed = gpugate.Turn("cuda", 0, lambda: [], folder=tmp_path)
         other.start()
         timed.start()
@@ -126,7 +126,7 @@ def test_other_candidates_processes_are_stopped_while_one_is_timed(tmp_path: Pat
         with pytest.raises(ValueError, match="'shared' or 'exclusive'"):
             gpugate.Hold("cpu", tmp_path).acquire("both")
     finally:
-        for pid in gpugate.process_tree(tree.pid):
+        for pid in procfs.descendants(tree.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         tree.kill()

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import timing
+from repro.harness import procfs, timing
 
 _perf_counter_ns = timing._perf_counter_ns
 
@@ -72,33 +72,16 @@ def tree_cpu_ms(root: int | None) -> float | None:
     from /proc: the kernel's accounting, which no process can rewrite. None where /proc cannot tell."""
     if root is None:
         return None
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid = int(name)
-        parents[pid] = int(fields[1])
-        times[pid] = sum(int(x) for x in fields[11:15]) * _TICK_MS  # utime stime cutime cstime
-    if root not in times:
+    table = procfs.stat_table()
+    if root not in table:
         return None
-    total, tree = 0.0, {root}
-    for pid in sorted(times):
-        chain: list[int] = []
-        p = pid
-        while p not in tree and p in parents and p > 1 and len(chain) < 64:
-            chain.append(p)
-            p = parents[p]
-        if p in tree:
-            tree.update(chain)
-    for pid in tree:
-        total += times.get(pid, 0.0)
-    return total
+    try:  # utime stime cutime cstime
+        return (
+            sum(sum(int(x) for x in table[p][11:15]) for p in [root, *procfs.descendants(root, table)])
+            * _TICK_MS
+        )
+    except ValueError:
+        return None
 
 
 # Outputs are projected in chunks of this many elements (one vector per chunk, from its own seed), so a

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, clockcheck, compare, gpugate, isolation, peaks, sandbox
+from repro.harness import cache, clockcheck, compare, gpugate, isolation, peaks, procfs, sandbox
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
@@ -366,7 +366,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             pid=worker.proc.pid,
         )
         # Other candidates may share the device (compiling, running trials); its timing has it alone.
-        turn = gpugate.Turn(settings.device, settings.gpu, lambda: gpugate.process_tree(worker.proc.pid),
+        turn = gpugate.Turn(settings.device, settings.gpu, lambda: procfs.descendants(worker.proc.pid),
                             alone=alone)  # fmt: skip
         session.turn = turn
         turn.start()  # the plan goes out (and CUDA is initialised) once the device may be shared

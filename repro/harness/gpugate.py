@@ -285,27 +285,3 @@ def _state(pid: int) -> str:
             return f.read().rsplit(b")", 1)[-1].split()[0].decode()
     except (OSError, IndexError):
         return "X"
-
-
-def process_tree(root: int) -> list[int]:
-    """`root`'s descendants (not `root` itself), from /proc; a daemon re-parented to `root` (the warden
-    is a child subreaper) is one of them."""
-    parents: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[-1].split()
-            parents[int(name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    out, todo = [], list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
