@@ -14,7 +14,7 @@ import textwrap
 import pytest
 import torch
 
-from repro.harness import channel, clockcheck
+from repro.harness import channel, clockcheck, serve
 from repro.harness.serve import ProtocolViolation, Session
 from repro.harness.settings import EvalSettings
 
@@ -53,6 +53,19 @@ def test_outputs_larger_than_a_chunk_are_projected_chunk_by_chunk(monkeypatch: p
     wrong = ref.clone()
     wrong[10_000:] = 0.0  # the last, partial chunk left unwritten
     assert abs(float(clockcheck.project([wrong], 11)[0]) - terms["p"][0]) > allowed
+
+
+def test_projection_vectors_are_windows_of_a_base_built_once() -> None:
+    """No random generation per call (it was most of the batch's own cost): the vector of a (seed, output,
+    chunk) is a window of one base per size, the same every time, another for another seed or chunk."""
+    clockcheck.warm([5000], "cpu")
+    base = clockcheck._base(5000, "cpu")
+    w = clockcheck.weights(7, 0, 0, 5000, "cpu")
+    assert w.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()  # a view: nothing generated
+    assert torch.equal(w, clockcheck.weights(7, 0, 0, 5000, "cpu"))
+    assert not torch.equal(w, clockcheck.weights(8, 0, 0, 5000, "cpu"))
+    assert not torch.equal(w, clockcheck.weights(7, 1, 0, 5000, "cpu"))
+    assert abs(float(w.mean())) < 0.1 and 0.9 < float(w.std()) < 1.1  # standard normal
 
 
 def test_integer_and_empty_outputs_project_exactly() -> None:
@@ -174,11 +187,16 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
     pipe = Pipe()
     try:
         s = _session()
+        default = sys.getswitchinterval()
         first = _ask(s, pipe, 0)
+        # While a round is in flight the interpreter lock changes hands often: a thread busy in Python
+        # cannot hold back the noting of the result's arrival by the default 5 ms.
+        assert sys.getswitchinterval() == pytest.approx(serve.BATCH_SWITCH_INTERVAL_S)
         assert len(first) == 3 and set(first) <= set(s.batch["seeds"])  # type: ignore[index]
         assert not set(first) & {1, 2, 3}  # never a seed the timed loop could have sent
         s._received_ns = s._go_ns + int(3 * 20e6)  # 20 ms a call against a reported 5 ms: contradicts
         s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 3}, b"")
+        assert sys.getswitchinterval() == pytest.approx(default)
         second = _ask(s, pipe, 1)
         assert len(second) == 3 and not set(second) & set(first)
         s._received_ns = s._go_ns + int(3 * 5e6)  # agrees: no third round

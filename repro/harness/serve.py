@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import random
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,31 @@ import torch
 from repro.harness import channel, clockcheck, timing
 from repro.harness.compare import TIMED_EDGE, TIMED_FULL_MAX, TIMED_POSITIONS
 from repro.harness.settings import EvalSettings
+
+# While a parent-clocked batch is in flight, this process's threads hand over the interpreter lock this
+# often (seconds; Python's default is 0.005): the arrival of the batch's result is noted by a thread that
+# needs the lock after its `select` returns, and another thread busy in Python (a sibling candidate's
+# comparison, a reference bundle loading) would otherwise add up to the default interval to the parent's
+# clock, a quarter of a 20 ms batch.
+BATCH_SWITCH_INTERVAL_S = 0.0002
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_default = sys.getswitchinterval()
+
+
+def _short_switch_interval(on: bool) -> None:
+    """Enter (True) or leave (False) the short interval; the default returns when no batch is in flight."""
+    global _switch_users, _switch_default
+    with _switch_lock:
+        if on:
+            if _switch_users == 0:
+                _switch_default = sys.getswitchinterval()
+                sys.setswitchinterval(BATCH_SWITCH_INTERVAL_S)
+            _switch_users += 1
+        else:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_default)
 
 
 class ProtocolViolation(Exception):
@@ -69,6 +96,7 @@ class Session:
     _received_ns: int = 0
     _go_ns: int = 0
     _go_cpu_ms: float | None = None
+    _switching: bool = False  # the short switch interval held: from a batch round's seeds to its result
     # The candidate's turn at its device (`gpugate.Turn`): exclusive from the worker's "timing" message
     # until the parent-clocked batch is over; the time it waits there or is stopped extends the deadline.
     turn: Any = None
@@ -110,6 +138,13 @@ class Session:
             self.violation = str(exc)
         except BrokenPipeError:
             pass  # the worker is gone; what it sent so far is judged
+        finally:
+            self._hold_switch(False)
+
+    def _hold_switch(self, on: bool) -> None:
+        if on != self._switching:
+            self._switching = on
+            _short_switch_interval(on)
 
     @property
     def deadline(self) -> float | None:
@@ -253,11 +288,13 @@ class Session:
         picked = list(range(r * calls, (r + 1) * calls))
         self.batch_rounds.append({"pool": picked})
         self._go_cpu_ms = clockcheck.tree_cpu_ms(self.pid) if self.settings.device != "cuda" else None
+        self._hold_switch(True)
         self._go_ns = time.perf_counter_ns()
         ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self.deadline)
 
     def _on_batch_done(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         received = self._received_ns
+        self._hold_switch(False)
         r, projections = h.get("r"), h.get("projections")
         if type(r) is not int or r != len(self.batch_rounds) - 1 or "ms" in self.batch_rounds[r]:
             raise ProtocolViolation("a parent-clocked batch's result out of turn")

@@ -340,7 +340,7 @@ def _timed(job: Job, problem: Any, shape: dict, fn: Any) -> timing.TimingResult:
     )
 
 
-def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
+def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> list[int]:
     """Time the candidate with the parent in charge: it names each iteration's (unseen) seed, receives
     each call's times and names the positions to sample once the call has returned, and says when to stop.
     Some seeds are from the reference pool; which ones, only the parent knows."""
@@ -353,11 +353,14 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         header, _ = ch.expect("seed")
         return prob.make_inputs(problem, shape, int(header["seed"]), job.device)
 
+    numels: list[int] = []
+
     def after(ti: int, out: Any, event_ms: float, host_ms: float) -> bool:
         try:
             outs = prob.flatten_outputs(out)
         except TypeError as exc:
             raise Failure("rejected", f"ModelNew.forward returned an unusable value: {exc}") from None
+        numels[:] = [o.numel() * (2 if o.is_complex() else 1) for o in outs]
         ch.send("sample", {"i": ti, "event_ms": float(event_ms), "host_ms": float(host_ms),
                            "shapes": [list(o.shape) for o in outs]})  # fmt: skip
         header, payload = ch.expect("positions")
@@ -382,13 +385,18 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         max_iters=s["timing_iters"], target_rel_ci=s["target_rel_ci"], max_time_s=s["max_timing_s"],
         after=after,
     )  # fmt: skip
+    return numels
 
 
-def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot) -> None:
+def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: guards.Snapshot,
+                     numels: list[int]) -> None:  # fmt: skip
     """The parent-clocked batch (see `clockcheck`): the parent names K unseen seeds and times, on its own
-    clock, until their calls' projections arrive; it says when there is no further round."""
+    clock, until their calls' projections arrive; it says when there is no further round. The projection
+    vectors for outputs of the timed loop's sizes are built first, off the parent's clock."""
     ch = job.channel
     assert ch is not None
+    clockcheck.warm(numels, job.device)
+    job.sync()
     r = 0
     while True:
         ch.send("batch", {"r": r})
@@ -528,7 +536,7 @@ def run_candidate(job: Job) -> None:
             job.enter("timing")
             try:
                 with torch.no_grad():
-                    _timed_candidate(job, problem, shape, model, snapshot)
+                    numels = _timed_candidate(job, problem, shape, model, snapshot)
             except (Failure, chan_mod.ChannelError):
                 raise
             except BaseException as exc:
@@ -537,7 +545,7 @@ def run_candidate(job: Job) -> None:
             job.enter("parent-clocked batch")
             try:
                 with torch.no_grad():
-                    _batch_candidate(job, problem, shape, model, snapshot)
+                    _batch_candidate(job, problem, shape, model, snapshot, numels)
             except (Failure, chan_mod.ChannelError):
                 raise
             except BaseException as exc:
