@@ -107,6 +107,11 @@ def _pass(label: str, slots: int, backend: Any, problems: Path, candidates: Path
         "inside_evaluate_s": inside,
         "overhead_per_eval_s": (slots * wall - inside) / len(results),
         "verdicts": {r["task"].split("/")[-1]: r["verdict"] for r in results},
+        # Why a candidate was not accepted: every candidate of the bench is a reference solution, so any
+        # refusal is the harness's error and needs its reason.
+        "reasons": {
+            r["task"].split("/")[-1]: r.get("reason", "") for r in results if r["verdict"] != "correct"
+        },
     }
 
 
