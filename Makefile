@@ -42,6 +42,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m site_gen.bench
 	$(BIN)/python -m repro bench-harness --device cpu
+	$(BIN)/python -m repro.bench.arrival
 
 lint: setup
 	$(BIN)/ruff check site_gen repro tests

@@ -96,10 +96,10 @@ def study(name: str, device: str, repeats: int) -> list[dict[str, Any]]:
             for rep in range(repeats):
                 own = clockcheck.overhead(inputs_for, outs, seeds, sync)
                 parts = _parts(fn, outs, inputs_for, seeds, sync)
-                row = {"task": name, "callable": label, "repeat": rep, "loop_median_ms": median,
+                per_call = {k: v / SEEDS for k, v in parts.items()}
+                row: dict[str, Any] = {"task": name, "callable": label, "repeat": rep, "loop_median_ms": median,
                        "own_cost_ms": own["gen_ms"], "own_launch_ms": own["launch_ms"],
-                       **{k: v / SEEDS for k, v in parts.items()}}  # fmt: skip
-                row["err_ms"] = row["batch_ms"] - own["gen_ms"] - median
+                       **per_call, "err_ms": per_call["batch_ms"] - own["gen_ms"] - median}  # fmt: skip
                 rows.append(row)
     sys.modules.pop(f"clockbatch_{name}", None)
     sys.modules.pop(f"clockbatch_{name}_solution", None)
