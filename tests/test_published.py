@@ -14,7 +14,14 @@ from http_serve import serve_directory
 
 from repro.harness import EvalSettings
 from repro.published import policies as P
-from repro.published.audit import Auditor, prebuild, with_build_dir
+from repro.published.audit import (
+    Auditor,
+    build_cause,
+    compiler_errors,
+    prebuild,
+    with_build_dir,
+    without_build_directory,
+)
 from repro.published.releases import ReleaseError, load_release, read_cudal1, read_jsonl, read_kernelbench_run
 from repro.records import published_ledger as L
 from repro.runners.gauntlet import kernel_source
@@ -321,13 +328,37 @@ def test_build_prologue_goes_after_future_imports(tmp_path: Path) -> None:
     assert with_build_dir("def broken(:\n", tmp_path, "") == "def broken(:\n"
 
 
+# Kernel sources for the prebuild's tests: torch's own `load_inline` and `load` run (they write the sources
+# into TORCH_EXTENSIONS_DIR/<name>/), and only the compile step is replaced (no compiler or GPU needed here):
+# it writes `<name>/built.txt` with the first source and the GPU-related environment it saw.
+FAKE_COMPILE = (
+    "import os, pathlib, types\n"
+    "import torch.utils.cpp_extension as _ext\n"
+    "def _compile(name, sources, *args, **kwargs):\n"
+    "    folder = pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], name)\n"
+    "    text = pathlib.Path(sources[0]).read_text().replace('#include <torch/extension.h>\\n', '')\n"
+    "    (folder / 'built.txt').write_text('|'.join([text, os.environ['CUDA_VISIBLE_DEVICES'],\n"
+    "                                                os.environ.get('TORCH_CUDA_ARCH_LIST', '')]))\n"
+    "    if 'broken' in text:\n"
+    '        raise RuntimeError("Error building extension \'" + name + "\': [1/2] /usr/local/cuda/bin/nvcc "\n'
+    "            '-isystem /x -c cuda.cu -o cuda.cuda.o -Werror\\nFAILED: cuda.cuda.o\\n'\n"
+    "            '/usr/local/cuda/bin/nvcc -isystem /x -c cuda.cu -o cuda.cuda.o\\n'\n"
+    "            + 'cuda.cu(3): warning: unused\\n' * 40 + 'cuda.cu(7): error: identifier \"blockDimx\" is undefined\\n'\n"
+    "            + '1 error detected in the compilation of \"cuda.cu\".\\n' + 'ninja: build stopped: subcommand failed.\\n')\n"
+    "    return types.SimpleNamespace(name=name)\n"
+    "_ext._jit_compile = _compile\n"
+)
+
+
+def built(folder: Path, name: str) -> str:
+    return (folder / name / "built.txt").read_text()
+
+
 def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Path) -> None:
+    b = tmp_path / "b"
     src = write(
-        tmp_path / "b" / "kernel_source.py",
-        "import os, pathlib\n"
-        "def load_inline(name, cpp_sources):\n"
-        "    pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(\n"
-        "        cpp_sources + '|' + os.environ['CUDA_VISIBLE_DEVICES'] + '|' + os.environ['TORCH_CUDA_ARCH_LIST'])\n"
+        b / "kernel_source.py",
+        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\n"
         "TOP = 'top'\n"
         "load_inline('eager', TOP)\n"
         "class ModelNew:\n"
@@ -335,40 +366,185 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "        src = 'lazy source'\n"
         "        self.mod = load_inline(name='lazy', cpp_sources=src)\n"
         "def later():\n"
-        "    from pathlib import Path as P\n"
-        "    def load_inline(name, cpp_sources):\n"
-        "        P(os.environ['TORCH_EXTENSIONS_DIR'], name).write_text(cpp_sources)\n"
+        "    from torch.utils.cpp_extension import load_inline\n"
         "    code = 'imported ' + 'inside'\n"
         "    return load_inline(name='inner', cpp_sources=code)\n"
         "class OnSelf:\n"
         "    def __init__(self, n):\n"
         "        self.n = n * missing_name\n"  # fails when replayed; the rest still is
         "        self.src = '-'.join(['kept', 'on', 'self'])\n"
-        "        self.mod = load_inline(name='onself', cpp_sources=self.src)\n"
+        "        self.mod = torch.utils.cpp_extension.load_inline(name='onself', cpp_sources=self.src)\n"
         "class Deferred:\n"
         "    def __init__(self):\n"
         "        body = 'set in ' + 'init'\n"
         "        self.code = body\n"
         "    def forward(self, x):\n"
         "        if getattr(self, 'mod', None) is None:\n"
-        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n",
+        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n"
+        "import torch\n",
     )
-    info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
-    assert info["ok"], info
-    assert (tmp_path / "b" / "eager").read_text() == "top||9.0"  # built at import, no GPU visible
-    assert (tmp_path / "b" / "lazy").read_text() == "lazy source||9.0"  # the call inside __init__
+    info = prebuild(src, b, "9.0", timeout_s=60)
+    assert info["ok"] and info["cause"] == "built", info
+    assert built(b, "eager") == "top||9.0"  # built at import, no GPU visible
+    assert built(b, "lazy") == "lazy source||9.0"  # the call inside __init__
     # an import and a computed string inside the function are replayed before the call
-    assert (tmp_path / "b" / "inner").read_text().startswith("imported inside")
+    assert built(b, "inner").startswith("imported inside|")
     # sources computed by any expression, on `self` too, in source order; a failing step is skipped
-    assert (tmp_path / "b" / "onself").read_text().startswith("kept-on-self|")
+    assert built(b, "onself").startswith("kept-on-self|")
     # a source set on `self` by __init__ and built by another method (forward) is built too
-    assert (tmp_path / "b" / "deferred").read_text().startswith("set in init, built in forward|")
-    write(src, "raise RuntimeError('Error building extension')\n")
-    info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
-    assert not info["ok"] and "Error building extension" in info["log_tail"]
+    assert built(b, "deferred").startswith("set in init, built in forward|")
+    assert sorted(e["name"] for e in info["extensions"]) == ["deferred", "eager", "inner", "lazy", "onself"]
+    assert all(e["ok"] for e in info["extensions"]) and info["errors"] == []
+
+    write(src, "raise RuntimeError('no GPU here')\n")
+    info = prebuild(src, b, "9.0", timeout_s=60)
+    assert not info["ok"] and info["cause"] == "not_reached"
+    assert info["errors"] == ["import: RuntimeError: no GPU here"]
     write(src, "import time\ntime.sleep(30)\n")
-    info = prebuild(src, tmp_path / "b", "", timeout_s=1)
-    assert not info["ok"] and "did not finish" in info["log_tail"]
+    info = prebuild(src, b, "", timeout_s=1)
+    assert not info["ok"] and info["cause"] == "timeout" and "did not finish within 1 s" in info["errors"][0]
+    write(src, "x = 1\n")
+    info = prebuild(src, b, "", timeout_s=60)
+    assert not info["ok"] and info["errors"] == ["no load_inline/load call was reached by the prebuild"]
+
+
+def test_a_failed_build_the_kernel_catches_is_a_failed_prebuild_with_the_compiler_error(
+    tmp_path: Path,
+) -> None:
+    """Released kernels wrap the build in try/except and fall back to PyTorch: the prebuild exits 0, yet
+    nothing was built. The outcome is read from the build call itself, and its error lines are kept
+    (not the tail of a long log, which holds warnings and the echoed command)."""
+    b = tmp_path / "b"
+    src = write(
+        b / "kernel_source.py",
+        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\n"
+        "load_inline('fine', 'ok')\n"
+        "try:\n"
+        "    ext = load_inline(name='kern', cpp_sources='broken', cuda_sources='__global__ void k() {}')\n"
+        "except Exception as e:\n"
+        "    print('falling back to PyTorch:', e)\n"
+        "    ext = None\n",
+    )
+    info = prebuild(src, b, "9.0", timeout_s=60)
+    assert not info["ok"] and info["cause"] == "compile", info
+    assert [(e["name"], e["ok"]) for e in info["extensions"]] == [("fine", True), ("kern", False)]
+    assert info["errors"] == [
+        "FAILED: cuda.cuda.o",
+        'cuda.cu(7): error: identifier "blockDimx" is undefined',
+        '1 error detected in the compilation of "cuda.cu".',
+    ]
+
+
+def test_compiler_errors_keep_the_error_lines_not_the_commands() -> None:
+    out = (
+        "[1/3] c++ -MMD -MF main.o.d -isystem /t/include -c main.cpp -o main.o\n"
+        "FAILED: main.o\n"
+        "c++ -MMD -MF main.o.d -isystem /t/include -c main.cpp -o main.o\n"
+        "main.cpp:4:51: error: 'scale' was not declared in this scope\n"
+        "In file included from main.cpp:1:\n"
+        "main.cpp:4:51: error: 'scale' was not declared in this scope\n"
+        "nvcc fatal   : Unsupported gpu architecture 'compute_100a'\n"
+        "/usr/bin/ld: cannot find -lcublasLt: No such file or directory\n"
+        "collect2: error: ld returned 1 exit status\n"
+        "ninja: build stopped: subcommand failed.\n"
+    )
+    assert compiler_errors(out) == [
+        "FAILED: main.o",
+        "main.cpp:4:51: error: 'scale' was not declared in this scope",
+        "nvcc fatal   : Unsupported gpu architecture 'compute_100a'",
+        "/usr/bin/ld: cannot find -lcublasLt: No such file or directory",
+        "collect2: error: ld returned 1 exit status",
+    ]
+    assert compiler_errors(out, limit=2) == compiler_errors(out)[:2]
+    assert compiler_errors("x" * 1000 + " error\n") == ["x" * 300]
+    failed = [{"name": "m", "ok": False}]
+    assert build_cause({"extensions": failed, "errors": compiler_errors(out)[:2]}) == "compile"
+    assert build_cause({"extensions": failed, "errors": compiler_errors(out)[3:]}) == "link"
+    assert (
+        build_cause(
+            {"extensions": failed, "errors": ["RuntimeError: Ninja is required to load C++ extensions"]}
+        )
+        == "tool"
+    )
+    assert (
+        build_cause({"extensions": failed, "errors": ["ImportError: m.so: undefined symbol: _Z3foov"]})
+        == "load"
+    )
+    assert build_cause({"extensions": [], "errors": []}) == "not_reached"
+    assert build_cause({"ok": True}) == "built" and build_cause({"timed_out": True}) == "timeout"
+
+
+def test_a_build_folder_named_by_the_kernel_is_replaced_by_the_extensions_folder(tmp_path: Path) -> None:
+    """`build_directory=` relative to the working folder or to `__file__` names another folder in the
+    prebuild than in the candidate (and one the prebuild's replay never made): both build under
+    TORCH_EXTENSIONS_DIR/<name> instead, with the source's line numbers kept."""
+    src = (
+        "import os\n"
+        "from torch.utils.cpp_extension import load_inline, load\n"
+        "class ModelNew:\n"
+        "    def __init__(self):\n"
+        "        build_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'build_ext')\n"
+        "        os.makedirs(build_dir, exist_ok=True)\n"
+        "        self.ext = load_inline(name='a', cpp_sources='s', build_directory=build_dir,\n"
+        "                               verbose=False)\n"
+        "        self.b = load_inline('b', 's', build_directory=os.path.join(\n"
+        "            'cuda_extensions', 'b'), extra_cflags=['-O3'])\n"
+        "        self.c = load(name='c', sources=['c.cu'], build_directory=None)\n"
+        "        self.d = json.load(fp, build_directory='kept')\n"
+        "        self.e = load_inline(name='é', cpp_sources='ß', build_directory='déjà')  # ü\n"
+    )
+    out = without_build_directory(src)
+    assert out.count("\n") == src.count("\n")
+    lines = out.splitlines()
+    assert lines[6] == "        self.ext = load_inline(name='a', cpp_sources='s', build_directory=None,"
+    assert lines[8] == "        self.b = load_inline('b', 's', build_directory=None"
+    assert lines[9] == ", extra_cflags=['-O3'])"
+    assert lines[10] == src.splitlines()[10] and lines[11] == src.splitlines()[11]
+    assert lines[12] == "        self.e = load_inline(name='é', cpp_sources='ß', build_directory=None)  # ü"
+    compile(out, "k.py", "exec")
+    assert without_build_directory("def broken(:\n") == "def broken(:\n"
+
+    b = tmp_path / "b"
+    kernel = write(
+        b / "kernel_source.py",
+        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\n"
+        "class ModelNew:\n"
+        "    def __init__(self):\n"
+        "        self.ext = load_inline(name='rel', cpp_sources='relative',\n"
+        "                               build_directory='cuda_extensions')\n",
+    )
+    info = prebuild(kernel, b, "9.0", timeout_s=60)  # the folder does not exist: torch refuses it
+    assert not info["ok"] and info["cause"] == "other" and "cuda_extensions" in info["errors"][0], info
+    write(kernel, without_build_directory(kernel.read_text()))
+    info = prebuild(kernel, b, "9.0", timeout_s=60)
+    assert info["ok"], info
+    assert built(b, "rel") == "relative||9.0"
+
+
+def test_prebuild_replays_call_statements_before_the_build(tmp_path: Path) -> None:
+    """`os.makedirs(...)`, a source written by `with open(...) as f: f.write(...)`: statements the build
+    depends on are replayed too, in source order."""
+    b = tmp_path / "b"
+    src = write(
+        b / "kernel_source.py",
+        FAKE_COMPILE + "import tempfile\n"
+        "from torch.utils.cpp_extension import load\n"
+        "CODE = 'written to a file'\n"
+        "class ModelNew:\n"
+        "    def __init__(self):\n"
+        "        folder = os.path.join(tempfile.gettempdir(), 'kern_src')\n"
+        "        os.makedirs(folder, exist_ok=True)\n"
+        "        path = os.path.join(folder, 'k.cpp')\n"
+        "        with open(path, 'w') as f:\n"
+        "            f.write(CODE)\n"
+        "        self.ext = load(name='fromfile', sources=[path], verbose=False)\n"
+        "    def forward(self, x):\n"
+        "        return torch.load(x)\n",
+    )
+    info = prebuild(src, b, "9.0", timeout_s=60)
+    assert info["ok"], info
+    assert built(b, "fromfile") == "written to a file||9.0"
+    assert (b / "tmp" / "kern_src" / "k.cpp").is_file()  # TMPDIR is inside the build folder
 
 
 def test_prebuild_runs_release_code_confined_like_a_candidate(
@@ -396,7 +572,7 @@ def test_prebuild_runs_release_code_confined_like_a_candidate(
         "pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'probe').write_text(','.join(seen))\n",
     )
     info = prebuild(src, tmp_path / "b", "9.0", timeout_s=60)
-    assert info["ok"], info
+    assert info["errors"] == ["no load_inline/load call was reached by the prebuild"], info
     assert (tmp_path / "b" / "probe").read_text() == "denied,no key"
     assert not outside.exists()
 

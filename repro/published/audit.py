@@ -21,6 +21,7 @@ import ast
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import queue
 import re
@@ -57,6 +58,47 @@ def task_slug(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", task).strip("_")
 
 
+PREBUILD_RECORD = "prebuild.json"  # what the prebuild's process wrote about each build call, in its folder
+ERROR_LINES = 8
+
+
+def is_build_call(node: ast.AST) -> bool:
+    """A call of `load_inline`, or of `load` with its keywords (`sources=`, `name=`: not `json.load`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+    return name == "load_inline" or (
+        name == "load" and any(k.arg in ("sources", "name") for k in node.keywords)
+    )
+
+
+def without_build_directory(source: str) -> str:
+    """The source with every `build_directory=` of a `load_inline`/`load` call made `None`, so the module is
+    built under `TORCH_EXTENSIONS_DIR/<name>` in the prebuild and in the candidate alike (a folder named
+    relative to the working folder or to `__file__` differs between the two processes, and may not exist
+    in the prebuild's). Line numbers are kept."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    spans = [
+        kw.value
+        for node in ast.walk(tree)
+        if is_build_call(node)
+        for kw in node.keywords
+        if kw.arg == "build_directory" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+    ]
+    lines = [line.encode() for line in source.splitlines(keepends=True)]
+    for v in sorted(spans, key=lambda v: (v.lineno, v.col_offset), reverse=True):
+        first, last = v.lineno - 1, (v.end_lineno or v.lineno) - 1
+        end_col = v.end_col_offset if v.end_col_offset is not None else len(lines[last])
+        # the offsets are in bytes of UTF-8; the newlines of a multi-line value are kept
+        lines[first : last + 1] = [
+            lines[first][: v.col_offset] + b"None" + b"\n" * (last - first) + lines[last][end_col:]
+        ]
+    return b"".join(lines).decode()
+
+
 def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
     """The source with a prologue naming its build folder (after any `from __future__` imports)."""
     prologue = (
@@ -78,25 +120,85 @@ def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
     return "".join(lines[:after]) + prologue + "".join(lines[after:])
 
 
-def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) -> dict[str, Any]:
-    """Build the kernel's `load_inline` modules into `build_dir` in a process with no GPU: import it (module-level
-    calls), then evaluate each call made inside a function (at construction or first forward) with the
-    module's globals and the function's imports and constant assignments. What cannot be built here the harness builds.
+# A compiler's, linker's or ninja's line that says what went wrong (the echoed commands do not).
+_ERROR_LINE = re.compile(
+    r"\berror\b|fatal|FAILED:|cannot find|undefined reference|undefined symbol|No such file|"
+    r"Permission denied|not found|Killed|cannot execute|out of memory|Segmentation fault",
+    re.IGNORECASE,
+)
+_COMMAND_LINE = re.compile(r"^\s*\[\d+/\d+\]\s| -o \S| -isystem |^ninja: build stopped")
+
+
+def compiler_errors(text: str, limit: int = ERROR_LINES) -> list[str]:
+    """The first lines of a build's output that state an error (nvcc, g++, ld, ninja), without the echoed
+    compiler commands, each cut to 300 characters: what a log tail of the same output loses first."""
+    found: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or _COMMAND_LINE.search(line) or not _ERROR_LINE.search(line):
+            continue
+        line = line[:300]
+        if line not in found:
+            found.append(line)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def build_cause(info: dict[str, Any]) -> str:
+    """One word for where a prebuild stopped, to count them: built, timeout, not_reached (no build call was
+    reached: the replay of the source failed first), compile, link, tool (compiler, ninja or CUDA missing
+    or unusable), load (built, but the module would not import), other."""
+    if info.get("ok"):
+        return "built"
+    if info.get("timed_out"):
+        return "timeout"
+    failed = [e for e in info.get("extensions") or [] if not e.get("ok")]
+    if not failed:
+        return "not_reached"
+    text = "\n".join(info.get("errors") or []) + "\n" + "\n".join(str(e.get("error", "")) for e in failed)
+    if re.search(r"cannot find -l|undefined reference|ld returned|collect2", text):
+        return "link"
+    if re.search(r"not found|Ninja is required|CUDA_HOME|cannot execute|No CUDA|nvcc fatal|mismatch", text):
+        return "tool"
+    if re.search(r"\berror\b", text, re.IGNORECASE):
+        return "compile"
+    if re.search(r"ImportError|undefined symbol", text):
+        return "load"
+    return "other"
+
+
+def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
+             confined: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Build the kernel's `load_inline`/`load` modules into `build_dir` in a process with no GPU: import it
+    (module-level calls), then evaluate each call made inside a function (at construction or first
+    forward) with the module's globals and the function's imports, assignments and call statements
+    (e.g. `os.makedirs`). What cannot be built here the harness builds.
 
     The kernel's code runs confined as a candidate is (`repro/harness/README.md`): under the warden (memory
     cap, nothing left behind), its own uid when we are root, the allow-listed environment, and Landlock
-    with only `build_dir` writable."""
+    with only `build_dir` writable (`confined=False`: same user, no Landlock; a diagnostic only).
+
+    Returns ok (every build call reached succeeded, and there was one), seconds, `extensions` (each
+    call's name, ok, seconds), `errors` (the compiler's first error lines), `cause` (`build_cause`)
+    and the output's last lines (`log_tail`). Kernels often catch a failed build and fall back to
+    PyTorch, so success is read from each call's outcome, not from the exit status."""
     from repro.harness import isolation, sandbox
 
     (build_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    record = build_dir / PREBUILD_RECORD
+    record.unlink(missing_ok=True)
     env = isolation.allowed_env()
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
                PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1", PYTHONPATH=str(sandbox.REPO_ROOT),
-               HOME=str(build_dir), TMPDIR=str(build_dir / "tmp"))  # fmt: skip
+               HOME=str(build_dir), TMPDIR=str(build_dir / "tmp"), USER="kernelatlas-candidate",
+               LOGNAME="kernelatlas-candidate")  # fmt: skip
     if arch:
         env["TORCH_CUDA_ARCH_LIST"] = arch
+    if not confined:
+        env["KERNELATLAS_ISOLATION"] = "off"
     warden = [sys.executable, "-I", "-S", str(sandbox.WARDEN), "--mem", str(sandbox.memory_limit_bytes())]
-    uid = isolation.new_uid() if isolation.mode() != "off" else None
+    uid = isolation.new_uid() if confined and isolation.mode() != "off" else None
     if uid is not None:
         sandbox._chown_tree(build_dir, uid)
         warden += ["--uid", str(uid)]
@@ -107,16 +209,38 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float) ->
     )  # fmt: skip
     with _BUILDS_LOCK:
         _BUILDS.add(proc)
+    timed_out = False
     try:
         out, _ = proc.communicate(timeout=timeout_s)
-        ok, tail = proc.returncode == 0, (out or "")[-600:]
+        out = out or ""
     except subprocess.TimeoutExpired:
         _kill(proc)
-        ok, tail = False, f"build did not finish within {timeout_s:g} s"
+        timed_out, out = True, ""
     finally:
         with _BUILDS_LOCK:
             _BUILDS.discard(proc)
-    return {"ok": ok, "seconds": round(time.monotonic() - t0, 1), "log_tail": tail}
+    extensions: list[dict[str, Any]] = []
+    with contextlib.suppress(OSError, ValueError):
+        extensions = [e for e in json.loads(record.read_text()) if isinstance(e, dict)]
+    errors: list[str] = [f"build did not finish within {timeout_s:g} s"] if timed_out else []
+    for e in extensions:
+        if not e.get("ok"):
+            errors += compiler_errors(str(e.get("error") or "")) or [str(e.get("error") or "")[:300]]
+    # where the replay stopped short of a build (the import, or a call it could not evaluate)
+    errors += [line[:300] for line in out.splitlines() if line.startswith(("import: ", "call at line "))]
+    if not extensions and not timed_out:
+        errors = errors or compiler_errors(out) or ["no load_inline/load call was reached by the prebuild"]
+    ok = not timed_out and proc.returncode == 0 and bool(extensions) and all(e.get("ok") for e in extensions)
+    info: dict[str, Any] = {
+        "ok": ok,
+        "seconds": round(time.monotonic() - t0, 1),
+        "extensions": [{k: e.get(k) for k in ("name", "ok", "seconds")} for e in extensions],
+        "errors": list(dict.fromkeys(errors))[:ERROR_LINES],
+        "log_tail": out[-600:],
+        **({"timed_out": True} if timed_out else {}),
+    }
+    info["cause"] = build_cause(info)
+    return info
 
 
 _BUILDS: set[subprocess.Popen] = set()
@@ -145,14 +269,37 @@ def stop_builds() -> None:
 
 
 _PREBUILD = r"""
-import ast, importlib.util, os, sys, types
+import ast, importlib.util, json, os, sys, time, types
 from pathlib import Path
 import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
 from repro.harness import isolation
 path = sys.argv[1]
+RECORD = os.path.join(os.getcwd(), "prebuild.json")  # the kernel may change the working folder
 confined = isolation.sandbox_candidate(Path(os.getcwd()))  # only the build folder is writable from here on
 if confined.get("note"):
     print("prebuild: " + confined["note"])
+# Each build call's outcome, written after each call: kernels often catch a failed build (and fall back
+# to PyTorch), so neither the exit status nor the output says whether the module was built.
+BUILDS = []
+def _record(entry):
+    BUILDS.append(entry)
+    with open(RECORD + ".tmp", "w") as f:
+        json.dump(BUILDS, f)
+    os.replace(RECORD + ".tmp", RECORD)
+def _recorded(build):
+    def recorded(*args, **kwargs):
+        name, t0 = str(kwargs.get("name", args[0] if args else "?")), time.monotonic()
+        try:
+            module = build(*args, **kwargs)
+        except BaseException as exc:
+            _record({"name": name, "ok": False, "seconds": round(time.monotonic() - t0, 1),
+                     "error": f"{type(exc).__name__}: {exc}"[:50000]})
+            raise
+        _record({"name": name, "ok": True, "seconds": round(time.monotonic() - t0, 1)})
+        return module
+    return recorded
+for _name in ("load_inline", "load"):
+    setattr(torch.utils.cpp_extension, _name, _recorded(getattr(torch.utils.cpp_extension, _name)))
 spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules["kernelatlas_prebuild"] = module
@@ -161,18 +308,29 @@ try:
     spec.loader.exec_module(module)  # module-level load_inline calls build here
 except Exception as exc:
     failed = True
-    print(f"import: {type(exc).__name__}: {exc}")
+    print(f"import: {type(exc).__name__}: {str(exc)[:300]}")
 # load_inline calls inside functions run at construction or first call, often on the GPU: build them
 # here by evaluating each call with the module's globals after replaying, in source order, the
-# function's imports and assignments (sources are often built in local variables or on `self`).
+# function's imports, assignments, `with` blocks and call statements (sources are often built in local
+# variables or on `self`, written to files, their folders made with `os.makedirs`).
 tree = ast.parse(open(path).read())
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+STEPS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With)
 owner = {m: c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, FUNCS)}
 def is_build(n):
-    return isinstance(n, ast.Call) and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) == "load_inline"
+    if not isinstance(n, ast.Call):
+        return False
+    name = getattr(n.func, "attr", None) or getattr(n.func, "id", None)
+    # `load` is torch.utils.cpp_extension.load only with its keywords (not json.load or torch.load)
+    return name == "load_inline" or (name == "load" and any(k.arg in ("sources", "name") for k in n.keywords))
+def is_step(n):
+    if isinstance(n, ast.Expr):
+        return isinstance(n.value, ast.Call)
+    return isinstance(n, STEPS)
 def steps_of(fn):
-    return sorted((n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
-                   and not any(is_build(c) for c in ast.walk(n))), key=lambda n: (n.lineno, n.col_offset))
+    found = [n for n in ast.walk(fn) if is_step(n) and not any(is_build(c) for c in ast.walk(n))]
+    inside = {id(c) for w in found if isinstance(w, ast.With) for s in w.body for c in ast.walk(s)}
+    return sorted((n for n in found if id(n) not in inside), key=lambda n: (n.lineno, n.col_offset))
 for fn in [n for n in ast.walk(tree) if isinstance(n, FUNCS)]:
     calls = [n for n in ast.walk(fn) if is_build(n)]
     if not calls:
@@ -192,9 +350,18 @@ for fn in [n for n in ast.walk(tree) if isinstance(n, FUNCS)]:
             eval(compile(ast.Expression(node), path, "eval"), scope)
         except Exception as exc:
             failed = True
-            print(f"call at line {node.lineno}: {type(exc).__name__}: {str(exc)[:200]}")
+            print(f"call at line {node.lineno}: {type(exc).__name__}: {str(exc)[:300]}")
 sys.exit(1 if failed else 0)
 """
+
+
+def build_summary(info: dict[str, Any]) -> dict[str, Any]:
+    """The part of a prebuild's outcome kept in the ledger row (`timing_s.build`)."""
+    keep = ("ok", "seconds", "cause", "extensions") + (() if info["ok"] else ("errors", "log_tail"))
+    out = {k: info[k] for k in keep if k in info}
+    if "log_tail" in out:
+        out["log_tail"] = out["log_tail"][-300:]
+    return out
 
 
 def ninja_state(build_dir: Path) -> dict[str, tuple[int, str]]:
@@ -412,18 +579,16 @@ class Auditor:
         def submit_build(k: PublishedKernel) -> None:
             build_dir = (self.work / "builds" / sha256(k.kernel_source or "")[:16]).resolve()
             build_dir.mkdir(parents=True, exist_ok=True)
+            source = without_build_directory(k.kernel_source or "")
             src_file = build_dir / "kernel_source.py"
-            src_file.write_text(k.kernel_source or "")
+            src_file.write_text(source)
             info = prebuild(src_file, build_dir, arch, self.build_timeout_s)
             with self.lock:
-                self.builds[k.task] = {"ok": info["ok"], "seconds": info["seconds"],
-                                       **({} if info["ok"] else {"log_tail": info["log_tail"][-300:]})}  # fmt: skip
-            last = (info["log_tail"].strip().splitlines() or [""])[-1][:200]
-            self.log(
-                f"  built {k.task} in {info['seconds']} s"
-                + ("" if info["ok"] else f" (stopped there: {last})")
-            )
-            ready.put((k, with_build_dir(k.kernel_source or "", build_dir, arch), build_dir))
+                self.builds[k.task] = build_summary(info)
+            self.log(f"  built {k.task} in {info['seconds']} s" if info["ok"] else
+                     f"  prebuild of {k.task} stopped after {info['seconds']} s ({info['cause']}); the candidate "
+                     "builds it" + "".join(f"\n    {line}" for line in info["errors"][:4]))  # fmt: skip
+            ready.put((k, with_build_dir(source, build_dir, arch), build_dir))
 
         for k in todo:
             if k in building:
