@@ -358,9 +358,12 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     b = tmp_path / "b"
     src = write(
         b / "kernel_source.py",
-        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\n"
+        FAKE_COMPILE + "import torch\n"
+        "from torch.utils.cpp_extension import load_inline\n"
         "TOP = 'top'\n"
         "load_inline('eager', TOP)\n"
+        "if torch.cuda.is_available() and torch.cuda.get_device_capability() >= (9, 0):\n"
+        "    load_inline('guarded', 'module level, for a GPU')\n"
         "class ModelNew:\n"
         "    def __init__(self):\n"
         "        src = 'lazy source'\n"
@@ -380,12 +383,13 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "        self.code = body\n"
         "    def forward(self, x):\n"
         "        if getattr(self, 'mod', None) is None:\n"
-        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n"
-        "import torch\n",
+        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n",
     )
     info = prebuild(src, b, "9.0", timeout_s=60)
     assert info["ok"] and info["cause"] == "built", info
     assert built(b, "eager") == "top||9.0"  # built at import, no GPU visible
+    # a build guarded by `torch.cuda.is_available()` (and the capability) at module level is reached
+    assert built(b, "guarded") == "module level, for a GPU||9.0"
     assert built(b, "lazy") == "lazy source||9.0"  # the call inside __init__
     # an import and a computed string inside the function are replayed before the call
     assert built(b, "inner").startswith("imported inside|")
@@ -393,7 +397,8 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     assert built(b, "onself").startswith("kept-on-self|")
     # a source set on `self` by __init__ and built by another method (forward) is built too
     assert built(b, "deferred").startswith("set in init, built in forward|")
-    assert sorted(e["name"] for e in info["extensions"]) == ["deferred", "eager", "inner", "lazy", "onself"]
+    names = sorted(e["name"] for e in info["extensions"])
+    assert names == ["deferred", "eager", "guarded", "inner", "lazy", "onself"]
     assert all(e["ok"] for e in info["extensions"]) and info["errors"] == []
 
     write(src, "raise RuntimeError('no GPU here')\n")

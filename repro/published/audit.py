@@ -274,6 +274,13 @@ from pathlib import Path
 import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
 from repro.harness import isolation
 path = sys.argv[1]
+# No GPU is visible here, but the candidate will have one: kernels guard their build with
+# `if torch.cuda.is_available():` (often at module level) and read the capability to pick flags.
+torch.cuda.is_available = lambda: True
+_arch = os.environ.get("TORCH_CUDA_ARCH_LIST", "").split(";")[-1].replace("+PTX", "")
+if _arch.replace(".", "").isdigit() and "." in _arch:
+    _capability = tuple(int(x) for x in _arch.split(".")[:2])
+    torch.cuda.get_device_capability = lambda device=None: _capability
 RECORD = os.path.join(os.getcwd(), "prebuild.json")  # the kernel may change the working folder
 confined = isolation.sandbox_candidate(Path(os.getcwd()))  # only the build folder is writable from here on
 if confined.get("note"):
