@@ -552,6 +552,60 @@ def test_prebuild_replays_call_statements_before_the_build(tmp_path: Path) -> No
     assert (b / "tmp" / "kern_src" / "k.cpp").is_file()  # TMPDIR is inside the build folder
 
 
+def test_prebuild_only_reports_every_build_by_cause_without_judging(tmp_path: Path) -> None:
+    """`audit --prebuild-only`: each load_inline kernel's prebuild outcome, counted by cause, in one JSON
+    file rewritten as builds finish; kernels with no build are left out; nothing is judged."""
+    from repro.published.audit import prebuild_report
+    from repro.published.releases import PublishedKernel
+
+    def kernel(task: str, body: str) -> PublishedKernel:
+        return PublishedKernel(task=task, problem_source=PROBLEM, kernel_source=body)
+
+    good = (
+        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\nm = load_inline('good', 'fine')\n"
+    )
+    bad = (
+        FAKE_COMPILE + "from torch.utils.cpp_extension import load_inline\nm = load_inline('bad', 'broken')\n"
+    )
+    kernels = [kernel("l1/good", good), kernel("l1/plain", "import torch\n"), kernel("l1/bad", bad)]
+    out = tmp_path / "prebuilds.json"
+    logged: list[str] = []
+    report = prebuild_report(kernels, tmp_path / "work", out, arch="9.0", workers=2, timeout_s=60, probe=False,
+                             log=logged.append)  # fmt: skip
+    assert json.loads(out.read_text()) == report
+    assert report["format"] == "kernelatlas-prebuilds" and report["arch"] == "9.0"
+    assert report["environment"]["torch"] and "tools" in report["environment"]
+    assert [r["task"] for r in report["kernels"]] == ["l1/good", "l1/bad"]  # release order
+    assert report["summary"] | {"seconds": 0} == {"kernels": 2, "done": 2, "built": 1,
+                                                 "by_cause": {"built": 1, "compile": 1}, "seconds": 0}  # fmt: skip
+    bad_row = report["kernels"][1]
+    assert 'cuda.cu(7): error: identifier "blockDimx" is undefined' in bad_row["errors"]
+    assert any(line.startswith("  l1/bad: compile in ") and "blockDimx" in line for line in logged)
+
+
+def test_prebuild_only_on_the_command_line_needs_an_architecture(tmp_path: Path) -> None:
+    rel = write(tmp_path / "rel.jsonl", json.dumps({"task": "t/a", "problem": PROBLEM, "kernel": "x = 1\n"}))
+    env = {k: v for k, v in os.environ.items() if k != "TORCH_CUDA_ARCH_LIST"}
+    env["PATH"] = "/usr/bin:/bin"  # no nvidia-smi: no GPU to read the capability of
+    r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel),
+                        "--prebuild-only", str(tmp_path / "p.json"), "--work", str(tmp_path / "w")],
+                       capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
+    if r.returncode == 0:  # an nvidia-smi outside /usr/bin answered after all
+        pytest.skip("this machine's GPU gave its capability")
+    assert r.returncode == 2 and "TORCH_CUDA_ARCH_LIST=9.0" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel),
+                        "--prebuild-only", str(tmp_path / "p.json"), "--work", str(tmp_path / "w")],
+                       capture_output=True, text=True, env={**env, "TORCH_CUDA_ARCH_LIST": "9.0"},
+                       cwd=Path(__file__).parents[1], timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert report["summary"]["kernels"] == 0 and report["arch"] == "9.0"
+    assert set(report["probe"]) <= {"confined", "unconfined"} and report["probe"]
+    r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel)],
+                       capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "--out" in r.stderr
+
+
 def test_prebuild_runs_release_code_confined_like_a_candidate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

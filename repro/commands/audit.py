@@ -6,7 +6,10 @@
     python -m repro audit --format kernelbench-leaderboard --release PATH_OR_RAW_URL_OF_KernelBenchLeaderboard \
         --out repro/results/published/kernelbench-leaderboard-l40s.json --levels 1 --order release
 
-Run again with the same arguments to continue where it stopped (rows measured at this commit with the
+    python -m repro audit --format cudal1 --release PATH/h100.json --prebuild-only prebuilds.json --build-workers 14
+
+checks every load_inline build in a few minutes of CPU time (the report counts them by cause and keeps
+each failed build's compiler errors). Run again with the same arguments to continue where it stopped (rows measured at this commit with the
 same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures).
 Exit status 0 when the audit ran, whatever the verdicts; 2 when the release or the ledger is unusable.
 """
@@ -34,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="release file, run folder or leaderboard checkout: a local path or an http(s) URL",
     )
-    p.add_argument("--out", required=True, type=Path, help="ledger file to write (JSON)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="ledger file to write (JSON; required unless --prebuild-only)"
+    )
     p.add_argument(
         "--problems", type=Path, default=None, help="KernelBench checkout (kernelbench-run format)"
     )
@@ -57,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--build-workers", type=int, default=None,
                    help="parallel load_inline builds on the CPU (default: CPU count - 2; 0: build in the harness)")  # fmt: skip
     p.add_argument("--build-timeout", type=float, default=600.0, help="seconds per build (default 600)")
+    p.add_argument("--prebuild-only", type=Path, default=None, metavar="REPORT.json",
+                   help="only prebuild the load_inline kernels (--build-workers at a time, no GPU used) and write "
+                   "each build's outcome, compiler errors and the build environment to this JSON file")  # fmt: skip
     p.add_argument("--work", type=Path, default=Path("runs") / "audit", help="problem files and builds")
     p.add_argument("--gpus", default=None,
                    help="comma-separated GPU indices, one lane per GPU judging different kernels into the same "
@@ -95,6 +103,25 @@ def audit_lanes(gpus: str | None, workers: int, settings: object) -> list[int | 
     if gpus is None and workers == 1:
         return [None]
     return lanes_for("local", gpus, workers, settings)
+
+
+def prebuild_only(args: argparse.Namespace, kernels: list, workers: int) -> int:
+    """`--prebuild-only`: build every load_inline kernel as the audit would, judge none, report each."""
+    from repro.published.audit import gpu_arch, prebuild_report
+
+    arch = gpu_arch()
+    if not arch:
+        print("error: --prebuild-only: no GPU compute capability found (nvidia-smi gave none); set "
+              "TORCH_CUDA_ARCH_LIST to the audit GPU's, e.g. TORCH_CUDA_ARCH_LIST=9.0", file=sys.stderr)  # fmt: skip
+        return 2
+    report = prebuild_report(kernels, args.work, args.prebuild_only, arch=arch, workers=workers,
+                             timeout_s=args.build_timeout)  # fmt: skip
+    summary = report["summary"]
+    probe = report["probe"]
+    print(f"{args.prebuild_only}: {summary['built']}/{summary['kernels']} built in {summary['seconds']} s; "
+          f"by cause {summary['by_cause']}; probe "
+          + ", ".join(f"{k} {v['cause']}" for k, v in probe.items()))  # fmt: skip
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:
@@ -142,6 +169,11 @@ def main(args: argparse.Namespace) -> int:
         kernels = kernels[: args.limit]
     settings = dataclasses.replace(settings_from_args(args), max_timing_s=args.max_timing_s)
     workers = args.build_workers if args.build_workers is not None else max(0, (os.cpu_count() or 2) - 2)
+    if args.prebuild_only is not None:
+        return prebuild_only(args, kernels, max(1, workers))
+    if args.out is None:
+        print("error: --out: give the ledger file to write (or --prebuild-only REPORT.json)", file=sys.stderr)
+        return 2
     try:
         lanes = audit_lanes(args.gpus, args.workers, settings)
     except ValueError as exc:

@@ -371,6 +371,143 @@ def build_summary(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# A known-good extension (a few lines of CUDA and C++): where it fails to build, every kernel's build fails
+# for the machine's or the confinement's reasons, not the kernel's.
+PROBE_SOURCE = '''import torch
+from torch.utils.cpp_extension import load_inline
+
+CUDA = r"""
+__global__ void kernelatlas_probe_add_one(float* x, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] += 1.0f;
+}
+void add_one(torch::Tensor x) {
+    kernelatlas_probe_add_one<<<(x.numel() + 255) / 256, 256>>>(x.data_ptr<float>(), (int)x.numel());
+}
+"""
+probe = load_inline(name="kernelatlas_probe", cpp_sources="void add_one(torch::Tensor x);", cuda_sources=CUDA,
+                    functions=["add_one"])
+'''
+
+
+def build_environment() -> dict[str, Any]:
+    """What a prebuild finds on this machine: torch and its CUDA, the compilers and ninja on the PATH the
+    build inherits, CUDA_HOME, the arch list and the isolation layers, for reading a failed build."""
+    import shutil
+
+    import torch
+
+    from repro.harness import isolation
+
+    path = isolation.allowed_env().get("PATH", "")
+
+    def first_line(cmd: list[str], last: bool = False) -> str | None:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip().splitlines()
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return (out[-1] if last else out[0]) if out else None
+
+    tools = {name: shutil.which(name, path=path) for name in ("nvcc", "c++", "gcc", "g++", "ninja")}
+    cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    nvcc = str(Path(cuda_home, "bin", "nvcc")) if cuda_home else tools["nvcc"] or "/usr/local/cuda/bin/nvcc"
+    return {
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "CUDA_HOME": cuda_home,
+        "CC": os.environ.get("CC"),
+        "CXX": os.environ.get("CXX"),
+        "TORCH_CUDA_ARCH_LIST": os.environ.get("TORCH_CUDA_ARCH_LIST"),
+        "PATH": path,
+        "tools": tools,
+        "nvcc_version": first_line([nvcc, "--version"], last=True),
+        "cxx_version": first_line([tools["c++"] or "c++", "--version"]),
+        "isolation": {
+            "mode": isolation.mode(),
+            "landlock_abi": isolation.landlock_abi(),
+            "euid": os.geteuid(),
+            "separate_uid": os.geteuid() == 0 and isolation.uid_blocker() is None,
+            "uid_blocker": isolation.uid_blocker() if os.geteuid() == 0 else None,
+        },  # fmt: skip
+    }
+
+
+def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *, arch: str, workers: int,
+                    timeout_s: float, probe: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+    """Prebuild the `load_inline` kernels of `kernels` (and, with `probe`, a known-good extension, confined
+    and, where that fails, unconfined) `workers` at a time, judging none, and write each outcome to `out`
+    (JSON, rewritten after each build): a check of all prebuilds that needs no GPU time."""
+    from repro.records.files import write_json_atomic
+    from repro.records.provenance import utc_now
+
+    todo = [k for k in kernels if k.kernel_source and needs_build(k.kernel_source)]
+    order = {k.task: i for i, k in enumerate(todo)}
+    report: dict[str, Any] = {
+        "format": "kernelatlas-prebuilds",
+        "version": 1,
+        "date": utc_now(),
+        "git": git_commit(),
+        "arch": arch,
+        "workers": workers,
+        "timeout_s": timeout_s,
+        "environment": build_environment(),
+        "probe": {},
+        "kernels": [],
+    }
+    lock = threading.Lock()
+    t0 = time.monotonic()
+
+    def save() -> None:
+        rows = sorted(report["kernels"], key=lambda r: order[r["task"]])
+        causes: dict[str, int] = {}
+        for r in rows:
+            causes[r["cause"]] = causes.get(r["cause"], 0) + 1
+        report["kernels"] = rows
+        report["summary"] = {"kernels": len(todo), "done": len(rows), "built": causes.get("built", 0),
+                             "by_cause": dict(sorted(causes.items())),
+                             "seconds": round(time.monotonic() - t0, 1)}  # fmt: skip
+        write_json_atomic(out, report)
+
+    def lines(info: dict[str, Any]) -> str:
+        return "".join(f"\n    {line}" for line in info["errors"][:4])
+
+    def build_probe() -> None:
+        for confined in (True, False):
+            which = "confined" if confined else "unconfined"
+            folder = (work_dir / "builds" / f"probe-{which}").resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "kernel_source.py").write_text(PROBE_SOURCE)
+            info = prebuild(folder / "kernel_source.py", folder, arch, timeout_s, confined=confined)
+            with lock:
+                report["probe"][which] = info
+                save()
+            log(f"  probe ({which}): {info['cause']} in {info['seconds']} s" + lines(info))
+            if info["ok"]:
+                break
+
+    def one(k: PublishedKernel) -> None:
+        folder = (work_dir / "builds" / sha256(k.kernel_source or "")[:16]).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "kernel_source.py").write_text(without_build_directory(k.kernel_source or ""))
+        info = prebuild(folder / "kernel_source.py", folder, arch, timeout_s)
+        with lock:
+            report["kernels"].append({"task": k.task, "kernel_sha256": sha256(k.kernel_source or ""),
+                                      "build_dir": str(folder), **info})  # fmt: skip
+            save()
+        log(f"  {k.task}: {info['cause']} in {info['seconds']} s" + lines(info))
+
+    save()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        for f in ([pool.submit(build_probe)] if probe else []) + [pool.submit(one, k) for k in todo]:
+            f.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_builds()
+    save()
+    return report
+
+
 def ninja_state(build_dir: Path) -> dict[str, tuple[int, str]]:
     """Per extension folder under `build_dir`: lines in `.ninja_log` (ninja appends one per target it
     builds) and the `build.ninja` text, to tell afterwards whether the candidate rebuilt and why."""
@@ -580,6 +717,11 @@ class Auditor:
         ready: queue.Queue[tuple[PublishedKernel, str, Path | None]] = queue.Queue()
         building = [k for k in todo if needs_build(k.kernel_source or "")] if self.build_workers else []
         arch = gpu_arch() if building and self.settings.device == "cuda" else ""
+        if building and self.settings.device == "cuda" and not arch:
+            # torch would ask the GPU the build process cannot see for the architectures, and fail
+            self.log("no GPU compute capability found (nvidia-smi gave none; set TORCH_CUDA_ARCH_LIST): "
+                     "the load_inline kernels build in their candidate")  # fmt: skip
+            building = []
         pool = ThreadPoolExecutor(max_workers=max(1, self.build_workers)) if building else None
         state = {"pending": len(todo), "stopped": False}
 
