@@ -18,6 +18,7 @@ from repro.published.audit import (
     Auditor,
     build_cause,
     compiler_errors,
+    needs_build,
     prebuild,
     with_build_dir,
     without_build_directory,
@@ -326,6 +327,11 @@ def test_build_prologue_goes_after_future_imports(tmp_path: Path) -> None:
     assert "TORCH_EXTENSIONS_DIR" in lines[3] and str(tmp_path / "b") in lines[3] and "9.0" in lines[4]
     compile(out, "x.py", "exec")
     assert with_build_dir("def broken(:\n", tmp_path, "") == "def broken(:\n"
+    # only a call builds: a comment or a string naming load_inline does not
+    assert needs_build("from torch.utils.cpp_extension import load_inline\nm = load_inline('m', 's')\n")
+    assert needs_build("import torch\nm = torch.utils.cpp_extension.load(name='m', sources=['m.cu'])\n")
+    assert not needs_build("import torch\n# we could build this with load_inline\nx = torch.load('w.pt')\n")
+    assert needs_build("x = 'load_inline(' +\n")  # does not parse: judged by its words
 
 
 # Kernel sources for the prebuild's tests: torch's own `load_inline` and `load` run (they write the sources
@@ -383,7 +389,16 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
         "        self.code = body\n"
         "    def forward(self, x):\n"
         "        if getattr(self, 'mod', None) is None:\n"
-        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n",
+        "            self.mod = load_inline(name='deferred', cpp_sources=self.code + ', built in forward')\n"
+        "class FromMethod(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.lin = torch.nn.Linear(2, 2)\n"
+        "        self.code = self._source()\n"
+        "    def _source(self):\n"
+        "        return 'returned by a ' + type(self).__name__ + ' method'\n"
+        "    def forward(self, x):\n"
+        "        self.ext = load_inline(name='frommethod', cpp_sources=self.code)\n",
     )
     info = prebuild(src, b, "9.0", timeout_s=60)
     assert info["ok"] and info["cause"] == "built", info
@@ -397,8 +412,10 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     assert built(b, "onself").startswith("kept-on-self|")
     # a source set on `self` by __init__ and built by another method (forward) is built too
     assert built(b, "deferred").startswith("set in init, built in forward|")
+    # `self` is the class's own instance (made without __init__): its methods can be called
+    assert built(b, "frommethod").startswith("returned by a FromMethod method|")
     names = sorted(e["name"] for e in info["extensions"])
-    assert names == ["deferred", "eager", "guarded", "inner", "lazy", "onself"]
+    assert names == ["deferred", "eager", "frommethod", "guarded", "inner", "lazy", "onself"]
     assert all(e["ok"] for e in info["extensions"]) and info["errors"] == []
 
     write(src, "raise RuntimeError('no GPU here')\n")

@@ -51,7 +51,14 @@ def sha256(text: str) -> str:
 
 
 def needs_build(source: str) -> bool:
-    return any(m in source for m in BUILD_MARKERS)
+    """Whether the source calls `load_inline` or `load` (a mention in a comment or a string builds nothing);
+    a source that does not parse is judged by its words."""
+    if not any(m in source for m in BUILD_MARKERS):
+        return False
+    try:
+        return any(is_build_call(node) for node in ast.walk(ast.parse(source)))
+    except (SyntaxError, ValueError):
+        return True
 
 
 def task_slug(task: str) -> str:
@@ -343,7 +350,15 @@ for fn in [n for n in ast.walk(tree) if isinstance(n, FUNCS)]:
     if not calls:
         continue
     scope = dict(vars(module))
-    scope["self"] = types.SimpleNamespace()
+    # `self` is an instance of the method's class made without running its __init__ (so the class's other
+    # methods can be called, e.g. one that returns the CUDA source), or a bare namespace.
+    cls = vars(module).get(owner[fn].name) if fn in owner else None
+    try:
+        scope["self"] = cls.__new__(cls)
+        if isinstance(scope["self"], torch.nn.Module):
+            torch.nn.Module.__init__(scope["self"])
+    except Exception:
+        scope["self"] = types.SimpleNamespace()
     # A method's sources often sit on `self`, set by another method (usually __init__): the class's
     # other methods are replayed first, in source order, then the function's own steps.
     others = [m for m in (owner[fn].body if fn in owner else []) if isinstance(m, FUNCS) and m is not fn]
