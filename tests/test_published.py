@@ -457,6 +457,14 @@ def test_a_failed_build_the_kernel_catches_is_a_failed_prebuild_with_the_compile
     ]
 
 
+def test_the_build_gets_the_machines_compiler_settings_and_no_secrets() -> None:
+    from repro.harness import isolation
+
+    env = {"NVCC_PREPEND_FLAGS": "-ccbin /opt/gcc/bin/g++", "CPATH": "/opt/x/include", "CUDA_HOME": "/c",
+           "AWS_SECRET_ACCESS_KEY": "k", "HF_TOKEN": "t"}  # fmt: skip
+    assert isolation.allowed_env(env) == {k: env[k] for k in ("NVCC_PREPEND_FLAGS", "CPATH", "CUDA_HOME")}
+
+
 def test_compiler_errors_keep_the_error_lines_not_the_commands() -> None:
     out = (
         "[1/3] c++ -MMD -MF main.o.d -isystem /t/include -c main.cpp -o main.o\n"

@@ -40,6 +40,10 @@ ENV_ALLOW = frozenset(
         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTORCH_CUDA_ALLOC_CONF", "NCCL_NVLS_ENABLE",
         "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS", "TRITON_PTXAS_PATH",
         "TRITON_CUOBJDUMP_PATH", "TRITON_NVDISASM_PATH", "TRITON_LIBCUDA_PATH", "TRITON_LIBDEVICE_PATH",
+        # how the machine's compilers are configured (a load_inline build uses them): nvcc's host compiler
+        # and flags, the compilers' header and library search paths
+        "NVCC_PREPEND_FLAGS", "NVCC_APPEND_FLAGS", "NVCC_CCBIN", "CUDAHOSTCXX", "CPATH", "C_INCLUDE_PATH",
+        "CPLUS_INCLUDE_PATH", "LIBRARY_PATH",
     }
 )  # fmt: skip
 ENV_ALLOW_PREFIXES = ("LC_",)

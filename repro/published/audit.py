@@ -437,6 +437,14 @@ def build_environment() -> dict[str, Any]:
         "tools": tools,
         "nvcc_version": first_line([nvcc, "--version"], last=True),
         "cxx_version": first_line([tools["c++"] or "c++", "--version"]),
+        "gcc_version": first_line([tools["gcc"] or "gcc", "--version"]),  # nvcc's host compiler
+        "passed_on": sorted(k for k in isolation.allowed_env() if k != "PATH"),
+        # compiler-related variables of this environment that the build does not get (names only)
+        "not_passed_on": sorted(
+            k
+            for k in os.environ
+            if re.search(r"NVCC|CUDA|CC|CXX|GCC|INCLUDE|LIBRARY|LD_", k) and k not in isolation.allowed_env()
+        ),
         "isolation": {
             "mode": isolation.mode(),
             "landlock_abi": isolation.landlock_abi(),
