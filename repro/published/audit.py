@@ -184,7 +184,8 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
 
     The kernel's code runs confined as a candidate is (`repro/harness/README.md`): under the warden (memory
     cap, nothing left behind), its own uid when we are root, the allow-listed environment, and Landlock
-    with only `build_dir` writable (`confined=False`: same user, no Landlock; a diagnostic only).
+    with only `build_dir` writable (`confined=False`: same user, no Landlock, this process's whole
+    environment: a diagnostic for our own probe source, never for a release's code).
 
     Returns ok (every build call reached succeeded, and there was one), seconds, `extensions` (each
     call's name, ok, seconds), `errors` (the compiler's first error lines), `cause` (`build_cause`)
@@ -195,7 +196,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     (build_dir / "tmp").mkdir(parents=True, exist_ok=True)
     record = build_dir / PREBUILD_RECORD
     record.unlink(missing_ok=True)
-    env = isolation.allowed_env()
+    env = isolation.allowed_env() if confined else dict(os.environ)
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
                PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1", PYTHONPATH=str(sandbox.REPO_ROOT),
                HOME=str(build_dir), TMPDIR=str(build_dir / "tmp"), USER="kernelatlas-candidate",
@@ -443,7 +444,10 @@ def build_environment() -> dict[str, Any]:
         "not_passed_on": sorted(
             k
             for k in os.environ
-            if re.search(r"NVCC|CUDA|CC|CXX|GCC|INCLUDE|LIBRARY|LD_", k) and k not in isolation.allowed_env()
+            if k not in isolation.allowed_env()
+            and re.match(
+                r"(NVCC|CUDA|CC$|CXX$|GCC|CPATH|C_INCLUDE|CPLUS_INCLUDE|LIBRARY_PATH|LD_|NINJA|MAX_JOBS)", k
+            )
         ),
         "isolation": {
             "mode": isolation.mode(),
@@ -458,8 +462,9 @@ def build_environment() -> dict[str, Any]:
 def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *, arch: str, workers: int,
                     timeout_s: float, probe: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
     """Prebuild the `load_inline` kernels of `kernels` (and, with `probe`, a known-good extension, confined
-    and, where that fails, unconfined) `workers` at a time, judging none, and write each outcome to `out`
-    (JSON, rewritten after each build): a check of all prebuilds that needs no GPU time."""
+    and, where that fails, unconfined with the whole environment) `workers` at a time, judging none, and
+    write each outcome to `out` (JSON, rewritten after each build): a check of all prebuilds that needs no
+    GPU time."""
     from repro.records.files import write_json_atomic
     from repro.records.provenance import utc_now
 
