@@ -207,10 +207,14 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
         env["KERNELATLAS_ISOLATION"] = "off"
     warden = [sys.executable, "-I", "-S", str(sandbox.WARDEN), "--mem", str(sandbox.memory_limit_bytes())]
     uid = isolation.new_uid() if confined and isolation.mode() != "off" else None
-    if uid is not None:
-        sandbox._chown_tree(build_dir, uid)
-        warden += ["--uid", str(uid)]
     t0 = time.monotonic()
+    if uid is not None:
+        try:
+            sandbox.hand_over(build_dir, uid)  # its parents must be traversable by that uid
+        except OSError as exc:
+            return {"ok": False, "seconds": 0.0, "extensions": [], "errors": [str(exc)], "log_tail": "",
+                    "cause": "not_reached"}  # fmt: skip
+        warden += ["--uid", str(uid)]
     proc = subprocess.Popen(
         [*warden, "--", sys.executable, "-c", _PREBUILD, str(source_file)], cwd=build_dir, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
