@@ -37,7 +37,9 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
 # 5: those projections chunk by chunk (a bundle of version 4 would not match a candidate's).
 # 6: the batch's cost timed on fresh inputs, as the batch now runs.
-HARNESS_VERSION = "6"
+# 7: projections on windows of one base vector (a bundle of version 6 would not match); on the CPU path
+#    the batch's cost counts the smaller of wall and CPU time.
+HARNESS_VERSION = "7"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8

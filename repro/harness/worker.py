@@ -300,6 +300,7 @@ def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
         outs,
         used[: min(len(used), 16)],
         job.sync,
+        count_cpu=job.device != "cuda",
     )
     job.report["batch"] = {"seeds": used, "pool": pool, **cost}
 
