@@ -176,7 +176,7 @@ def build_cause(info: dict[str, Any]) -> str:
 
 
 def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
-             confined: bool = True) -> dict[str, Any]:  # fmt: skip
+             confined: bool = True, whole_env: bool = False) -> dict[str, Any]:  # fmt: skip
     """Build the kernel's `load_inline`/`load` modules into `build_dir` in a process with no GPU: import it
     (module-level calls), then evaluate each call made inside a function (at construction or first
     forward) with the module's globals and the function's imports, assignments and call statements
@@ -184,8 +184,8 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
 
     The kernel's code runs confined as a candidate is (`repro/harness/README.md`): under the warden (memory
     cap, nothing left behind), its own uid when we are root, the allow-listed environment, and Landlock
-    with only `build_dir` writable (`confined=False`: same user, no Landlock, this process's whole
-    environment: a diagnostic for our own probe source, never for a release's code).
+    with only `build_dir` writable. `confined=False` (same user, no Landlock) and `whole_env` (this
+    process's whole environment): diagnostics for our own probe source, never for a release's code.
 
     Returns ok (every build call reached succeeded, and there was one), seconds, `extensions` (each
     call's name, ok, seconds), `errors` (the compiler's first error lines), `cause` (`build_cause`)
@@ -196,7 +196,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     (build_dir / "tmp").mkdir(parents=True, exist_ok=True)
     record = build_dir / PREBUILD_RECORD
     record.unlink(missing_ok=True)
-    env = isolation.allowed_env() if confined else dict(os.environ)
+    env = dict(os.environ) if whole_env else isolation.allowed_env()
     env.update(TORCH_EXTENSIONS_DIR=str(build_dir), CUDA_VISIBLE_DEVICES="", MAX_JOBS="2",
                PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1", PYTHONPATH=str(sandbox.REPO_ROOT),
                HOME=str(build_dir), TMPDIR=str(build_dir / "tmp"), USER="kernelatlas-candidate",
@@ -410,6 +410,13 @@ probe = load_inline(name="kernelatlas_probe", cpp_sources="void add_one(torch::T
 '''
 
 
+PROBE_VARIANTS = (
+    ("confined", True, False),
+    ("unconfined", False, False),
+    ("unconfined_whole_env", False, True),
+)
+
+
 def build_environment() -> dict[str, Any]:
     """What a prebuild finds on this machine: torch and its CUDA, the compilers and ninja on the PATH the
     build inherits, CUDA_HOME, the arch list and the isolation layers, for reading a failed build."""
@@ -465,10 +472,10 @@ def build_environment() -> dict[str, Any]:
 
 def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *, arch: str, workers: int,
                     timeout_s: float, probe: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
-    """Prebuild the `load_inline` kernels of `kernels` (and, with `probe`, a known-good extension, confined
-    and, where that fails, unconfined with the whole environment) `workers` at a time, judging none, and
-    write each outcome to `out` (JSON, rewritten after each build): a check of all prebuilds that needs no
-    GPU time."""
+    """Prebuild the `load_inline` kernels of `kernels` `workers` at a time, judging none, and write each
+    outcome to `out` (JSON, rewritten after each build): a check of all prebuilds that needs no GPU time.
+    With `probe`, a known-good extension is built too: confined; where that fails, without uid and
+    Landlock; then with the whole environment (which layer breaks every build)."""
     from repro.records.files import write_json_atomic
     from repro.records.provenance import utc_now
 
@@ -504,12 +511,13 @@ def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *
         return "".join(f"\n    {line}" for line in info["errors"][:4])
 
     def build_probe() -> None:
-        for confined in (True, False):
-            which = "confined" if confined else "unconfined"
+        # confined as the kernels are; then without uid and Landlock; then with the whole environment too
+        for which, confined, whole_env in PROBE_VARIANTS:
             folder = (work_dir / "builds" / f"probe-{which}").resolve()
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "kernel_source.py").write_text(PROBE_SOURCE)
-            info = prebuild(folder / "kernel_source.py", folder, arch, timeout_s, confined=confined)
+            info = prebuild(folder / "kernel_source.py", folder, arch, timeout_s, confined=confined,
+                            whole_env=whole_env)  # fmt: skip
             with lock:
                 report["probe"][which] = info
                 save()
