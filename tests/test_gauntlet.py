@@ -132,6 +132,32 @@ def test_a_missed_case_fails_the_command(cache_root: Path, tmp_path: Path, monke
     assert g.CASES  # the registry itself is untouched
 
 
+def test_cases_run_side_by_side_keep_their_verdicts_and_order(cache_root: Path, tmp_path: Path,
+                                                              monkeypatch) -> None:  # fmt: skip
+    """`--workers 2`: cases evaluated at once share the device; the scorecard lists them in the order
+    asked, the honest kernel first, and a case that disturbs others (SOLO) after everything else."""
+    import repro.runners.gauntlet as g
+
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(cache_root))
+    names = ["wrong_output", "good_triton", "signals_parent", "returns_input", "import_error"]
+    started: list[str] = []
+    real = g.run_case
+
+    def noting(case, settings):  # the order cases start in; the evaluation itself is the real one
+        started.append(case.name)
+        return real(case, settings)
+
+    monkeypatch.setattr(g, "run_case", noting)
+    out = tmp_path / "card.json"
+    card = run(by_name(names), EvalSettings(device="cpu", **FAST), out, workers=2)
+    assert [r["name"] for r in card["cases"]] == names
+    assert all(r["status"] == "caught" for r in card["cases"]), card["cases"]
+    assert started[0] == "good_triton" and started[-1] == "signals_parent"
+    assert json.loads(out.read_text())["summary"]["caught"] == len(names)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        run(by_name(names), EvalSettings(device="cpu", **FAST), workers=0)
+
+
 def test_a_trick_faster_than_the_honest_kernel_is_missed_on_a_gpu() -> None:
     """`no_gain` cases judged correct must not beat the honest kernel timed in the same run."""
     import repro.runners.gauntlet as g
@@ -140,16 +166,16 @@ def test_a_trick_faster_than_the_honest_kernel_is_missed_on_a_gpu() -> None:
     honest = {"name": "good_triton", "status": "caught", "speedup": 2.0}
     gpu, cpu = EvalSettings(device="cuda"), EvalSettings(device="cpu")
     rows = [honest, {"name": case.name, "status": "caught", "speedup": 2.1, "reason": "ok"}]
-    g._check_gain(case, rows, gpu)
+    g._check_gain(case, rows[-1], rows, gpu)
     assert rows[-1]["status"] == "caught" and rows[-1]["gain_over_honest"] == 1.05
     rows = [honest, {"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
-    g._check_gain(case, rows, gpu)
+    g._check_gain(case, rows[-1], rows, gpu)
     assert rows[-1]["status"] == "missed" and "1.50x the honest kernel" in rows[-1]["reason"]
     rows = [honest, {"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
-    g._check_gain(case, rows, cpu)  # interpreter timings say nothing about gains
+    g._check_gain(case, rows[-1], rows, cpu)  # interpreter timings say nothing about gains
     assert rows[-1]["status"] == "caught"
     rows = [{"name": case.name, "status": "caught", "speedup": 3.0, "reason": "ok"}]
-    g._check_gain(case, rows, gpu)  # no honest kernel in this run: not checked, and said so
+    g._check_gain(case, rows[-1], rows, gpu)  # no honest kernel in this run: not checked, and said so
     assert rows[-1]["status"] == "caught" and rows[-1]["gain_over_honest"] is None
 
 

@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="whose checks judge the cases (default: this project's harness)")  # fmt: skip
     p.add_argument("--kernelbench-root", type=Path, default=None, help="a checkout of KernelBench")
     p.add_argument("--kernelguard-root", type=Path, default=None, help="a checkout of gpu-mode/kernelguard")
+    p.add_argument("--workers", type=int, default=1,
+                   help="cases evaluated at once, sharing the device (each one's timing has it alone; "
+                        "default 1)")  # fmt: skip
     add_settings_arguments(p)
     p.set_defaults(func=run, trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
 
@@ -38,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
         if args.harness != "kernelatlas":  # before anything asks torch about the GPU (see _other)
             return _other(args, cases)
         settings = settings_from_args(args)
+        if args.workers < 1:
+            raise ValueError(f"--workers must be at least 1 (got {args.workers})")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    card = run_gauntlet(cases, settings, args.out)
+    card = run_gauntlet(cases, settings, args.out, workers=args.workers)
     for row in card["cases"]:
         mark = {"caught": "ok  ", "missed": "MISS", "known_miss": "miss*", "not_run": "skip"}[row["status"]]
         print(f"{mark} {row['name']:28s} {row.get('verdict', '-'):14s} {row.get('reason', '')[:90]}")

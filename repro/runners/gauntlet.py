@@ -291,10 +291,9 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
     return row
 
 
-def _check_gain(case: Case, rows: list[dict[str, Any]], settings: EvalSettings) -> None:
+def _check_gain(case: Case, row: dict[str, Any], rows: list[dict[str, Any]], settings: EvalSettings) -> None:
     """On a GPU, a trick judged correct that runs faster than the honest kernel timed in the same run
     (beyond `case.no_gain`) got something through: it is missed."""
-    row = rows[-1]
     if case.no_gain is None or settings.device != "cuda" or row.get("status") != "caught":
         return
     honest = next(
@@ -310,26 +309,63 @@ def _check_gain(case: Case, rows: list[dict[str, Any]], settings: EvalSettings) 
         row["reason"] += f" [{ratio:.2f}x the honest kernel's speedup, more than the {case.no_gain}x allowed]"
 
 
-def run(cases: list[Case], settings: EvalSettings, out: Path | None = None) -> dict[str, Any]:
+# Cases that disturb whatever shares the machine with them (all of the GPU's memory, signals aimed at
+# the evaluating process): with several workers they run alone, after the others.
+SOLO = frozenset({"memory_hog", "oom", "signals_parent"})
+
+
+def run(
+    cases: list[Case], settings: EvalSettings, out: Path | None = None, workers: int = 1
+) -> dict[str, Any]:
     """Every case in `cases`, with the canary secret in this process's environment; the scorecard
-    (written to `out` after every case, so a run cut short keeps what it measured)."""
+    (written to `out` after every case, in the cases' order, so a run cut short keeps what it measured).
+
+    With `workers` > 1, that many cases are evaluated at once, sharing the device as `eval-suite
+    --per-gpu` candidates do (each one's timing has it alone). The honest kernel (`good_triton`) runs
+    first, alone, since the no-gain checks compare with its speedup; `SOLO` cases run alone at the end."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     from repro.records.files import write_json_atomic
 
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (got {workers})")
     old = os.environ.get(CANARY[0])
     os.environ[CANARY[0]] = CANARY[1]
-    rows: list[dict[str, Any]] = []
-    try:
-        for case in cases:
-            rows.append(run_case(case, settings))
-            _check_gain(case, rows, settings)
+    done: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def ordered() -> list[dict[str, Any]]:
+        return [done[i] for i in sorted(done)]
+
+    def one(i: int) -> None:
+        row = run_case(cases[i], settings)
+        with lock:
+            _check_gain(cases[i], row, ordered(), settings)
+            done[i] = row
             if out is not None:
-                write_json_atomic(out, scorecard(rows, settings))
+                write_json_atomic(out, scorecard(ordered(), settings))
+
+    first = [i for i, c in enumerate(cases) if c.name == "good_triton"]
+    last = [i for i, c in enumerate(cases) if c.name in SOLO and workers > 1]
+    middle = [i for i in range(len(cases)) if i not in first and i not in last]
+    try:
+        for i in first:
+            one(i)
+        if workers > 1 and len(middle) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gauntlet") as pool:
+                list(pool.map(one, middle))
+        else:
+            for i in middle:
+                one(i)
+        for i in last:
+            one(i)
     finally:
         if old is None:
             os.environ.pop(CANARY[0], None)
         else:
             os.environ[CANARY[0]] = old
-    return scorecard(rows, settings)
+    return scorecard(ordered(), settings)
 
 
 def scorecard(rows: list[dict[str, Any]], settings: EvalSettings) -> dict[str, Any]:
