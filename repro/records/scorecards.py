@@ -67,11 +67,12 @@ class Scorecards:
     errors: list[str] = field(default_factory=list)
 
     def counts(self, key: str) -> dict[str, int]:
+        """Cells of a column by status; a case no file of that column ran counts as "not_run" (a
+        column's counts add up to the number of cases, so a partial run does not look complete)."""
         out: dict[str, int] = {}
         for case in self.cases:
-            if key in case.cells:
-                s = case.cells[key].status
-                out[s] = out.get(s, 0) + 1
+            s = case.cells[key].status if key in case.cells else "not_run"
+            out[s] = out.get(s, 0) + 1
         return out
 
 
