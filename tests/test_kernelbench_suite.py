@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,20 @@ def test_a_worker_killed_from_outside_is_not_called_a_timeout(tmp_path: Path) ->
     assert counts["failed"] == 1 and "killed (SIGKILL from outside" in tasks["level1/1_killed"]["error"]
     assert "did not finish" not in tasks["level1/1_killed"]["error"]
     assert tasks["level1/2_matmul"]["baselines"]["eager"]["median"] > 0
+
+
+@pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                    reason="torch.compile on the CPU needs a C++ compiler")  # fmt: skip
+def test_compiled_baselines_record_their_compile_time_beside_eager(tmp_path: Path) -> None:
+    """`--baselines compile,max-autotune`: torch.compile default and max-autotune-no-cudagraphs each
+    timed after a first call that compiles, whose cost is the baseline's recorded set-up time."""
+    root = checkout(tmp_path, {"1_linear.py": LINEAR})
+    out = tmp_path / "out.json"
+    counts = run_suite(root, [1], out, baselines=("eager", "compile", "max-autotune"), device="cpu",
+                       timing=TIMING, timeout_s=300, log=lambda s: None)  # fmt: skip
+    assert counts["measured"] == 1, counts
+    base = _tasks(out)["level1/1_linear"]["baselines"]
+    for kind in ("compile", "max-autotune"):
+        assert "error" not in base[kind], base[kind]
+        assert base[kind]["median"] > 0, base[kind]
+        assert base[kind]["setup_ms"] > base["eager"]["setup_ms"] + 50, (kind, base)  # it compiled
