@@ -606,6 +606,13 @@ def test_prebuild_only_reports_every_build_by_cause_without_judging(tmp_path: Pa
     bad_row = report["kernels"][1]
     assert 'cuda.cu(7): error: identifier "blockDimx" is undefined' in bad_row["errors"]
     assert any(line.startswith("  l1/bad: compile in ") and "blockDimx" in line for line in logged)
+    # called again: the outcomes are kept, only a changed kernel is built again
+    kernels[2] = kernel("l1/bad", bad.replace("('bad', 'broken')", "('bad', 'mended')"))
+    logged.clear()
+    again = prebuild_report(kernels, tmp_path / "work", out, arch="9.0", workers=2, timeout_s=60, probe=False,
+                            log=logged.append)  # fmt: skip
+    assert [line.split(":")[0] for line in logged] == ["  l1/bad"]
+    assert again["kernels"][0] == report["kernels"][0] and again["summary"]["by_cause"] == {"built": 2}
 
 
 def test_prebuild_only_on_the_command_line_needs_an_architecture(tmp_path: Path) -> None:

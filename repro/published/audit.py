@@ -239,7 +239,11 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
         if not e.get("ok"):
             errors += compiler_errors(str(e.get("error") or "")) or [str(e.get("error") or "")[:300]]
     # where the replay stopped short of a build (the import, or a call it could not evaluate)
-    errors += [line[:300] for line in out.splitlines() if line.startswith(("import: ", "call at line "))]
+    errors += [
+        line[:300]
+        for line in out.splitlines()
+        if line.startswith(("import: ", "call at line ")) and "Error building extension" not in line
+    ]  # a failed build's own error lines are kept above
     if not extensions and not timed_out:
         errors = errors or compiler_errors(out) or ["no load_inline/load call was reached by the prebuild"]
     ok = not timed_out and proc.returncode == 0 and bool(extensions) and all(e.get("ok") for e in extensions)
@@ -475,7 +479,8 @@ def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *
     """Prebuild the `load_inline` kernels of `kernels` `workers` at a time, judging none, and write each
     outcome to `out` (JSON, rewritten after each build): a check of all prebuilds that needs no GPU time.
     With `probe`, a known-good extension is built too: confined; where that fails, without uid and
-    Landlock; then with the whole environment (which layer breaks every build)."""
+    Landlock; then with the whole environment (which layer breaks every build). Called again with the same
+    `out`, it keeps the outcomes of an earlier call at the same commit and builds the rest."""
     from repro.records.files import write_json_atomic
     from repro.records.provenance import utc_now
 
@@ -493,6 +498,21 @@ def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *
         "probe": {},
         "kernels": [],
     }
+    # Resumable: a report of an earlier call (same commit and architecture) keeps its kernels' outcomes.
+    with contextlib.suppress(OSError, ValueError):
+        old = json.loads(out.read_text())
+        if (old.get("format"), old.get("arch"), (old.get("git") or {}).get("commit")) == (
+            report["format"],
+            arch,
+            report["git"].get("commit"),
+        ):
+            shas = {k.task: sha256(k.kernel_source or "") for k in todo}
+            report["kernels"] = [
+                r for r in old.get("kernels") or [] if shas.get(r.get("task")) == r.get("kernel_sha256")
+            ]
+            report["probe"] = old.get("probe") or {}
+    kept = {r["task"] for r in report["kernels"]}
+    probe = probe and not any(v.get("ok") for v in report["probe"].values())
     lock = threading.Lock()
     t0 = time.monotonic()
 
@@ -539,7 +559,8 @@ def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *
     save()
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        for f in ([pool.submit(build_probe)] if probe else []) + [pool.submit(one, k) for k in todo]:
+        jobs = [pool.submit(one, k) for k in todo if k.task not in kept]
+        for f in ([pool.submit(build_probe)] if probe else []) + jobs:
             f.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
