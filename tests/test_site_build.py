@@ -119,6 +119,12 @@ def test_hostile_text_is_escaped_everywhere(built_site: BuiltSite) -> None:
     assert not offenders, offenders
     page = (built_site.site / "papers" / PROBE_ID / "index.html").read_text(encoding="utf-8")
     assert "<title>&lt;/title&gt;&lt;script&gt;" in page
+    # Escaped once, not twice, in the header a scrolled page shows (rendered once, the title put in):
+    topic = re.search(r'data-md-component="header-topic">\s*<span class="md-ellipsis">\s*([^<]*)', page)
+    assert topic and topic.group(1).startswith("&lt;/title&gt;&lt;script&gt;"), topic
+    doubled = [f"{p.relative_to(built_site.site)}: {d}" for p, html in _visible_html(built_site.site)
+               for d in ("&amp;lt;", "&amp;quot;", "&amp;#x27;") if d in html]  # fmt: skip
+    assert not doubled, doubled[:5]
     assert "*Probe* | pipe" in page  # Markdown syntax shown as typed, not interpreted
     data = (built_site.site / "assets" / "works-data.js").read_text(encoding="utf-8")
     assert "</" not in data and "<script" not in data

@@ -159,7 +159,8 @@ def _render_header(context: jinja2.runtime.Context, template: str) -> Markup:
         _shared[key] = Markup(context.environment.get_template(template).render(values))
     page = context.get("page")
     title = (page.meta or {}).get("title") or page.title
-    return Markup(_shared[key].replace(_TITLE, str(title)))
+    # str, not Markup's own replace: that would escape the title a second time (it is escaped already).
+    return Markup(str(_shared[key]).replace(_TITLE, str(title)))
 
 
 def on_env(env: jinja2.Environment, config: MkDocsConfig, files: object) -> jinja2.Environment:

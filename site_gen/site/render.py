@@ -62,7 +62,10 @@ def md_escape(text: object) -> Markup:
     """Make YAML text safe and literal inside Markdown: HTML-escape it, then backslash-escape
     Markdown syntax, and fold whitespace so it cannot start a list, heading or table row."""
     folded = " ".join(str(text).split())
-    return Markup(_MD_SPECIALS.sub(r"\\\1", html.escape(folded, quote=True)))
+    # Apostrophes stay as typed: html.escape's `&#x27;` would have its `#` backslash-escaped below, an
+    # entity Python-Markdown then shows escaped twice in the table of contents ("O&amp;#x27;Boyle").
+    # Double quotes are escaped, since the text may also sit in a double-quoted attribute.
+    return Markup(_MD_SPECIALS.sub(r"\\\1", html.escape(folded, quote=False).replace('"', "&quot;")))
 
 
 def _attr_text(text: str) -> str:
