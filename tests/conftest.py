@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# The built site, its server and the browser are fixtures of this file, not of each test module that
+# uses them: a fixture assigned in a module is that module's own, and the session-wide build would be
+# made again for every module.
+from site_fixture import browser, built_site, open_page, site_url  # noqa: F401  (fixtures)
+
 from site_gen.kb.paths import REPO_ROOT
 
 TODAY = dt.date(2026, 11, 21)

@@ -1,5 +1,5 @@
 """A site built once per test session from a copy of the real knowledge base plus hostile and
-malformed inputs, shared by the build and browser tests (imported by tests/test_site_*.py)."""
+malformed inputs, shared by the build and browser tests (its fixtures are those of tests/conftest.py)."""
 
 from __future__ import annotations
 

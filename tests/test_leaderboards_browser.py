@@ -10,15 +10,12 @@ import json
 import urllib.request
 
 import pytest
-import site_fixture
 from site_fixture import BuiltSite
-from test_site_browser import browser, page  # noqa: F401  (fixtures)
+from test_site_browser import page  # noqa: F401  (a fixture)
 
 from site_gen.kb.results import RECORD_FIELDS, cells, stats
 
 pytestmark = pytest.mark.browser
-built_site = site_fixture.built_site
-site_url = site_fixture.site_url
 
 
 def _visible_boards(page) -> list[dict]:

@@ -7,11 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import site_fixture
-
 from repro.records.scorecards import read_scorecards
-
-built_site = site_fixture.built_site
 
 
 def ours(date: str, device: str, commit: str, rows: list[tuple[str, str]]) -> dict:

@@ -10,18 +10,13 @@ from pathlib import Path
 
 import bibtexparser
 import pytest
-import site_fixture
 from site_fixture import PROBE_ID, PROBE_TITLE, BuiltSite
 from site_fixture import search_site as _search
 
 from site_gen.kb.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
-built_site = site_fixture.built_site
-site_url = site_fixture.site_url
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-
-browser = site_fixture.browser
 
 
 @pytest.fixture

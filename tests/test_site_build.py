@@ -12,14 +12,11 @@ from urllib.parse import unquote, urlsplit
 
 import bibtexparser
 import pytest
-import site_fixture
 from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 from site_fixture import PROBE_ID, BuiltSite
 
 from site_gen.site.build import build_site
-
-built_site = site_fixture.built_site  # the session-wide build, shared with the browser tests
 
 
 class _Links(HTMLParser):

@@ -8,17 +8,12 @@ from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import site_fixture
 from site_fixture import BuiltSite
 
 from site_gen.kb.results import rows
 from site_gen.site.home import short_title
 
 pytestmark = pytest.mark.browser
-built_site = site_fixture.built_site
-site_url = site_fixture.site_url
-browser = site_fixture.browser
-open_page = site_fixture.open_page
 
 
 def _pair_sharing_a_cell(built: BuiltSite) -> tuple[str, str, str]:

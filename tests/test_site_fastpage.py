@@ -8,7 +8,6 @@ from types import ModuleType
 
 import markdown
 import pytest
-import site_fixture
 from mkdocs.commands.build import get_files
 from mkdocs.structure.pages import Page
 
@@ -32,8 +31,6 @@ TITLES = [
     "Title #",
     "x { data-search-exclude }",
 ]
-
-built_site = site_fixture.built_site
 
 
 def _markdown(text: str) -> tuple[str, list[dict]]:

@@ -24,10 +24,6 @@ from site_fixture import PROBE_ID, BuiltSite, search_site
 from site_gen.site import home, people
 
 pytestmark = pytest.mark.browser
-built_site = site_fixture.built_site
-site_url = site_fixture.site_url
-browser = site_fixture.browser
-open_page = site_fixture.open_page
 
 WIDE, PHONE = site_fixture.WIDE, site_fixture.PHONE
 

@@ -10,12 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-import site_fixture
 from site_fixture import KB_BASELINES, LEDGER, BuiltSite
 
 from site_gen.site.published import download_files, headlines, ledger_csv, load_published
-
-built_site = site_fixture.built_site
 
 
 def write(results: Path, ledger: dict | str | None = None, baselines: dict | None = None) -> Path:

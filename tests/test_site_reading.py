@@ -13,10 +13,6 @@ from site_fixture import ORG_ENTRIES, ORG_NAME, ORG_SPELLING, BuiltSite
 from site_gen.site.people import slugify
 
 pytestmark = pytest.mark.browser
-built_site = site_fixture.built_site
-site_url = site_fixture.site_url
-browser = site_fixture.browser
-open_page = site_fixture.open_page
 
 WIDE, PHONE = site_fixture.WIDE, site_fixture.PHONE
 

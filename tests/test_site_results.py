@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-import site_fixture
 from conftest import write_entry
 from site_fixture import REPRODUCTION, BuiltSite
 
@@ -16,8 +15,6 @@ from site_gen.kb.load import load_knowledge_base
 from site_gen.site.charts import speedup_chart_svg
 from site_gen.site.leaderboards import reproduced_section
 from site_gen.site.reproduced import comparisons, render_reproduced
-
-built_site = site_fixture.built_site
 
 
 def write_sample(root: Path, files: dict[str, dict] = REPRODUCTION) -> Path:

@@ -7,14 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-import site_fixture
 from material.plugins.search.plugin import Parser
 from site_fixture import BuiltSite
 
 from site_gen.site import searchcache
 from site_gen.site.build import build_site
-
-built_site = site_fixture.built_site
 
 PAGE = (
     '<h1 id="t">Title<a class="headerlink" href="#t">&para;</a></h1><p>Intro &amp; more</p>'
