@@ -1,6 +1,6 @@
 """What the candidate's process may see and do: environment allow-list, uid, Landlock, limits.
 
-Standard library only (the GPU machines can install nothing). Three layers, each used where the
+Standard library only (the GPU machines can install nothing). Layers, each used where the
 machine allows it and each recorded in the result's provenance (`isolation`), so a weaker run is
 visible rather than silent:
 
@@ -16,6 +16,8 @@ visible rather than silent:
   folders and writing only its job folder; TCP is refused (ABI 4+), and signals and abstract
   Unix sockets outside the sandbox are refused (ABI 6+). Landlock also forbids tracing processes
   outside the sandbox, which covers `/proc/<pid>/environ` and `/proc/<pid>/mem` of the parent.
+- **No new Unix sockets** without a uid of its own (a seccomp filter): Landlock does not cover
+  connecting to a socket by its path, which would reach the user's agents (ssh-agent, D-Bus, Docker).
 
 Every worker runs under a warden (`warden.py`) that makes it a child subreaper's descendant: a
 double fork or `setsid` cannot escape it, and resource limits cap memory, CPU time, processes and
@@ -119,6 +121,7 @@ def describe(uid: int | None) -> dict[str, Any]:
 
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # the same numbers on every architecture
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
 _FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
 _FS_V1_ALL = (1 << 13) - 1  # EXECUTE .. MAKE_SYM
 _FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
@@ -230,9 +233,72 @@ def sandbox_candidate(job_dir: Path, extra_writable: list[Path] | None = None) -
         info = {"landlock": 0, "note": f"Landlock refused: {exc}"}
     if not info["landlock"] and "note" not in info:
         info["note"] = "Landlock is not available on this kernel: the candidate can read what its uid can"
+    if not UID_BASE <= os.geteuid() < UID_BASE + UID_SPAN:  # not under a uid of its own
+        try:
+            info["unix_sockets"] = refuse_unix_sockets()
+        except OSError as exc:
+            info["note"] = (info.get("note", "") + f"; Unix sockets not refused: {exc}").lstrip("; ")
     if os.geteuid() == 0:
         info["capabilities_dropped"] = drop_capabilities()
     return info
+
+
+# seccomp (BPF) for refuse_unix_sockets: per architecture, the audit number and the numbers of socket()
+# and io_uring_setup() (io_uring can create and connect sockets without the socket() call).
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+_X32_BIT = 0x40000000
+_RET_ALLOW, _RET_EACCES = 0x7FFF0000, 0x00050000 | 13
+_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def refuse_unix_sockets() -> str:
+    """Refuse new Unix-domain sockets (and io_uring) in this process and its future children.
+
+    Landlock does not cover connecting to a socket by its path (Linux 6.18, ABI 7): a candidate running
+    as the evaluating user could reach that user's agents by their well-known paths (ssh-agent, gpg-agent,
+    the session D-Bus, a Docker daemon), even in folders it cannot list or read. `socketpair()` still
+    works. Raises OSError when the filter cannot be installed; returns "refused".
+    """
+    arch = _SECCOMP_ARCH.get(os.uname().machine)
+    if arch is None:
+        raise OSError(0, f"no socket filter for {os.uname().machine}")
+    audit_arch, nr_socket, nr_io_uring = arch
+    deny = 11  # the last instruction; a jump's offset counts from the instruction after it
+    program = [
+        (_LD_W_ABS, 0, 0, 4),  # 0: seccomp_data.arch
+        (_JEQ_K, 1, 0, audit_arch),  # 1
+        (_RET_K, 0, 0, _RET_EACCES),  # 2: 32-bit compat calls (socketcall) from a 64-bit process
+        (_LD_W_ABS, 0, 0, 0),  # 3: seccomp_data.nr
+        (_JGE_K, deny - 5, 0, _X32_BIT),  # 4: x32 calls on x86_64
+        (_JEQ_K, deny - 6, 0, nr_io_uring),  # 5
+        (_JEQ_K, 1, 0, nr_socket),  # 6
+        (_RET_K, 0, 0, _RET_ALLOW),  # 7
+        (_LD_W_ABS, 0, 0, 16),  # 8: seccomp_data.args[0], low half: the address family
+        (_JEQ_K, deny - 10, 0, 1),  # 9: AF_UNIX
+        (_RET_K, 0, 0, _RET_ALLOW),  # 10
+        (_RET_K, 0, 0, _RET_EACCES),  # 11
+    ]
+    filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
+    prog = _SockFprog(len(program), ctypes.cast(filters, ctypes.POINTER(_SockFilter)))
+    libc = _libc()
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter: " + os.strerror(ctypes.get_errno()))
+    return "refused"
 
 
 def drop_capabilities() -> bool:
