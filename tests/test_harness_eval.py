@@ -177,3 +177,36 @@ def test_a_tampered_reference_bundle_is_computed_again(
     again = ev.reference_bundle(PROBLEM, PROBLEM.read_text(), settings)
     assert torch.equal(again["outputs"]["s0/t0"][0], first["outputs"]["s0/t0"][0])
     assert json.loads((folder / "bundle.json").read_text())["pool_seeds"] != first["pool_seeds"]  # recomputed
+
+
+def test_job_folders_left_by_killed_evaluations_are_swept(tmp_path: Path) -> None:
+    """A SIGKILLed evaluation leaves its job folders (outputs, on /dev/shm, hold memory): the next
+    evaluating process removes those untouched for hours in which no process works, and nothing else."""
+    import subprocess
+
+    from repro.harness import sandbox
+
+    old = time.time() - sandbox.STALE_JOB_S - 60
+
+    def folder(name: str, age: float | None) -> Path:
+        path = tmp_path / name
+        (path / "sub").mkdir(parents=True)
+        (path / "sub" / "outputs.pt").write_bytes(b"x")
+        if age is not None:
+            for p in (path / "sub" / "outputs.pt", path / "sub", path):
+                os.utime(p, (age, age))
+        return path
+
+    stale, fresh = folder("kernelatlas-cand-stale", old), folder("kernelatlas-ref-fresh", None)
+    inner_new = folder("kernelatlas-cand-inner", old)
+    os.utime(inner_new / "sub" / "outputs.pt")  # written just now, deep inside: still in use
+    busy = folder("kernelatlas-cand-busy", old)
+    other = folder("someone-elses-stale", old)
+    worker = subprocess.Popen(["sleep", "60"], cwd=busy)  # a long job's worker works in its folder
+    try:
+        removed = sandbox.sweep_stale_job_dirs(str(tmp_path))
+    finally:
+        worker.kill()
+        worker.wait()
+    assert removed == [stale] and not stale.exists()
+    assert fresh.exists() and inner_new.exists() and busy.exists() and other.exists()

@@ -40,3 +40,15 @@ def descendants(root: int, table: dict[int, list[bytes]] | None = None) -> list[
         out.append(pid)
         todo.extend(children.get(pid, []))
     return out
+
+
+def working_folders() -> set[str]:
+    """The working folder of every process this user may look at (`/proc/<pid>/cwd`)."""
+    out: set[str] = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                out.add(os.readlink(f"/proc/{name}/cwd"))
+            except OSError:
+                continue
+    return out

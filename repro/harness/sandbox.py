@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from repro.harness import channel as channel_mod
-from repro.harness import gpugate, isolation
+from repro.harness import gpugate, isolation, procfs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHM_MIN_FREE = 16 << 30  # use /dev/shm for job folders (outputs pass through memory) when this much is free
@@ -115,8 +115,53 @@ def hand_over(folder: Path, uid: int | None) -> None:
             )
 
 
+# A job folder nothing has touched for this long, and in which no process works, was left by an
+# evaluation that was killed (SIGKILL skips every clean-up).
+STALE_JOB_S = 6 * 3600
+_swept: set[str] = set()
+
+
+def sweep_stale_job_dirs(root: str | None = None, max_age_s: float = STALE_JOB_S) -> list[Path]:
+    """Remove job folders killed evaluations left in `root` (default: where job folders go): on
+    /dev/shm their outputs, up to gigabytes at KernelBench sizes, hold the machine's memory. A folder
+    goes only if neither it nor anything in it changed for `max_age_s` and no process works in it."""
+    folder = Path(root or temp_root() or tempfile.gettempdir())
+    cutoff = time.time() - max_age_s
+    removed: list[Path] = []
+    busy: set[str] | None = None
+    for path in sorted(folder.glob("kernelatlas-*-*")):
+        try:
+            if not path.is_dir() or path.is_symlink() or _newest_mtime(path) > cutoff:
+                continue
+        except OSError:
+            continue
+        if busy is None:
+            busy = procfs.working_folders()
+        if any(w == str(path) or w.startswith(f"{path}/") for w in busy):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.lstat().st_mtime
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            with contextlib.suppress(OSError):
+                newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+    return newest
+
+
 def new_job_dir(kind: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"kernelatlas-{kind}-", dir=temp_root()))
+    """A fresh job folder (the first in a process also clears what killed evaluations left there)."""
+    root = temp_root()
+    key = root or ""
+    if key not in _swept:
+        _swept.add(key)
+        sweep_stale_job_dirs(root)
+    return Path(tempfile.mkdtemp(prefix=f"kernelatlas-{kind}-", dir=root))
 
 
 @dataclass
