@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from repro.harness.opcheck import ALWAYS_ALLOWED
 from repro.harness.settings import EvalSettings
@@ -69,7 +69,7 @@ PREBUILD_RECORD = "prebuild.json"  # what the prebuild's process wrote about eac
 ERROR_LINES = 8
 
 
-def is_build_call(node: ast.AST) -> bool:
+def is_build_call(node: ast.AST) -> TypeGuard[ast.Call]:
     """A call of `load_inline`, or of `load` with its keywords (`sources=`, `name=`: not `json.load`)."""
     if not isinstance(node, ast.Call):
         return False
