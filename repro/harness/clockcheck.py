@@ -19,8 +19,8 @@ What a forged time gains at most: the tolerance, the fixed allowance over K call
 launch cost the timed loop's pre-roll hides and the batch cannot (`launch_allowance_ms`; zero where
 the batch's own device work already outlasts its launches) and a share of the batch's own cost
 (`OWN_COST_SHARE`, the error of subtracting it as measured on an H200). On CUDA the check therefore
-resolves kernels whose time is large against their inputs' generation; a half-time forgery of a
-kernel shorter than that (the 0.3 ms gauntlet case) is a documented miss there.
+resolves kernels whose time is large against the batch's own cost, which the projection vectors (windows
+of one base: `weights`) keep to input generation and one multiply-and-sum per output.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def tree_cpu_ms(root: int | None) -> float | None:
         return None
 
 
-# Outputs are projected in chunks of this many elements (one vector per chunk, from its own seed), so a
-# projection needs at most two chunks' worth of memory beside the output.
+# Outputs are projected in chunks of this many elements (a vector per chunk: `weights`), so a projection
+# needs at most two chunks' worth of memory beside the output.
 CHUNK = 1 << 24
 
 

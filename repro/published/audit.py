@@ -289,6 +289,7 @@ import ast, importlib.util, json, os, sys, time, types
 from pathlib import Path
 import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
 from repro.harness import isolation
+from repro.published.audit import is_build_call as is_build
 path = sys.argv[1]
 # No GPU is visible here, but the candidate will have one: kernels guard their build with
 # `if torch.cuda.is_available():` (often at module level) and read the capability to pick flags.
@@ -340,12 +341,6 @@ tree = ast.parse(open(path).read())
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 STEPS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With)
 owner = {m: c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, FUNCS)}
-def is_build(n):
-    if not isinstance(n, ast.Call):
-        return False
-    name = getattr(n.func, "attr", None) or getattr(n.func, "id", None)
-    # `load` is torch.utils.cpp_extension.load only with its keywords (not json.load or torch.load)
-    return name == "load_inline" or (name == "load" and any(k.arg in ("sources", "name") for k in n.keywords))
 def is_step(n):
     if isinstance(n, ast.Expr):
         return isinstance(n.value, ast.Call)
