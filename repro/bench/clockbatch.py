@@ -138,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
-    if unknown or args.repeats < 1:
-        p.error(f"unknown task(s) {unknown} (known: {', '.join(TASKS)}); --repeats must be at least 1")
+    if unknown:
+        p.error(f"unknown task(s) {unknown} (known: {', '.join(TASKS)})")
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1 (got {args.repeats})")
     import torch
 
     from repro.harness.peaks import device_slug
