@@ -99,6 +99,11 @@ def test_the_time_rule() -> None:
     # that really takes 1.16 ms a call and reports 0.128 ms is refused.
     assert not clockcheck.judge_time([22.48], 16, 0.1281, 1.18, 0.02, "cuda").contradicts
     assert clockcheck.judge_time([22.48 + 16 * 1.0], 16, 0.1281, 1.18, 0.02, "cuda").contradicts
+    # The honest row-max solution on an H200, in a process that got a slower CPU than the reference
+    # worker that timed the own cost (mostly launching: 0.35 of 0.40 ms a call): 21 calls in 21.47 ms
+    # against a median of 0.062 ms, accepted; the same calls 1 ms slower each are refused.
+    assert not clockcheck.judge_time([21.4653], 21, 0.062064, 0.403888, 0.3455, "cuda").contradicts
+    assert clockcheck.judge_time([21.4653 + 21 * 1.0], 21, 0.062064, 0.403888, 0.3455, "cuda").contradicts
     assert clockcheck.launch_allowance_ms("cuda", 0.05, 0.04) == pytest.approx(0.19)
     assert clockcheck.launch_allowance_ms("cuda", 0.5, 0.04) == 0.0
     assert clockcheck.launch_allowance_ms("cpu", 0.05, 0.04) == 0.0

@@ -28,6 +28,7 @@ TASKS = {
     "softmax": ("repro/tasks/level1/03_softmax.py", "repro/solutions/level1/03_softmax.py"),
     "gelu": ("repro/tasks/level1/01_gelu.py", "repro/solutions/level1/01_gelu.py"),
     "row_max": ("repro/tasks/level1/08_row_max.py", "repro/solutions/level1/08_row_max.py"),
+    "row_sum": ("repro/tasks/level1/07_row_sum.py", "repro/solutions/level1/07_row_sum.py"),
     "scale_add_large": ("repro/gauntlet/kernels/problem_scale_add_large.py", ""),
 }
 SEEDS = 16  # calls per batch, as the reference worker times its own cost

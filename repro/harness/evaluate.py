@@ -648,6 +648,7 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
         return clock, None
     tol = clockcheck.TOLERANCE.get(device, clockcheck.TOLERANCE["cpu"])
     launch = clockcheck.launch_allowance_ms(device, ref["gen_ms"], ref["launch_ms"])
+    own = v.allowed_ms - median_ms * (1 + tol) - launch  # the own cost's error and the host's speed
     return clock, ("rejected", (
             f"the evaluating process's clock contradicts the reported time of candidate {sha[:12]}: its worker "
             f"reported a median of {median_ms:.4g} ms per call, but {calls} back-to-back calls on unseen inputs "
@@ -655,7 +656,8 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
             f"counted{', by the CPU time of its processes' if v.cpu_counted else ''}), {v.per_call_ms:.4g} ms "
             f"per call less the batch's own cost ({ref['gen_ms']:.3g} ms per "
             f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({tol:.0%} over "
-            f"the median{f' plus {launch:.3g} ms of launch cost' if launch else ''}). The timing was tampered "
+            f"the median{f' plus {launch:.3g} ms of launch cost' if launch else ''}"
+            f"{f' plus {own:.3g} ms for the error of subtracting its own cost' if own > 1e-9 else ''}). The timing was tampered "
             "with, or the kernel is fast only on the timed loop's reused buffers (the batch's are fresh); "
             "fix: leave the harness's channel to its worker, which reports its own measurements, and do not "
             "key cached work on input addresses"

@@ -58,6 +58,8 @@ def scrubbed_env(device: str, gpu: int | None, home: Path) -> dict[str, str]:
     env["HOME"] = str(home)
     env["TMPDIR"] = str(home / "tmp")
     env["TRITON_CACHE_DIR"] = str(home / "triton")
+    # The driver's JIT cache would otherwise be created as HOME/.nv, a name the job folder does not expect.
+    env["CUDA_CACHE_PATH"] = str(home / "tmp" / "nv")
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONNOUSERSITE"] = "1"
@@ -261,7 +263,7 @@ def start_worker(
                   channel=parent_end)  # fmt: skip
 
 
-JOB_DIR_VARIABLES = ("HOME", "TMPDIR", "TRITON_CACHE_DIR")
+JOB_DIR_VARIABLES = ("HOME", "TMPDIR", "TRITON_CACHE_DIR", "CUDA_CACHE_PATH")
 
 
 def _env_key(env: dict[str, str]) -> tuple:

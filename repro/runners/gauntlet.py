@@ -80,7 +80,8 @@ CASES: tuple[Case, ...] = (
          "physically impossible", honest=True),
     Case("forges_channel_plausible", T, "taking over the report channel with half its real time",
          "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
-         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py"),
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py",
+         known_miss_on="cuda"),
     Case("forges_batch", T, "taking over the report channel, the parent-clocked batch answered with made-up "
          "projections", "incorrect", "parent-clocked batch", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "fabricate"')),
