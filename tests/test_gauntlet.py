@@ -181,11 +181,11 @@ def test_a_trick_faster_than_the_honest_kernel_is_missed_on_a_gpu() -> None:
 
 def test_a_gap_documented_for_one_device_counts_as_known_there_only(settings: EvalSettings) -> None:
     """`known_miss_on` marks a documented gap on one device (the parent's clock on CUDA): on that device
-    the documented outcome is reported as a known miss, elsewhere the case must be caught as usual."""
+    a case that gets through counts as a known miss, elsewhere as missed; one caught there counts as caught."""
     import dataclasses
 
     case = next(c for c in CASES if c.name == "import_error")
-    assert (
-        run_case(dataclasses.replace(case, known_miss_on=settings.device), settings)["status"] == "known_miss"
-    )
-    assert run_case(dataclasses.replace(case, known_miss_on="elsewhere"), settings)["status"] == "caught"
+    through = dataclasses.replace(case, verdict="correct")  # as if the harness let it through
+    assert run_case(dataclasses.replace(through, known_miss_on=settings.device), settings)["status"] == "known_miss"
+    assert run_case(dataclasses.replace(through, known_miss_on="elsewhere"), settings)["status"] == "missed"
+    assert run_case(dataclasses.replace(case, known_miss_on=settings.device), settings)["status"] == "caught"

@@ -283,12 +283,10 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
         for pid in survivors:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-    if (
-        case.known_miss or case.known_miss_on == settings.device
-    ):  # a documented gap: anything but the documented outcome needs a look
-        row["status"] = "known_miss" if caught else "missed"
-    else:
-        row["status"] = "caught" if caught else "missed"
+    if caught:
+        row["status"] = "caught"  # a documented gap that is caught after all has closed
+    else:  # a documented gap: known; anything else needs a look
+        row["status"] = "known_miss" if case.known_miss or case.known_miss_on == settings.device else "missed"
     return row
 
 
