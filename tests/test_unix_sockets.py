@@ -124,3 +124,24 @@ def test_isolation_off_leaves_unix_sockets_alone(tmp_path: Path, monkeypatch: py
     got = _confined(tmp_path, "import socket\nsocket.socket(socket.AF_UNIX).close(); out['unix'] = 'made'\n")
     assert got["out"] == {"unix": "made"}
     assert "unix_sockets" not in got["info"]
+
+
+def test_the_filter_leaves_speculation_mitigations_as_they_were() -> None:
+    """Kernels before 5.16 force speculative-store-bypass mitigation on a process that installs a seccomp
+    filter without SPEC_ALLOW, slowing the candidate's host code against the reference worker's."""
+    script = (
+        "import json, re\nfrom repro.harness import isolation\n"
+        "def status():\n"
+        "    text = open('/proc/self/status').read()\n"
+        "    return dict(re.findall(r'^(Seccomp|Speculation_Store_Bypass):\\s*(.*)$', text, re.M))\n"
+        "before = status()\nrefused = isolation.refuse_unix_sockets()\n"
+        "print(json.dumps({'before': before, 'after': status(), 'refused': refused}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["refused"] == "refused" and got["after"]["Seccomp"] == "2", got  # 2: filter mode
+    ssb = "Speculation_Store_Bypass"
+    assert got["after"].get(ssb) == got["before"].get(ssb), got
