@@ -186,6 +186,9 @@ def test_a_gap_documented_for_one_device_counts_as_known_there_only(settings: Ev
 
     case = next(c for c in CASES if c.name == "import_error")
     through = dataclasses.replace(case, verdict="correct")  # as if the harness let it through
-    assert run_case(dataclasses.replace(through, known_miss_on=settings.device), settings)["status"] == "known_miss"
+    assert (
+        run_case(dataclasses.replace(through, known_miss_on=settings.device), settings)["status"]
+        == "known_miss"
+    )
     assert run_case(dataclasses.replace(through, known_miss_on="elsewhere"), settings)["status"] == "missed"
     assert run_case(dataclasses.replace(case, known_miss_on=settings.device), settings)["status"] == "caught"

@@ -739,3 +739,8 @@ def test_audit_command_errors_exit_2(tmp_path: Path) -> None:
     r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--device", "cpu",
             "--workers", "0")  # fmt: skip
     assert r.returncode == 2 and "--workers must be at least 1" in r.stderr
+    r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--device", "cpu",
+            "--per-gpu", "2")  # fmt: skip
+    assert r.returncode == 2 and "--per-gpu needs --device cuda" in r.stderr
+    r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--per-gpu", "0")
+    assert r.returncode == 2 and "--per-gpu 0: give at least 1" in r.stderr

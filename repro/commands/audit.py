@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from repro.published.policies import POLICY_NAMES
 from repro.published.releases import FORMATS
@@ -70,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated GPU indices, one lane per GPU judging different kernels into the same "
                    "ledger, e.g. 0,1,2,3 (default: the current GPU, one lane)")  # fmt: skip
     p.add_argument("--workers", type=int, default=1, help="lanes on --device cpu (default 1)")
+    p.add_argument("--per-gpu", type=int, default=1,
+                   help="lanes per GPU: kernels judged at once on one GPU, each timed with the GPU to itself "
+                   "(compiling and correctness trials overlap another's; default 1)")  # fmt: skip
     g = p.add_mutually_exclusive_group()
     g.add_argument("--only-missing", action="store_true", help="keep rows of earlier commits too")
     g.add_argument("--force", action="store_true", help="re-measure every row")
@@ -95,14 +99,19 @@ def interleave_levels(kernels: list) -> list:
     ]
 
 
-def audit_lanes(gpus: str | None, workers: int, settings: object) -> list[int | None]:
-    """One lane per `--gpus` index (checked: distinct, one GPU model), `--workers` lanes on CPU, else one
-    lane on the current device."""
+def audit_lanes(gpus: str | None, workers: int, settings: Any, per_gpu: int = 1) -> list[int | None]:
+    """`per_gpu` lanes per `--gpus` index (checked: distinct, one GPU model; interleaved, so several GPUs
+    fill evenly), `--workers` lanes on CPU, else `per_gpu` lanes on the current device. Lanes on one
+    GPU take turns at its gate (`repro.harness.gpugate`): one is timed at a time."""
     from repro.runners.reproduction import lanes_for
 
+    if per_gpu < 1:
+        raise ValueError(f"--per-gpu {per_gpu}: give at least 1")
+    if per_gpu > 1 and settings.device != "cuda":
+        raise ValueError("--per-gpu needs --device cuda; on CPU give --workers N for parallel lanes")
     if gpus is None and workers == 1:
-        return [None]
-    return lanes_for("local", gpus, workers, settings)
+        return [None] * per_gpu
+    return [g for _ in range(per_gpu) for g in lanes_for("local", gpus, workers, settings)]
 
 
 def prebuild_only(args: argparse.Namespace, kernels: list, workers: int) -> int:
@@ -175,7 +184,7 @@ def main(args: argparse.Namespace) -> int:
         print("error: --out: give the ledger file to write (or --prebuild-only REPORT.json)", file=sys.stderr)
         return 2
     try:
-        lanes = audit_lanes(args.gpus, args.workers, settings)
+        lanes = audit_lanes(args.gpus, args.workers, settings, args.per_gpu)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

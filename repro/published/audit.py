@@ -748,8 +748,8 @@ class Auditor:
     def run(self, kernels: list[PublishedKernel], *, mode: str = "default", deadline_s: float | None = None,
             lanes: list[int | None] | None = None) -> dict[str, Any]:  # fmt: skip
         """Judge `kernels`: builds in parallel on the CPU, evaluations one at a time per lane (`lanes`: one
-        GPU index per lane, None for the default device; several lanes judge different kernels at once,
-        each on its own GPU, into the same ledger). Returns counts."""
+        GPU index per lane, None for the default device; several lanes judge different kernels at once
+        into the same ledger, lanes on one GPU taking turns to be timed). Returns counts."""
         from repro.harness import sandbox
 
         lanes = lanes or [None]
@@ -865,6 +865,9 @@ class Auditor:
 
         was_enabled = sandbox.REFERENCES.enabled
         sandbox.REFERENCES.enabled = True  # one warm reference process per GPU for the whole audit
+        device = self.settings.device
+        for g in dict.fromkeys(lanes):  # a candidate process ready for each lane sharing a device
+            sandbox.POOL.reserve(device, g if device == "cuda" else None, lanes.count(g))
         threads = [
             threading.Thread(target=guarded, args=(g,), name=f"audit lane {g}", daemon=True) for g in lanes
         ]
