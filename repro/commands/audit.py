@@ -1,7 +1,7 @@
 """`python -m repro audit`: re-measure a released kernel set under both policies into a ledger file.
 
     python -m repro audit --format cudal1 --release PATH_OR_URL/h100.json --gpu H100 \\
-        --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540 [--gpus 0,1,2,3]
+        --out repro/results/published/cuda-l1-h100.json --build-workers 14 --deadline-s 540 [--per-gpu 2] [--gpus 0,1,2,3]
 
     python -m repro audit --format kernelbench-leaderboard --release PATH_OR_RAW_URL_OF_KernelBenchLeaderboard \
         --out repro/results/published/kernelbench-leaderboard-l40s.json --levels 1 --order release
