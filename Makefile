@@ -36,10 +36,8 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-## Work stealing: a worker that runs out of tests takes pending ones from the other, so a few long
-## tests queued behind each other on one worker do not decide the suite's wall time.
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist worksteal -q
+	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup
 	$(BIN)/python -m site_gen.bench
