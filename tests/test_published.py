@@ -84,7 +84,7 @@ def test_cudal1_release_reads_claims_and_missing_kernels(tmp_path: Path) -> None
     )
     assert k1.claims[1].baseline == "torch.compile" and k1.claims[1].value == pytest.approx(1.375)
     assert k1.headline.paper == "arXiv:2507.14111" and k1.headline.benchmark_version == "KernelBench v0"
-    assert k1.name == "a ReLU activation" and k1.origin.endswith("h100.json:1")
+    assert k1.name == "a ReLU activation" and k1.origin == "h100.json:1" and rel.source == "h100.json"
     assert rel.info()["gpu"] == "H100" and len(rel.sha256) == 64
 
 
@@ -712,6 +712,14 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     # Resumed: nothing is measured again; a changed kernel is.
     again = Auditor(rel, out, settings, work_dir=tmp_path / "work", log=lambda s: None).run(rel.kernels)
     assert (again["skipped"], again["judged"]) == (5, 0)
+    # Where the rows say they came from: the release file's name, never the auditing machine's folders;
+    # resumed from a copy elsewhere, the kept rows name the copy (same bytes, same sha256).
+    assert row["origin"] == "rel.jsonl:1" and led["release"]["source"] == "rel.jsonl"
+    moved = write(tmp_path / "elsewhere" / "release-copy.jsonl", f.read_text())
+    Auditor(load_release("jsonl", moved), out, settings, work_dir=tmp_path / "work", log=lambda s: None)
+    led = L.load(out)
+    assert led["release"]["source"] == "release-copy.jsonl" and str(tmp_path) not in out.read_text()
+    assert sorted(r["origin"] for r in led["rows"]) == [f"release-copy.jsonl:{i}" for i in range(1, 6)]
     # A ledger of another release file is refused by name.
     write(f, "\n".join(json.dumps(x) for x in lines[:2]))
     other = load_release("jsonl", f)

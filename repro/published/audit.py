@@ -657,6 +657,14 @@ class Auditor:
                     f"{release.sha256[:12]}); give another --out, or delete the file to start over"
                 )
             self.ledger["policies"].update({n: p.to_dict() for n, p in self.policies.items()})
+            # Same bytes, read from wherever they are now: where each kernel sits is metadata, not a result.
+            before = json.dumps([self.ledger["release"], [r.get("origin") for r in self.ledger["rows"]]])
+            self.ledger["release"].update(release.info())
+            origins = {k.task: k.origin for k in release.kernels}
+            for row in self.ledger["rows"]:
+                row["origin"] = origins.get(row["task"], row.get("origin"))
+            if json.dumps([self.ledger["release"], [r.get("origin") for r in self.ledger["rows"]]]) != before:
+                ledger_mod.write(out, self.ledger)
         else:
             self.ledger = ledger_mod.new_ledger(
                 {

@@ -97,6 +97,13 @@ class Release:
         return {"format": self.format, "source": self.source, "sha256": self.sha256, **self.meta}
 
 
+def shown(source: str | Path) -> str:
+    """How a release's location is recorded in a ledger: a URL as given, a local file by its name only
+    (the sha256 beside it identifies the bytes; the auditing machine's folders mean nothing to a reader)."""
+    text = str(source)
+    return text if re.match(r"^https?://", text) else Path(text).name
+
+
 def read_bytes(source: str | Path) -> bytes:
     """A local file, or an http(s) URL fetched once."""
     text = str(source)
@@ -212,11 +219,11 @@ def read_cudal1(source: str | Path, gpu: str = "", benchmark_version: str = "Ker
                 claims,
                 level,
                 _model_name(obj["ref_code"]),
-                where,
+                f"{shown(source)}:{lineno}",
             )  # fmt: skip
         )
     meta = {"name": "CUDA-L1", "paper": CUDAL1_PAPER, "gpu": gpu, "benchmark_version": benchmark_version}
-    return Release("cudal1", str(source), hashlib.sha256(data).hexdigest(), kernels, meta)
+    return Release("cudal1", shown(source), hashlib.sha256(data).hexdigest(), kernels, meta)
 
 
 _KB_KERNEL = re.compile(r"^level_(\d+)_problem_(\d+)_sample_(\d+)_kernel\.py$")
@@ -293,11 +300,11 @@ def read_kernelbench_run(run_dir: str | Path, problems: str | Path, gpu: str = "
                 claims,
                 level,
                 problem_path.stem,
-                str(path),
+                f"{run.name}/{path.name}",
             )  # fmt: skip
         )
     meta = {"name": run.name, "paper": paper, "gpu": gpu, "benchmark_version": benchmark_version}
-    return Release("kernelbench-run", str(run), digest.hexdigest(), kernels, meta)
+    return Release("kernelbench-run", run.name, digest.hexdigest(), kernels, meta)
 
 
 def _text_field(obj: dict[str, Any], key: str, base: Path | None, where: str, required: bool) -> str | None:
@@ -362,10 +369,11 @@ def read_jsonl(source: str | Path, defaults: dict[str, str] | None = None) -> Re
         if kernel is not None:
             digest.update(kernel.encode())
         kernels.append(PublishedKernel(task, problem, kernel, tuple(claims), level,
-                                       str(obj.get("name") or _model_name(problem)), where))  # fmt: skip
+                                       str(obj.get("name") or _model_name(problem)),
+                                       f"{shown(source)}:{lineno}"))  # fmt: skip
     meta = {k: v for k, v in (defaults or {}).items() if v}
     meta.setdefault("name", Path(str(source)).stem)
-    return Release("jsonl", str(source), digest.hexdigest(), kernels, meta)
+    return Release("jsonl", shown(source), digest.hexdigest(), kernels, meta)
 
 
 # ---------------------------------------------------------------- the KernelBench leaderboard
@@ -625,7 +633,7 @@ def read_leaderboard(source: str | Path, gpu: str = "", benchmark_version: str =
         "models": sorted({k.model for k in kernels if k.model}),
         "missing_sources": missing,
     }
-    return Release("kernelbench-leaderboard", str(source), digest.hexdigest(), kernels, meta)
+    return Release("kernelbench-leaderboard", shown(source), digest.hexdigest(), kernels, meta)
 
 
 def load_release(fmt: str, source: str | Path, *, problems: str | Path | None = None, gpu: str = "",
