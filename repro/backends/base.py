@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from repro.harness.settings import EvalSettings
-from repro.records.evaluation import EvaluationRecord
+if TYPE_CHECKING:  # `python -m repro --help` imports this; the harness package imports torch
+    from repro.harness.settings import EvalSettings
+    from repro.records.evaluation import EvaluationRecord
 
 
 class EvaluationLost(Exception):

@@ -12,9 +12,11 @@ import dataclasses
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from repro.harness.settings import EvalSettings
-from repro.records.evaluation import EvaluationRecord
+if TYPE_CHECKING:  # the CLI imports PER_GPU and gpu_slots to parse arguments; the harness imports torch
+    from repro.harness.settings import EvalSettings
+    from repro.records.evaluation import EvaluationRecord
 
 # Candidates evaluated at once on each GPU by default (`eval-suite --per-gpu`): while one is timed (the
 # device to itself, see `repro.harness.gpugate`) the other starts, compiles and runs its trials.

@@ -73,12 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.harness import HarnessError
-    from repro.records.files import write_json_atomic
-
     if error := missing_file(problem=args.problem, candidate=args.candidate):
         print(error, file=sys.stderr)
         return 2
+    from repro.harness import HarnessError  # imports torch: after the arguments are checked
+    from repro.records.files import write_json_atomic
+
     try:
         settings = settings_from_args(args)
         report = bench(args.problem.resolve(), args.candidate.resolve(), settings, args.repeats)

@@ -136,16 +136,16 @@ def prebuild_only(args: argparse.Namespace, kernels: list, workers: int) -> int:
 def main(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from repro.commands.options import settings_from_args
-    from repro.published.audit import Auditor
-    from repro.published.releases import ReleaseError, load_release
-    from repro.records.published_ledger import LedgerError
-
     policies = tuple(p for p in args.policies.split(",") if p)
     unknown = [p for p in policies if p not in POLICY_NAMES]
     if unknown or not policies:
         print(f"error: --policies: unknown {unknown}; choose from {', '.join(POLICY_NAMES)}", file=sys.stderr)
         return 2
+    from repro.commands.options import settings_from_args
+    from repro.published.audit import Auditor  # imports torch: after the first arguments are checked
+    from repro.published.releases import ReleaseError, load_release
+    from repro.records.published_ledger import LedgerError
+
     try:
         release = load_release(args.format, args.release, problems=args.problems, gpu=args.gpu,
                                paper=args.paper, benchmark_version=args.benchmark_version,

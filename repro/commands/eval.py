@@ -23,13 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.harness import HarnessError, evaluate
-    from repro.records.evaluation import stamp
-    from repro.records.files import write_json_atomic
-
     if error := missing_file(problem=args.problem, candidate=args.candidate):
         print(error, file=sys.stderr)
         return 2
+    from repro.harness import HarnessError, evaluate  # imports torch: after the arguments are checked
+    from repro.records.evaluation import stamp
+    from repro.records.files import write_json_atomic
+
     try:
         source = args.candidate.read_bytes()  # not UTF-8: a compile_error verdict, not a crash
         settings = settings_from_args(args)

@@ -15,7 +15,6 @@ from repro.commands.options import (
     backend_from_args,
     settings_from_args,
 )
-from repro.runners.eval_suite import run_suite
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results" / "eval-suite"
 
@@ -43,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.candidates != "solutions" and not Path(args.candidates).is_dir():
         print(f"error: --candidates {args.candidates}: not a folder (or 'solutions')", file=sys.stderr)
         return 2
+    from repro.runners.eval_suite import run_suite  # imports torch: after the arguments are checked
+
     try:
         settings = settings_from_args(args)
         if settings.device == "cuda":

@@ -84,16 +84,16 @@ def main(args: argparse.Namespace) -> int:
     if not 1 <= args.min_timing_iters <= args.timing_iters:
         print("error: need 1 <= --min-timing-iters <= --timing-iters", file=sys.stderr)
         return 2
-    device = args.device
-    if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         gpus = [int(x) for x in args.gpus.split(",") if x] if args.gpus else None
     except ValueError:
         print(f"error: --gpus {args.gpus!r}: give comma-separated GPU indices, e.g. 0,1", file=sys.stderr)
         return 2
+    device = args.device
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     timing = {"warmup": args.warmup, "min_iters": args.min_timing_iters, "max_iters": args.timing_iters,
               "target_rel_ci": 0.01, "max_time_s": args.max_timing_s}  # fmt: skip
     try:

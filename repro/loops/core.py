@@ -16,10 +16,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repro.backends import Backend
-from repro.harness import EvalSettings, evaluate
 from repro.loops.feedback import CHANNELS, format_feedback
 from repro.proposers.base import Parent, Proposal, ProposalContext, Proposer
 from repro.records.ledger import BudgetExhausted, Ledger
@@ -27,6 +26,9 @@ from repro.records.memory import MemoryStore
 from repro.records.trajectory import FORMAT_VERSION as TRAJECTORY_VERSION
 from repro.records.verdicts import Verdict
 from repro.tasks import Task
+
+if TYPE_CHECKING:  # `python -m repro run --help` imports the loops for their flags; the harness imports torch
+    from repro.harness import EvalSettings
 
 
 def sha256(text: str) -> str:
@@ -195,6 +197,8 @@ class LoopRun:
         elif self.backend is not None:
             result = dict(self.backend.submit(self.task.path, proposal.source, self.settings).result())
         else:
+            from repro.harness import evaluate
+
             result = evaluate(self.task.path, proposal.source, self.settings).to_dict()
         eval_s = time.monotonic() - t0
         self.ledger.charge_eval(

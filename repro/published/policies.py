@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from repro.harness.settings import EvalSettings
+if TYPE_CHECKING:  # `python -m repro audit --help` reads POLICY_NAMES; the harness imports torch
+    from repro.harness.settings import EvalSettings
 
 POLICY_NAMES = ("strict", "kernelbench")
 # A speedup claim counts as reproduced when we measure at least this share of it (on our GPU,
