@@ -326,7 +326,7 @@ def test_standby_worker_is_reused_when_the_environment_is_unchanged() -> None:
         taken.append(second)
         assert second is ahead and second.proc.pid != first.proc.pid
         # Two candidates at once on a device: two processes are kept ready, and both are used in turn.
-        pool.reserve("cpu", None, 2)
+        pool.reserve_lanes("cpu", [None, None])
         assert len(pool._ready[("cpu", None)]) == 2  # started at once
         taken.append(pool.take("cpu", None))
         ahead = list(pool._ready[("cpu", None)])
@@ -337,4 +337,20 @@ def test_standby_worker_is_reused_when_the_environment_is_unchanged() -> None:
         for w in taken:
             sandbox.kill(w)
             shutil.rmtree(w.job_dir, ignore_errors=True)
+        pool.close()
+
+
+def test_lanes_reserve_one_standby_each_on_the_device_they_run_on() -> None:
+    """Lanes sharing a GPU keep as many processes ready on it as there are lanes; CPU lanes keep one
+    ready each on the CPU."""
+    calls: list[tuple[str, int | None, int]] = []
+    pool = sandbox.StandbyPool()
+    try:
+        pool.reserve = lambda device, gpu, n: calls.append((device, gpu, n))
+        pool.reserve_lanes("cuda", [0, 1, 0, 1, 3])
+        assert calls == [("cuda", 0, 2), ("cuda", 1, 2), ("cuda", 3, 1)]
+        calls.clear()
+        pool.reserve_lanes("cpu", [None, None, None])
+        assert calls == [("cpu", None, 3)]
+    finally:
         pool.close()

@@ -48,8 +48,7 @@ class LocalBackend:
         """One candidate process kept ready per slot of a device (they start one ahead)."""
         from repro.harness import sandbox
 
-        for slot in set(self._slots):
-            sandbox.POOL.reserve(device, slot if device == "cuda" else None, self._slots.count(slot))
+        sandbox.POOL.reserve_lanes(device, self._slots)
         self._reserved = True
 
     def submit(

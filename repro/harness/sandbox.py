@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -358,6 +358,14 @@ class StandbyPool:
             ready = self._ready.setdefault(key, [])
             while len(ready) < self._depth[key]:
                 ready.append(start_worker(device, gpu, new_job_dir("cand"), None))
+
+    def reserve_lanes(self, device: str, lanes: Sequence[int | None]) -> None:
+        """A ready process for each lane: `lanes` holds one GPU index (None on CPU) per candidate evaluated
+        at once, a GPU once for each lane sharing it. Starting a candidate process (its torch import and
+        CUDA set-up) takes seconds; with a warm standby per lane, every lane's next candidate finds one
+        whose start-up is done instead of waiting for it."""
+        for gpu in dict.fromkeys(lanes):
+            self.reserve(device, gpu if device == "cuda" else None, lanes.count(gpu))
 
     def take(self, device: str, gpu: int | None) -> Worker:
         key = (device, gpu)

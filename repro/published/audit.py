@@ -873,9 +873,7 @@ class Auditor:
 
         was_enabled = sandbox.REFERENCES.enabled
         sandbox.REFERENCES.enabled = True  # one warm reference process per GPU for the whole audit
-        device = self.settings.device
-        for g in dict.fromkeys(lanes):  # a candidate process ready for each lane sharing a device
-            sandbox.POOL.reserve(device, g if device == "cuda" else None, lanes.count(g))
+        sandbox.POOL.reserve_lanes(self.settings.device, lanes)  # a candidate process ready for each lane
         threads = [
             threading.Thread(target=guarded, args=(g,), name=f"audit lane {g}", daemon=True) for g in lanes
         ]
