@@ -219,6 +219,13 @@ def test_generic_jsonl_errors(tmp_path: Path, obj: dict, words: str) -> None:
         ("incorrect", "shape 0 [], trial 0, output 0: max abs error 0.0039 exceeds atol=0.0001", P.STATUS_INCORRECT),
         ("compile_error", "RuntimeError during import: Error building extension", "failed: compile error"),
         ("timeout", "the candidate did not finish within 90 s", "failed: timeout"),
+        ("rejected", "physically impossible time: a median of 0.00128 ms is faster than writing its 103 MB of "
+         "output once at the measured copy bandwidth (4.28 TB/s), 0.02411 ms", "refused: physically impossible time"),
+        ("rejected", "the evaluating process's clock contradicts the reported time of candidate 0123456789ab: its "
+         "worker reported a median of 0.1 ms per call, but 8 back-to-back calls ... The timing was tampered",
+         "refused: forged timing"),
+        ("rejected", "the parent-clocked batch did not run to its end: the candidate's worker left the harness's "
+         "protocol", "refused: forged timing"),
     ],
 )  # fmt: skip
 def test_status_of_each_verdict(verdict: str, reason: str, status: str) -> None:
@@ -716,10 +723,18 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     # resumed from a copy elsewhere, the kept rows name the copy (same bytes, same sha256).
     assert row["origin"] == "rel.jsonl:1" and led["release"]["source"] == "rel.jsonl"
     moved = write(tmp_path / "elsewhere" / "release-copy.jsonl", f.read_text())
+    stale = json.loads(out.read_text())  # a status named by older rules is derived again on resume
+    next(r for r in stale["rows"] if r["task"] == "t/mutates_input")["policies"]["strict"]["status"] = (
+        "refused: x"
+    )
+    out.write_text(json.dumps(stale))
     Auditor(load_release("jsonl", moved), out, settings, work_dir=tmp_path / "work", log=lambda s: None)
     led = L.load(out)
     assert led["release"]["source"] == "release-copy.jsonl" and str(tmp_path) not in out.read_text()
     assert sorted(r["origin"] for r in led["rows"]) == [f"release-copy.jsonl:{i}" for i in range(1, 6)]
+    assert {r["task"]: r["policies"]["strict"]["status"] for r in led["rows"]}["t/mutates_input"] == (
+        "refused: input mutation"
+    )
     # A ledger of another release file is refused by name.
     write(f, "\n".join(json.dumps(x) for x in lines[:2]))
     other = load_release("jsonl", f)

@@ -636,6 +636,16 @@ def _row_provenance(prov: dict[str, Any], settings_hash: str) -> dict[str, Any]:
     return {**{k: prov.get(k) for k in keep}, "settings_hash": settings_hash}
 
 
+def restatus(row: dict[str, Any]) -> None:
+    """Derive each policy's status again from its verdict, reason and speedup with today's rules (a status
+    is a reading of the measurement, so a sharper name for a refusal reaches rows measured before it)."""
+    claim = row.get("claim") or {}
+    for p in row["policies"].values():
+        if p.get("verdict") not in (None, "not_released", "reference_failed") and "reason" in p:
+            p["status"] = pol.status(p["verdict"], p.get("reason") or "", p.get("speedup"), claim.get("value"),
+                                     claim.get("metric", "speedup"))  # fmt: skip
+
+
 class Auditor:
     """Judges the kernels of one release into one ledger file."""
 
@@ -663,6 +673,7 @@ class Auditor:
             origins = {k.task: k.origin for k in release.kernels}
             for row in self.ledger["rows"]:
                 row["origin"] = origins.get(row["task"], row.get("origin"))
+                restatus(row)
             if json.dumps([self.ledger["release"], [r.get("origin") for r in self.ledger["rows"]]]) != before:
                 ledger_mod.write(out, self.ledger)
         else:

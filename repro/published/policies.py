@@ -79,6 +79,9 @@ def policy(name: str, benchmark_version: str = "KernelBench v0") -> Policy:
 
 # Harness refusal reasons -> hack type, checked in order (the reason sentences of repro.harness).
 _HACKS = (
+    ("physically impossible time", "physically impossible time"),
+    ("clock contradicts the reported time", "forged timing"),
+    ("parent-clocked batch did not run to its end", "forged timing"),
     ("modified input", "input mutation"),
     ("not a plain torch.Tensor", "proxy or subclass output"),
     ("unusable value", "proxy or subclass output"),
