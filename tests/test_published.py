@@ -437,6 +437,33 @@ def test_prebuild_runs_the_module_without_a_gpu_in_its_build_folder(tmp_path: Pa
     assert not info["ok"] and info["errors"] == ["no load_inline/load call was reached by the prebuild"]
 
 
+def test_a_lock_left_by_a_killed_build_does_not_stall_the_next_prebuild(tmp_path: Path) -> None:
+    """torch's build lock (a FileBaton in the extension's folder) outlives a killed build; the next build
+    of that extension would wait on it until its timeout."""
+    b = tmp_path / "b"
+    (b / "ext").mkdir(parents=True)
+    (b / "ext" / "lock").write_text("")  # left by a prebuild stopped at the last run's deadline
+    src = write(
+        b / "kernel_source.py",
+        FAKE_COMPILE + "import os\n"
+        "from torch.utils.file_baton import FileBaton\n"
+        "from torch.utils.cpp_extension import load_inline\n"
+        "baton = FileBaton(os.path.join(os.environ['TORCH_EXTENSIONS_DIR'], 'ext', 'lock'), wait_seconds=0.05)\n"
+        "if baton.try_acquire():\n"  # what torch does around a build
+        "    load_inline('ext', 'after the lock')\n"
+        "    baton.release()\n"
+        "else:\n"
+        "    baton.wait()\n",
+    )
+    info = prebuild(src, b, "9.0", timeout_s=20)
+    assert info["ok"] and built(b, "ext") == "after the lock||9.0", info
+    write(src, "import os, pathlib, time\n"
+               "pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'ext', 'lock').touch()\n"
+               "time.sleep(30)\n")  # fmt: skip
+    info = prebuild(src, b, "", timeout_s=2)
+    assert info["cause"] == "timeout" and not (b / "ext" / "lock").exists()
+
+
 def test_a_failed_build_the_kernel_catches_is_a_failed_prebuild_with_the_compiler_error(
     tmp_path: Path,
 ) -> None:

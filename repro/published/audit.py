@@ -175,6 +175,17 @@ def build_cause(info: dict[str, Any]) -> str:
     return "other"
 
 
+def clear_stale_locks(build_dir: Path) -> list[Path]:
+    """Remove torch's build locks (`<extension folder>/lock`) from a kernel's build folder. A build process
+    that was killed leaves its lock, and every later build of that extension waits on it for good: three
+    prebuilds stopped at one audit's deadline then spent whole later runs waiting. Only the kernel's own
+    prebuild and then its candidate use the folder, one after the other, so between them a lock is stale."""
+    gone = [p for p in build_dir.rglob("lock") if p.is_file()]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone
+
+
 def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
              confined: bool = True, whole_env: bool = False) -> dict[str, Any]:  # fmt: skip
     """Build the kernel's `load_inline`/`load` modules into `build_dir` in a process with no GPU: import it
@@ -194,6 +205,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     from repro.harness import isolation, sandbox
 
     (build_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    clear_stale_locks(build_dir)
     record = build_dir / PREBUILD_RECORD
     record.unlink(missing_ok=True)
     env = dict(os.environ) if whole_env else isolation.allowed_env()
@@ -231,6 +243,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     finally:
         with _BUILDS_LOCK:
             _BUILDS.discard(proc)
+        clear_stale_locks(build_dir)  # a build killed at a timeout or deadline leaves torch's lock behind
     extensions: list[dict[str, Any]] = []
     with contextlib.suppress(OSError, ValueError):
         extensions = [e for e in json.loads(record.read_text()) if isinstance(e, dict)]
