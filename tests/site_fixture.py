@@ -14,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from shared_setup import shared_folder
 
 from site_gen.kb.load import KnowledgeBase, load_knowledge_base
 from site_gen.kb.paths import REPO_ROOT
@@ -241,9 +242,14 @@ def make_checkout(dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
-    root = make_checkout(tmp_path_factory.mktemp("checkout"))
-    site = build_site(root, strict=True)
-    return BuiltSite(root, site, load_knowledge_base(root))
+    """The site, built once per test run and shared by the test processes (read only)."""
+
+    def make(folder: Path) -> None:
+        (folder / "checkout").mkdir()
+        build_site(make_checkout(folder / "checkout"), folder / "checkout" / "site", strict=True)
+
+    root = shared_folder(tmp_path_factory, "built-site", make) / "checkout"
+    return BuiltSite(root, root / "site", load_knowledge_base(root))
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

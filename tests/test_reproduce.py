@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+from shared_setup import shared_folder
 
 import repro.tasks
 from repro.cli import main
@@ -31,13 +33,16 @@ def reproduce(out: Path, *extra: str) -> int:
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One full reproduction of the one-task smoke suite (every method), shared by the tests below."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(repro.tasks, "SMOKE", (TASK,))
-        mp.setenv("KERNELATLAS_CACHE", str(tmp_path_factory.getbasetemp() / "reproduce-cache"))
-        out = tmp_path_factory.mktemp("reproduce") / "results"
-        assert reproduce(out) == 0
-    return out
+    """One full reproduction of the one-task smoke suite (every method), shared by the tests below and
+    by the test processes of this run (read only: a test that runs again on it takes a copy)."""
+
+    def make(folder: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(repro.tasks, "SMOKE", (TASK,))
+            mp.setenv("KERNELATLAS_CACHE", str(tmp_path_factory.getbasetemp() / "reproduce-cache"))
+            assert reproduce(folder / "results") == 0
+
+    return shared_folder(tmp_path_factory, "reproduce", make) / "results"
 
 
 def load(out: Path, method: str) -> dict:
@@ -71,8 +76,9 @@ def test_every_method_writes_a_file_with_provenance_and_a_measured_record(measur
 
 
 def test_a_rerun_skips_what_is_measured_and_force_redoes_it(
-    measured: Path, capsys: pytest.CaptureFixture
+    measured: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    measured = Path(shutil.copytree(measured, tmp_path / "results"))
     before = load(measured, "solutions")["tasks"][0]
     assert reproduce(measured) == 0
     assert "0 unit(s) measured, 4 already measured" in capsys.readouterr().out

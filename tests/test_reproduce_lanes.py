@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_setup import shared_folder
 
 import repro.runners.reproduction
 import repro.tasks
@@ -47,12 +48,15 @@ def outcomes(out: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 @pytest.fixture(scope="module")
 def one_lane(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(repro.tasks, "SMOKE", TASKS)
-        mp.setenv("KERNELATLAS_CACHE", str(tmp_path_factory.getbasetemp() / "lanes-cache"))
-        out = tmp_path_factory.mktemp("one-lane") / "results"
-        assert reproduce(out, "--workers", "1", "--quiet") == 0
-    return out
+    """The three tasks reproduced in one lane, once per test run (read only: tests take a copy)."""
+
+    def make(folder: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(repro.tasks, "SMOKE", TASKS)
+            mp.setenv("KERNELATLAS_CACHE", str(tmp_path_factory.getbasetemp() / "lanes-cache"))
+            assert reproduce(folder / "results", "--workers", "1", "--quiet") == 0
+
+    return shared_folder(tmp_path_factory, "one-lane", make) / "results"
 
 
 def test_two_lanes_reach_the_verdicts_of_one_and_a_rerun_skips_them(
