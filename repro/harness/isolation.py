@@ -16,8 +16,9 @@ visible rather than silent:
   folders and writing only its job folder; TCP is refused (ABI 4+), and signals and abstract
   Unix sockets outside the sandbox are refused (ABI 6+). Landlock also forbids tracing processes
   outside the sandbox, which covers `/proc/<pid>/environ` and `/proc/<pid>/mem` of the parent.
-- **No new Unix sockets** without a uid of its own (a seccomp filter): Landlock does not cover
-  connecting to a socket by its path, which would reach the user's agents (ssh-agent, D-Bus, Docker).
+- **No network sockets, and no new Unix sockets without a uid of its own** (a seccomp filter):
+  Landlock covers TCP only, and not connecting to a socket by its path, which would reach the user's
+  agents (ssh-agent, D-Bus, Docker).
 
 Every worker runs under a warden (`warden.py`) that makes it a child subreaper's descendant: a
 double fork or `setsid` cannot escape it, and resource limits cap memory, CPU time, processes and
@@ -234,17 +235,20 @@ def sandbox_candidate(job_dir: Path, extra_writable: list[Path] | None = None) -
         info = {"landlock": 0, "note": f"Landlock refused: {exc}"}
     if not info["landlock"] and "note" not in info:
         info["note"] = "Landlock is not available on this kernel: the candidate can read what its uid can"
-    if not UID_BASE <= os.geteuid() < UID_BASE + UID_SPAN:  # not under a uid of its own
-        try:
-            info["unix_sockets"] = refuse_unix_sockets()
-        except OSError as exc:
-            info["note"] = (info.get("note", "") + f"; Unix sockets not refused: {exc}").lstrip("; ")
+    own_uid = UID_BASE <= os.geteuid() < UID_BASE + UID_SPAN
+    try:
+        refused = refuse_sockets(unix=not own_uid)
+        info["network_sockets"] = refused
+        if not own_uid:
+            info["unix_sockets"] = refused
+    except OSError as exc:
+        info["note"] = (info.get("note", "") + f"; sockets not refused: {exc}").lstrip("; ")
     if os.geteuid() == 0:
         info["capabilities_dropped"] = drop_capabilities()
     return info
 
 
-# seccomp (BPF) for refuse_unix_sockets: per architecture, the audit number and the numbers of socket()
+# seccomp (BPF) for refuse_sockets: per architecture, the audit number and the numbers of socket()
 # and io_uring_setup() (io_uring can create and connect sockets without the socket() call), and of the
 # seccomp() call itself.
 _SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
@@ -253,6 +257,11 @@ _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_SPEC_ALLOW = 1, 4
 _X32_BIT = 0x40000000
 _RET_ALLOW, _RET_EACCES = 0x7FFF0000, 0x00050000 | 13
 _LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+# Address families a candidate may open sockets of: netlink (glibc asks the kernel for the interfaces
+# when it resolves a name) and, under a uid of its own, Unix (file permissions then keep it out of the
+# user's agents). Everything else (IPv4 and IPv6 of any type, UDP included, raw packets, vsock) is
+# refused: no kernel needs the network.
+_AF_UNIX, _AF_NETLINK = 1, 16
 
 
 class _SockFilter(ctypes.Structure):
@@ -268,33 +277,38 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def refuse_unix_sockets() -> str:
-    """Refuse new Unix-domain sockets (and io_uring) in this process and its future children.
+def refuse_sockets(unix: bool = True) -> str:
+    """Refuse new sockets of every address family but netlink (and Unix, unless `unix`), and io_uring, in
+    this process and its future children.
 
-    Landlock does not cover connecting to a socket by its path (Linux 6.18, ABI 7): a candidate running
-    as the evaluating user could reach that user's agents by their well-known paths (ssh-agent, gpg-agent,
-    the session D-Bus, a Docker daemon), even in folders it cannot list or read. `socketpair()` still
-    works. Raises OSError when the filter cannot be installed; returns "refused".
+    Landlock refuses TCP only (ABI 4), and does not cover connecting to a Unix socket by its path (Linux
+    6.18, ABI 7): a candidate running as the evaluating user could reach that user's agents by their
+    well-known paths (ssh-agent, gpg-agent, the session D-Bus, a Docker daemon), even in folders it
+    cannot list or read, and any candidate could send UDP. `socketpair()` still works. Raises OSError
+    when the filter cannot be installed; returns "refused".
     """
     arch = _SECCOMP_ARCH.get(os.uname().machine)
     if arch is None:
         raise OSError(0, f"no socket filter for {os.uname().machine}")
     audit_arch, nr_socket, nr_io_uring = arch
-    deny = 11  # the last instruction; a jump's offset counts from the instruction after it
-    program = [
-        (_LD_W_ABS, 0, 0, 4),  # 0: seccomp_data.arch
-        (_JEQ_K, 1, 0, audit_arch),  # 1
-        (_RET_K, 0, 0, _RET_EACCES),  # 2: 32-bit compat calls (socketcall) from a 64-bit process
-        (_LD_W_ABS, 0, 0, 0),  # 3: seccomp_data.nr
-        (_JGE_K, deny - 5, 0, _X32_BIT),  # 4: x32 calls on x86_64
-        (_JEQ_K, deny - 6, 0, nr_io_uring),  # 5
-        (_JEQ_K, 1, 0, nr_socket),  # 6
-        (_RET_K, 0, 0, _RET_ALLOW),  # 7
-        (_LD_W_ABS, 0, 0, 16),  # 8: seccomp_data.args[0], low half: the address family
-        (_JEQ_K, deny - 10, 0, 1),  # 9: AF_UNIX
-        (_RET_K, 0, 0, _RET_ALLOW),  # 10
-        (_RET_K, 0, 0, _RET_EACCES),  # 11
+    allowed = [_AF_NETLINK] + ([] if unix else [_AF_UNIX])
+    head = [
+        (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ_K, 1, 0, audit_arch),
+        (_RET_K, 0, 0, _RET_EACCES),  # 32-bit compat calls (socketcall) from a 64-bit process
+        (_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
     ]
+    # then: x32 calls, io_uring_setup, socket() by family; a jump's offset counts from the next instruction
+    tail = [(_LD_W_ABS, 0, 0, 16)]  # seccomp_data.args[0], low half: the address family
+    tail += [(_JEQ_K, len(allowed) - i, 0, fam) for i, fam in enumerate(allowed)]
+    tail += [(_RET_K, 0, 0, _RET_EACCES), (_RET_K, 0, 0, _RET_ALLOW)]
+    checks = [
+        (_JGE_K, len(tail) + 1, 0, _X32_BIT),  # -> tail's EACCES (past 2 checks, 1 ALLOW, len(tail) - 2)
+        (_JEQ_K, len(tail), 0, nr_io_uring),
+        (_JEQ_K, 1, 0, nr_socket),
+        (_RET_K, 0, 0, _RET_ALLOW),
+    ]
+    program = head + checks + tail
     filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
     prog = _SockFprog(len(program), ctypes.cast(filters, ctypes.POINTER(_SockFilter)))
     libc = _libc()

@@ -1,6 +1,7 @@
-"""A candidate running as the evaluating user cannot connect to that user's Unix sockets (ssh-agent,
-gpg-agent, D-Bus, a Docker daemon) by their paths: Landlock does not cover connecting by path, so the
-worker refuses new Unix sockets with a seccomp filter unless it runs under a uid of its own."""
+"""A candidate reaches no network, and, running as the evaluating user, cannot connect to that user's
+Unix sockets (ssh-agent, gpg-agent, D-Bus, a Docker daemon) by their paths: Landlock covers TCP only
+and not connecting by path, so the worker refuses network sockets with a seccomp filter, and new Unix
+sockets too unless it runs under a uid of its own."""
 
 from __future__ import annotations
 
@@ -123,7 +124,62 @@ def test_isolation_off_leaves_unix_sockets_alone(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("KERNELATLAS_ISOLATION", "off")
     got = _confined(tmp_path, "import socket\nsocket.socket(socket.AF_UNIX).close(); out['unix'] = 'made'\n")
     assert got["out"] == {"unix": "made"}
-    assert "unix_sockets" not in got["info"]
+    assert "unix_sockets" not in got["info"] and "network_sockets" not in got["info"]
+
+
+PROBE = """
+import json, socket, sys
+from repro.harness import isolation
+refused = isolation.refuse_sockets(unix=sys.argv[1] == "unix")
+out = {"refused": refused}
+for name, fam, kind in [("unix", socket.AF_UNIX, socket.SOCK_STREAM), ("udp", socket.AF_INET, socket.SOCK_DGRAM),
+                        ("tcp", socket.AF_INET, socket.SOCK_STREAM), ("udp6", socket.AF_INET6, socket.SOCK_DGRAM),
+                        ("netlink", socket.AF_NETLINK, socket.SOCK_RAW)]:
+    try:
+        socket.socket(fam, kind).close()
+        out[name] = "made"
+    except OSError as exc:
+        out[name] = type(exc).__name__
+a, b = socket.socketpair()
+a.sendall(b"x")
+out["pair"] = b.recv(1).decode()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("unix", [True, False])
+def test_the_filter_refuses_every_family_but_netlink_and_unix_where_allowed(unix: bool) -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE, "unix" if unix else "-"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    refused = "PermissionError"
+    assert got == {"refused": "refused", "unix": refused if unix else "made", "udp": refused, "tcp": refused,
+                   "udp6": refused, "netlink": "made", "pair": "x"}, got  # fmt: skip
+
+
+def test_a_candidate_sends_nothing_over_udp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Landlock refuses TCP only: a datagram to a loopback listener (a stand-in for any host) would arrive."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    send = (
+        "import socket as _socket\n"
+        "with __import__('contextlib').suppress(OSError):\n"
+        f"    _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM).sendto(b'leaked', ('127.0.0.1', {port}))\n"
+    )
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
+    settings = EvalSettings(device="cpu", correctness_trials=1, timing_iters=3, min_timing_iters=2, warmup=0,
+                            baselines=("eager",), timeout_s=120)  # fmt: skip
+    try:
+        result = evaluate_policies(PROBLEM, send + SOLUTION, {"": settings})[""]
+        assert result.verdict == "correct", (result.verdict, result.reason)
+        with pytest.raises(TimeoutError):
+            print(listener.recvfrom(64))
+    finally:
+        listener.close()
+    assert result.provenance["isolation"].get("worker_network_sockets") == "refused"
 
 
 def test_the_filter_leaves_speculation_mitigations_as_they_were() -> None:
@@ -134,7 +190,7 @@ def test_the_filter_leaves_speculation_mitigations_as_they_were() -> None:
         "def status():\n"
         "    text = open('/proc/self/status').read()\n"
         "    return dict(re.findall(r'^(Seccomp|Speculation_Store_Bypass):\\s*(.*)$', text, re.M))\n"
-        "before = status()\nrefused = isolation.refuse_unix_sockets()\n"
+        "before = status()\nrefused = isolation.refuse_sockets()\n"
         "print(json.dumps({'before': before, 'after': status(), 'refused': refused}))\n"
     )
     done = subprocess.run(
