@@ -769,6 +769,53 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
         Auditor(other, out, settings, work_dir=tmp_path / "work")
 
 
+def test_rederive_names_refusals_again_and_measures_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ledger written before a refusal had its own name is brought up to date by the command, from the
+    stored verdicts alone; the summary follows, and the rows name the release file, not a folder."""
+    from repro.cli import main
+
+    f = write(
+        tmp_path / "rel" / "h100.json",
+        cudal1_line(1, 1, "K1", 80.0) + "\n" + cudal1_line(1, 2, "K2", 2.0) + "\n",
+    )
+    rel = read_cudal1(f)
+    out = tmp_path / "ledger.json"
+    ledger = L.new_ledger({**rel.info(), "source": "../../somewhere/h100.json"}, {"strict": {}}, {}, "abc")
+    impossible = "physically impossible time: a median of 0.00128 ms is faster than writing its output once"
+    for k, verdict, reason, speedup in ((rel.kernels[0], "rejected", impossible, None),
+                                        (rel.kernels[1], "correct", "all outputs match", 1.9)):  # fmt: skip
+        pol = {"verdict": verdict, "reason": reason, "status": "refused: other rule", "speedup": speedup}
+        L.upsert(ledger, {"task": k.task, "origin": "../../somewhere/h100.json:9", "claim": k.headline.to_dict(),
+                          "policies": {"strict": pol}, "provenance": {"settings_hash": "abc"}})  # fmt: skip
+    L.write(out, ledger)
+
+    def audit(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = main(["audit", "--format", "cudal1", *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    status, stdout, stderr = audit("--release", str(f), "--out", str(out), "--rederive")
+    assert status == 0 and "nothing measured" in stdout, stderr
+    led = L.load(out)
+    rows = {row["task"]: row for row in led["rows"]}
+    assert rows["level1/1"]["policies"]["strict"]["status"] == "refused: physically impossible time"
+    assert rows["level1/2"]["policies"]["strict"]["status"] == P.STATUS_REPRODUCED  # 1.9x of a 2.0x claim
+    assert [rows[t]["origin"] for t in ("level1/1", "level1/2")] == ["h100.json:1", "h100.json:2"]
+    assert led["release"]["source"] == "h100.json" and "somewhere" not in out.read_text()
+    assert led["summary"]["policies"]["strict"]["statuses"] == {
+        "refused: physically impossible time": 1,
+        P.STATUS_REPRODUCED: 1,
+    }
+    status, _, stderr = audit("--release", str(f), "--out", str(tmp_path / "none.json"), "--rederive")
+    assert status == 2 and "needs --out to be an existing ledger file" in stderr
+    other = write(tmp_path / "h100-other.json", cudal1_line(1, 1, "K3", 2.0) + "\n")
+    status, _, stderr = audit("--release", str(other), "--out", str(out), "--rederive")
+    assert status == 2 and "written for another release file" in stderr
+
+
 def test_audit_command_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The first error through `python -m repro audit` in a process of its own (the exit status a shell
     sees); the others through the same entry point in this process (a process each costs seconds)."""

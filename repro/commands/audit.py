@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--only-missing", action="store_true", help="keep rows of earlier commits too")
     g.add_argument("--force", action="store_true", help="re-measure every row")
+    g.add_argument("--rederive", action="store_true",
+                   help="measure nothing: derive --out's statuses and summary again from its stored verdicts "
+                        "with today's rules, and record where the release was read from (no GPU needed)")  # fmt: skip
     p.add_argument(
         "--max-timing-s", type=float, default=20.0, help="timing budget per candidate (default 20)"
     )
@@ -133,6 +136,27 @@ def prebuild_only(args: argparse.Namespace, kernels: list, workers: int) -> int:
     return 0
 
 
+def rederive(release: Any, out: Path | None) -> int:
+    """`--rederive`: the ledger's derived fields brought up to date; no kernel is run."""
+    from repro.published.audit import refresh
+    from repro.records import published_ledger as ledger_mod
+
+    if out is None or not out.is_file():
+        print(f"error: --rederive needs --out to be an existing ledger file (got {out})", file=sys.stderr)
+        return 2
+    try:
+        ledger = ledger_mod.load(out)
+        changed = refresh(ledger, release, out)
+    except ledger_mod.LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ledger_mod.write(out, ledger)
+    print(f"{out}: derived again ({'changed' if changed else 'unchanged'}); nothing measured")
+    for name, s in ledger["summary"]["policies"].items():
+        print(f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -153,6 +177,8 @@ def main(args: argparse.Namespace) -> int:
     except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.rederive:
+        return rederive(release, args.out)
     for why in release.meta.get("missing_sources") or []:
         print(f"warning: not judged, recorded in the ledger: {why}", file=sys.stderr)
     kernels = release.kernels

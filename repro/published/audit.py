@@ -659,6 +659,25 @@ def restatus(row: dict[str, Any]) -> None:
                                      claim.get("metric", "speedup"))  # fmt: skip
 
 
+def refresh(ledger: dict[str, Any], release: Release, out: Path) -> bool:
+    """Bring a ledger of `release` up to date without measuring: where the release was read from this time
+    and where each kernel sits in it (metadata, not results), and each row's status (`restatus`).
+    LedgerError if the ledger was written for other bytes. Returns whether anything changed."""
+    old = ledger["release"].get("sha256")
+    if old != release.sha256:
+        raise ledger_mod.LedgerError(
+            f"{out}: written for another release file (sha256 {str(old)[:12]}, this one "
+            f"{release.sha256[:12]}); give another --out, or delete the file to start over"
+        )
+    before = json.dumps([ledger["release"], ledger["rows"]], sort_keys=True)
+    ledger["release"].update(release.info())
+    origins = {k.task: k.origin for k in release.kernels}
+    for row in ledger["rows"]:
+        row["origin"] = origins.get(row["task"], row.get("origin"))
+        restatus(row)
+    return json.dumps([ledger["release"], ledger["rows"]], sort_keys=True) != before
+
+
 class Auditor:
     """Judges the kernels of one release into one ledger file."""
 
@@ -673,21 +692,8 @@ class Auditor:
         self.settings_hash = settings.fingerprint()
         if out.is_file():
             self.ledger = ledger_mod.load(out)
-            old = self.ledger["release"].get("sha256")
-            if old != release.sha256:
-                raise ledger_mod.LedgerError(
-                    f"{out}: written for another release file (sha256 {str(old)[:12]}, this one "
-                    f"{release.sha256[:12]}); give another --out, or delete the file to start over"
-                )
             self.ledger["policies"].update({n: p.to_dict() for n, p in self.policies.items()})
-            # Same bytes, read from wherever they are now: where each kernel sits is metadata, not a result.
-            before = json.dumps([self.ledger["release"], [r.get("origin") for r in self.ledger["rows"]]])
-            self.ledger["release"].update(release.info())
-            origins = {k.task: k.origin for k in release.kernels}
-            for row in self.ledger["rows"]:
-                row["origin"] = origins.get(row["task"], row.get("origin"))
-                restatus(row)
-            if json.dumps([self.ledger["release"], [r.get("origin") for r in self.ledger["rows"]]]) != before:
+            if refresh(self.ledger, release, out):
                 ledger_mod.write(out, self.ledger)
         else:
             self.ledger = ledger_mod.new_ledger(
