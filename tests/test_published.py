@@ -649,16 +649,24 @@ def test_prebuild_only_reports_every_build_by_cause_without_judging(tmp_path: Pa
     assert again["kernels"][0] == report["kernels"][0] and again["summary"]["by_cause"] == {"built": 2}
 
 
-def test_prebuild_only_on_the_command_line_needs_an_architecture(tmp_path: Path) -> None:
+def test_prebuild_only_on_the_command_line_needs_an_architecture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Errors through repro.cli.main in this process; the prebuild through python -m repro."""
+    from repro.cli import main
+
     rel = write(tmp_path / "rel.jsonl", json.dumps({"task": "t/a", "problem": PROBLEM, "kernel": "x = 1\n"}))
     env = {k: v for k, v in os.environ.items() if k != "TORCH_CUDA_ARCH_LIST"}
     env["PATH"] = "/usr/bin:/bin"  # no nvidia-smi: no GPU to read the capability of
-    r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel),
-                        "--prebuild-only", str(tmp_path / "p.json"), "--work", str(tmp_path / "w")],
-                       capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
-    if r.returncode == 0:  # an nvidia-smi outside /usr/bin answered after all
+    with monkeypatch.context() as mp:
+        mp.delenv("TORCH_CUDA_ARCH_LIST", raising=False)
+        mp.setenv("PATH", env["PATH"])
+        status = main(["audit", "--format", "jsonl", "--release", str(rel), "--prebuild-only",
+                       str(tmp_path / "p.json"), "--work", str(tmp_path / "w")])  # fmt: skip
+    err = capsys.readouterr().err
+    if status == 0:  # an nvidia-smi outside /usr/bin answered after all
         pytest.skip("this machine's GPU gave its capability")
-    assert r.returncode == 2 and "TORCH_CUDA_ARCH_LIST=9.0" in r.stderr, r.stderr
+    assert status == 2 and "TORCH_CUDA_ARCH_LIST=9.0" in err, err
     r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel),
                         "--prebuild-only", str(tmp_path / "p.json"), "--work", str(tmp_path / "w")],
                        capture_output=True, text=True, env={**env, "TORCH_CUDA_ARCH_LIST": "9.0"},
@@ -668,9 +676,8 @@ def test_prebuild_only_on_the_command_line_needs_an_architecture(tmp_path: Path)
     assert report["summary"]["kernels"] == 0 and report["arch"] == "9.0"
     assert set(report["probe"]) <= {"confined", "unconfined", "unconfined_whole_env"} and report["probe"]
     assert "confined" in report["probe"]
-    r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "jsonl", "--release", str(rel)],
-                       capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
-    assert r.returncode == 2 and "--out" in r.stderr
+    assert main(["audit", "--format", "jsonl", "--release", str(rel)]) == 2
+    assert "--out" in capsys.readouterr().err
 
 
 def test_prebuild_runs_release_code_confined_like_a_candidate(
