@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_setup import shared_folder
 
 from repro.harness import EvalSettings
 from repro.runners.gauntlet import (
@@ -33,7 +34,9 @@ CPU_CASES = [c for c in CASES if c.device == "any"]
 
 @pytest.fixture(scope="session")
 def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kernelatlas-cache")
+    """One harness cache for this run's test processes: each problem's reference is computed once (the
+    cache locks a bundle while it is made, as it does for evaluations running side by side)."""
+    return shared_folder(tmp_path_factory, "gauntlet-cache", lambda folder: None)
 
 
 @pytest.fixture
