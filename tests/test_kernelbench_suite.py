@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import repro_in_process
 
 from repro.published.kernelbench import discover, run_suite
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
@@ -145,15 +146,7 @@ def test_rederive_and_command_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert r.returncode == 2 and "no KernelBench/level1 folder" in r.stderr
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        from repro.cli import main
-
-        capsys.readouterr()
-        try:
-            status = main(["kernelbench", *args])
-        except SystemExit as exc:  # argparse's own errors
-            status = exc.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, status, captured.out, captured.err)
+        return repro_in_process(capsys, "kernelbench", *args)
 
     r = run("--root", str(tmp_path), "--out", str(out), "--baselines", "eager,fast")
     assert r.returncode == 2 and "unknown ['fast']" in r.stderr

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import repro_in_process
 from http_serve import serve_directory
 
 from repro.harness import EvalSettings
@@ -653,17 +654,15 @@ def test_prebuild_only_on_the_command_line_needs_an_architecture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Errors through repro.cli.main in this process; the prebuild through python -m repro."""
-    from repro.cli import main
-
     rel = write(tmp_path / "rel.jsonl", json.dumps({"task": "t/a", "problem": PROBLEM, "kernel": "x = 1\n"}))
     env = {k: v for k, v in os.environ.items() if k != "TORCH_CUDA_ARCH_LIST"}
     env["PATH"] = "/usr/bin:/bin"  # no nvidia-smi: no GPU to read the capability of
     with monkeypatch.context() as mp:
         mp.delenv("TORCH_CUDA_ARCH_LIST", raising=False)
         mp.setenv("PATH", env["PATH"])
-        status = main(["audit", "--format", "jsonl", "--release", str(rel), "--prebuild-only",
-                       str(tmp_path / "p.json"), "--work", str(tmp_path / "w")])  # fmt: skip
-    err = capsys.readouterr().err
+        done = repro_in_process(capsys, "audit", "--format", "jsonl", "--release", str(rel), "--prebuild-only",
+                                str(tmp_path / "p.json"), "--work", str(tmp_path / "w"))  # fmt: skip
+    status, err = done.returncode, done.stderr
     if status == 0:  # an nvidia-smi outside /usr/bin answered after all
         pytest.skip("this machine's GPU gave its capability")
     assert status == 2 and "TORCH_CUDA_ARCH_LIST=9.0" in err, err
@@ -676,8 +675,8 @@ def test_prebuild_only_on_the_command_line_needs_an_architecture(
     assert report["summary"]["kernels"] == 0 and report["arch"] == "9.0"
     assert set(report["probe"]) <= {"confined", "unconfined", "unconfined_whole_env"} and report["probe"]
     assert "confined" in report["probe"]
-    assert main(["audit", "--format", "jsonl", "--release", str(rel)]) == 2
-    assert "--out" in capsys.readouterr().err
+    done = repro_in_process(capsys, "audit", "--format", "jsonl", "--release", str(rel))
+    assert done.returncode == 2 and "--out" in done.stderr
 
 
 def test_prebuild_runs_release_code_confined_like_a_candidate(
@@ -781,8 +780,6 @@ def test_rederive_names_refusals_again_and_measures_nothing(
 ) -> None:
     """A ledger written before a refusal had its own name is brought up to date by the command, from the
     stored verdicts alone; the summary follows, and the rows name the release file, not a folder."""
-    from repro.cli import main
-
     f = write(
         tmp_path / "rel" / "h100.json",
         cudal1_line(1, 1, "K1", 80.0) + "\n" + cudal1_line(1, 2, "K2", 2.0) + "\n",
@@ -799,10 +796,8 @@ def test_rederive_names_refusals_again_and_measures_nothing(
     L.write(out, ledger)
 
     def audit(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(["audit", "--format", "cudal1", *args])
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        r = repro_in_process(capsys, "audit", "--format", "cudal1", *args)
+        return r.returncode, r.stdout, r.stderr
 
     status, stdout, stderr = audit("--release", str(f), "--out", str(out), "--rederive")
     assert status == 0 and "nothing measured" in stdout, stderr
@@ -826,21 +821,13 @@ def test_rederive_names_refusals_again_and_measures_nothing(
 def test_audit_command_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The first error through `python -m repro audit` in a process of its own (the exit status a shell
     sees); the others through the same entry point in this process (a process each costs seconds)."""
-    from repro.cli import main
-
     r = subprocess.run([sys.executable, "-m", "repro", "audit", "--format", "cudal1", "--release",
                         str(tmp_path / "none.json"), "--out", str(tmp_path / "o.json")],
                        capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)  # fmt: skip
     assert r.returncode == 2 and "no such file" in r.stderr
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        capsys.readouterr()
-        try:
-            status = main(["audit", *args])
-        except SystemExit as exc:  # argparse's own errors
-            status = exc.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, status, captured.out, captured.err)
+        return repro_in_process(capsys, "audit", *args)
 
     f = write(tmp_path / "h100.json", cudal1_line(1, 1, "K", 2.0) + "\n")
     r = run(
