@@ -460,9 +460,13 @@ def test_a_lock_left_by_a_killed_build_does_not_stall_the_next_prebuild(tmp_path
     assert info["ok"] and built(b, "ext") == "after the lock||9.0", info
     write(src, "import os, pathlib, time\n"
                "pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'ext', 'lock').touch()\n"
-               "time.sleep(30)\n")  # fmt: skip
-    info = prebuild(src, b, "", timeout_s=2)
-    assert info["cause"] == "timeout" and not (b / "ext" / "lock").exists()
+               "pathlib.Path(os.environ['TORCH_EXTENSIONS_DIR'], 'locked').touch()\n"
+               "time.sleep(60)\n")  # fmt: skip
+    info = prebuild(src, b, "", timeout_s=8)
+    assert (
+        info["cause"] == "timeout" and (b / "locked").is_file()
+    )  # the lock was taken, then the build killed
+    assert not (b / "ext" / "lock").exists()
 
 
 def test_a_failed_build_the_kernel_catches_is_a_failed_prebuild_with_the_compiler_error(

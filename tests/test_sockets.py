@@ -176,7 +176,7 @@ def test_a_candidate_sends_nothing_over_udp(tmp_path: Path, monkeypatch: pytest.
         result = evaluate_policies(PROBLEM, send + SOLUTION, {"": settings})[""]
         assert result.verdict == "correct", (result.verdict, result.reason)
         with pytest.raises(TimeoutError):
-            print(listener.recvfrom(64))
+            listener.recvfrom(64)
     finally:
         listener.close()
     assert result.provenance["isolation"].get("worker_network_sockets") == "refused"

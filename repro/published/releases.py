@@ -97,17 +97,21 @@ class Release:
         return {"format": self.format, "source": self.source, "sha256": self.sha256, **self.meta}
 
 
+def _is_url(source: str) -> bool:
+    return bool(re.match(r"^https?://", source))
+
+
 def shown(source: str | Path) -> str:
     """How a release's location is recorded in a ledger: a URL as given, a local file by its name only
     (the sha256 beside it identifies the bytes; the auditing machine's folders mean nothing to a reader)."""
     text = str(source)
-    return text if re.match(r"^https?://", text) else Path(text).name
+    return text if _is_url(text) else Path(text).name
 
 
 def read_bytes(source: str | Path) -> bytes:
     """A local file, or an http(s) URL fetched once."""
     text = str(source)
-    if re.match(r"^https?://", text):
+    if _is_url(text):
         try:
             with urllib.request.urlopen(text, timeout=120) as resp:  # noqa: S310 (http(s) only)
                 return resp.read()
@@ -328,7 +332,7 @@ def _text_field(obj: dict[str, Any], key: str, base: Path | None, where: str, re
 def read_jsonl(source: str | Path, defaults: dict[str, str] | None = None) -> Release:
     """The generic JSONL format (see the module's docstring). `defaults` fill empty claim fields."""
     data = read_bytes(source)
-    local = not re.match(r"^https?://", str(source))
+    local = not _is_url(str(source))
     base = Path(str(source)).resolve().parent if local else None
     kernels, seen = [], set()
     digest = hashlib.sha256(data)
@@ -403,10 +407,6 @@ _KEY = re.compile(r"^Level (\d+): (\d+)_(.*)$")
 _HASH = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 SOLUTION_FIELDS = ("display_name", "torch_speedup", "file")
-
-
-def _is_url(source: str) -> bool:
-    return bool(re.match(r"^https?://", source))
 
 
 def _fetch(url: str) -> bytes | None:
