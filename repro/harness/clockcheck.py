@@ -15,25 +15,26 @@ CPU path it also reads the CPU time the kernel accounted to the candidate's proc
 (`/proc`, outside the process too), and counts the smaller of the two: the CPU time is what a loaded
 machine's scheduler does not inflate, the wall time what parallel work does not.
 
-What a forged time gains at most: the tolerance, the fixed allowance over K calls, and on CUDA the
-launch cost the timed loop's pre-roll hides and the batch cannot (`launch_allowance_ms`; zero where
-the batch's own device work already outlasts its launches), a share of the batch's own cost
-(`OWN_COST_SHARE`, the error of subtracting it as measured on an H200) and a multiple of its host part
-(`HOST_SPEED_SPREAD`: the candidate's process may get a slower CPU than the reference worker's did). On
-CUDA the check therefore resolves kernels whose time is large against the batch's own cost, which the
-projection vectors (windows of one base: `weights`) keep to input generation and one multiply-and-sum
-per output.
+What a forged time gains at most: on the CPU path the tolerance and the fixed allowance over K calls.
+On CUDA the parent subtracts the own work's *device* time, which does not depend on the speed of the
+host that queued it, and accepts a batch whose time either the device explains (that device time, a
+small share of it for its error, and the call at most (1 + tolerance) times the reported median) or
+the host explains (queuing the own work on a host up to HOST_SPEED_SPREAD times slower than the
+reference worker's, plus the candidate's own launches, which the timed loop's pre-roll bounds):
+`cuda_allowance`. A forged median is refused once the kernel's real time exceeds the device bound and
+the batch is longer than the host bound, i.e. once the own work's device time plus the kernel outlasts
+the slowest host's queuing; the own host work per call is therefore kept to the seeding (no device
+work), the task's `get_inputs` and one dot per output chunk.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 
@@ -43,12 +44,14 @@ _perf_counter_ns = timing._perf_counter_ns
 
 # Seeds in the reference's batch pool: at most POOL_MAX, computed until POOL_BUDGET_S has passed and at
 # least POOL_MIN (the smallest batch, ROUNDS times).
-POOL_MAX = 64
+POOL_MAX = {"cuda": 128, "cpu": 64}
 POOL_MIN = 6
 POOL_BUDGET_S = 1.0
 # A batch is sized to take about TARGET_MS (the reported median plus overhead, per call), with at least
 # K_MIN calls; further rounds (ROUNDS in all), on other seeds, only while each contradicts the report.
-TARGET_MS = {"cuda": 20.0, "cpu": 150.0}
+# On CUDA the fixed allowance and the first call's queuing are spread over the K calls: 40 ms and a pool
+# of 128 give up to 42 calls a round (the CPU path's 64 and 150 ms: up to 21, which its FIXED_MS is for).
+TARGET_MS = {"cuda": 40.0, "cpu": 150.0}
 K_MIN = 2
 ROUNDS = 3
 # The parent-clocked time per call may exceed the reported median by this fraction ...
@@ -56,21 +59,19 @@ TOLERANCE = {"cuda": 0.25, "cpu": 0.5}
 # ... plus this much per batch (pipe wake-ups on both sides, the final synchronize, the scheduler of a
 # busy machine). On the CPU path, a 2-core machine under a test suite's load refused honest candidates
 # by 0.12 and 0.46 ms a call over 21-call batches (their processes' CPU time ran up to 1.55x the timed
-# loop's); 30 ms a batch covers that, and the half-time forger stays refused by about 2 ms a call ...
+# loop's); 30 ms a batch covers that, and the half-time forger stays refused by about 2 ms a call.
 FIXED_MS = {"cuda": 1.0, "cpu": 30.0}
-# ... plus, on CUDA, this fraction of the batch's own cost per call (inputs and projections, timed by
-# the reference worker and subtracted): on an H200 the subtraction was off by +0.035 ms a call for the
-# honest softmax solution (own cost 1.18 ms, median 0.128 ms: refused by 0.0004 ms without it) and by
-# -0.09 to -0.24 ms for others, so the parent's clock resolves the time of kernels no shorter than about
-# this share of their inputs' generation ...
-OWN_COST_SHARE = {"cuda": 0.1, "cpu": 0.0}
-# On CUDA, the host's part of the own cost (the time spent launching it) runs at the speed of the CPU the
-# process happens to get, which is not the reference worker's: on an H200 host (commit 8210fae) the same
-# inputs and projections cost 0.29 ms a call in one process and up to 0.65 ms in another, and a batch
-# whose calls are shorter than their launching is timed at the host's speed. Honest 0.06 ms row
-# reductions were refused by up to 0.31 ms a call (0.9 of that host part). The rule therefore allows
-# this many times the host part besides, on CUDA: a forged time gains at most that much more.
-HOST_SPEED_SPREAD = {"cuda": 1.5, "cpu": 0.0}
+# On CUDA, the share of the own work's device time allowed for the error of subtracting it (the same
+# kernels on the same device, timed in another process). Subtracting the wall time of the own work
+# instead was off by up to 0.24 ms a call on an H200 (a 1.2 ms own cost that was mostly host time);
+# within one process the batch less its own wall time less the median stayed within -0.025 ... +0.065
+# ms. The device time alone has not yet been measured across processes on a GPU
+# (`python -m repro.bench.hostspread` measures its spread, `python -m repro.bench.clockbatch` its error).
+OWN_COST_SHARE = 0.05
+# On CUDA, how much slower the candidate's process may queue the same own work than the reference worker
+# did: on an H200 host (commit 8210fae) the same inputs and projections cost 0.29 ms a call in one
+# process and up to 0.65 ms in another (2.3x). It bounds only the host's explanation of a batch's time.
+HOST_SPEED_SPREAD = 2.5
 # ... and projections may differ from the reference's by this many standard deviations of the sum of
 # errors within the output tolerance.
 SIGMAS = 6.0
@@ -97,9 +98,9 @@ def tree_cpu_ms(root: int | None) -> float | None:
         return None
 
 
-# Outputs are projected in chunks of this many elements (a vector per chunk: `weights`), so a projection
-# needs at most two chunks' worth of memory beside the output.
-CHUNK = 1 << 24
+# Outputs are projected in chunks of this many elements (a vector per chunk: `weights`), one dot each:
+# outputs of up to 64M elements take one dot, and a base (below) of at most 256 MB per length.
+CHUNK = 1 << 26
 
 
 # The random vectors are windows of one standard-normal base per (device, length), at an offset drawn from
@@ -109,29 +110,41 @@ CHUNK = 1 << 24
 # the projection still needs every element of the output.
 WINDOW_SPAN = 1 << 16
 _BASES_MAX = 8
-_bases: dict[tuple[str, int], torch.Tensor] = {}
+_bases: dict[tuple[torch.device, int], torch.Tensor] = {}
+_M64 = (1 << 64) - 1
+
+
+def _device(device: Any) -> torch.device:
+    dev = device if isinstance(device, torch.device) else torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
 
 
 def _base(n: int, device: Any) -> torch.Tensor:
-    dev = torch.device(device)
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    key = (str(dev), n)
+    key = (_device(device), n)
     base = _bases.get(key)
     if base is None:
         if len(_bases) >= _BASES_MAX:
             _bases.pop(next(iter(_bases)))
-        gen = torch.Generator(device=dev).manual_seed((_W_SALT * 31 + n) % (1 << 62))
-        base = torch.randn(n + WINDOW_SPAN, generator=gen, device=dev, dtype=torch.float32)
+        gen = torch.Generator(device=key[0]).manual_seed((_W_SALT * 31 + n) % (1 << 62))
+        base = torch.randn(n + WINDOW_SPAN, generator=gen, device=key[0], dtype=torch.float32)
         _bases[key] = base
     return base
+
+
+def _offset(seed: int, k: int, chunk: int) -> int:
+    """A window's offset: a SplitMix64 hash of (seed, output, chunk), cheap on the host (no generator)."""
+    z = (seed * 1_000_003 + k * 65_537 + chunk + _W_SALT + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return (z ^ (z >> 31)) % WINDOW_SPAN
 
 
 def weights(seed: int, k: int, chunk: int, n: int, device: Any) -> torch.Tensor:
     """The random vector chunk `chunk` of output `k` of the call with `seed` is projected on: a window of
     the base (the global RNG state after forward does not matter; no device work once the base exists)."""
-    key = (seed * 1_000_003 + k * 65_537 + chunk + _W_SALT) % (1 << 62)
-    offset = random.Random(key).randrange(WINDOW_SPAN)
+    offset = _offset(seed, k, chunk)
     return _base(n, device)[offset : offset + n]
 
 
@@ -153,25 +166,54 @@ def _flat(out: torch.Tensor) -> torch.Tensor:
 def _chunks(out: torch.Tensor, seed: int, k: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(part of the flattened output, its random vector), chunk by chunk."""
     flat = _flat(out)
+    if 0 < flat.numel() <= CHUNK:  # one chunk, no slicing (host time per call is what the rule allows)
+        yield flat, weights(seed, k, 0, flat.numel(), flat.device)
+        return
     for c, start in enumerate(range(0, flat.numel(), CHUNK)):
         part = flat[start : start + CHUNK]
         yield part, weights(seed, k, c, part.numel(), part.device)
 
 
-def project(outs: Sequence[torch.Tensor], seed: int) -> torch.Tensor:
-    """One float64 projection per output, left on the device (no synchronisation)."""
-    ps = []
+def _dot(part: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """One chunk's projection, left on the device: one fused multiply-and-sum (a BLAS dot) for float32
+    and float64 chunks, a conversion first for others. The dot accumulates in the chunk's precision:
+    its rounding (about eps * sqrt(n * block) * rms, for products of random sign) stays far below
+    the 2 eps * sum |w r| that `allowed_difference` grants rounding."""
+    if part.dtype == torch.float64:
+        return torch.dot(part, w.double())
+    if part.dtype != torch.float32:
+        part = part.to(torch.float32)
+    return torch.dot(part, w)
+
+
+def _queue_projections(outs: Sequence[torch.Tensor], seed: int, dots: list[torch.Tensor]) -> list[int]:
+    """Queue one dot per chunk of each output onto `dots`; returns the number of chunks per output."""
+    counts = []
     for k, out in enumerate(outs):
-        total = torch.zeros((), dtype=torch.float64, device=out.device)
-        for part, w in _chunks(out, seed, k):
-            if part.dtype == torch.float64:
-                total = total + torch.dot(part, w.double())
-            else:
-                total = total + (part.to(torch.float32) * w).sum(dtype=torch.float64)
-        ps.append(total)
-    if not ps:
-        return torch.zeros(0, dtype=torch.float64)
-    return torch.stack(ps)
+        before = len(dots)
+        dots.extend(_dot(part, w) for part, w in _chunks(out, seed, k))
+        counts.append(len(dots) - before)
+    return counts
+
+
+def _sums(dots: list[torch.Tensor], layout: Sequence[Sequence[int]]) -> list[list[float]]:
+    """One transfer for every queued dot, then each output's chunks summed on the host (float64)."""
+    flat = torch.stack(dots).cpu().tolist() if dots else []  # float32 values convert exactly
+    values, i = [], 0
+    for counts in layout:
+        row = []
+        for n in counts:
+            row.append(math.fsum(flat[i : i + n]))
+            i += n
+        values.append(row)
+    return values
+
+
+def project(outs: Sequence[torch.Tensor], seed: int) -> torch.Tensor:
+    """One float64 projection per output (on the host: this synchronises)."""
+    dots: list[torch.Tensor] = []
+    counts = _queue_projections(outs, seed, dots)
+    return torch.tensor(_sums(dots, [counts])[0], dtype=torch.float64)
 
 
 def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[float]]:
@@ -200,42 +242,88 @@ def allowed_difference(terms: dict[str, list[float]], k: int, atol: float, rtol:
     return SIGMAS * math.sqrt(max(var, 0.0)) + 2.4e-7 * terms["wr"][k] + 1e-9
 
 
-def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-        seeds: Sequence[int], sync: Callable[[], None]) -> tuple[list[list[float]], float]:  # fmt: skip
-    """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
-    still held, so never at their addresses; at most two sets alive, as in the timed loop), one call,
-    the projections queued; one synchronisation at the end. Returns the projections and the host time
-    spent launching (ms).
-
-    Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
-    costs a copy that a forger would skip and the parent would have subtracted (for an elementwise
-    kernel as long as the kernel itself). Every call here is checked, so behaving differently on these
-    buffers gains nothing; a kernel fast only on reused addresses shows its speed on fresh ones."""
-    projs = []
+def _queue(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
+           seeds: Sequence[int]) -> tuple[list[torch.Tensor], list[list[int]], float]:  # fmt: skip
+    """The batch's calls and projections, queued without synchronising: (the dots, chunks per output
+    per call, host ms spent queuing). Per call the harness's own host work is the seeding (no device
+    work), the task's `get_inputs`, and one dot per output chunk."""
+    dots: list[torch.Tensor] = []
+    layout: list[list[int]] = []
     held: list[Any] = []
     t0 = _perf_counter_ns()
     for seed in seeds:
         inputs = inputs_for(seed)
         out = fn(*inputs)
-        projs.append(project(flatten(out), seed))
+        layout.append(_queue_projections(flatten(out), seed, dots))
         del out
         held = inputs  # the previous call's inputs are released only now
     del held
-    launched = (_perf_counter_ns() - t0) / 1e6
+    return dots, layout, (_perf_counter_ns() - t0) / 1e6
+
+
+def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
+        seeds: Sequence[int], sync: Callable[[], None]) -> tuple[list[list[float]], float]:  # fmt: skip
+    """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
+    still held, so never at their addresses; at most two sets alive, as in the timed loop), one call,
+    its projections queued; one synchronisation and one transfer at the end. Returns the projections
+    and the host time spent queuing (ms).
+
+    Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
+    costs a copy that a forger would skip and the parent would have subtracted (for an elementwise
+    kernel as long as the kernel itself). Every call here is checked, so behaving differently on these
+    buffers gains nothing; a kernel fast only on reused addresses shows its speed on fresh ones."""
+    dots, layout, launched = _queue(fn, inputs_for, flatten, seeds)
     sync()
-    values = torch.stack(projs).cpu().tolist() if projs else []
-    return values, launched
+    return _sums(dots, layout), launched
+
+
+# The own work's device time is timed behind a GPU spin this many times as long as queuing it took (and
+# at least SPIN_MIN_MS), so the host has queued all of it before the device starts: the events then time
+# the device alone, whatever the host's speed.
+SPIN_FACTOR, SPIN_MIN_MS = 2.0, 1.0
+
+
+def _device_ms(inputs_for: Callable[[int], list[Any]], outs: list[torch.Tensor], seeds: Sequence[int],
+               sync: Callable[[], None], cycles_per_ms: int, spin_ms: float) -> tuple[float, float] | None:  # fmt: skip
+    """(device ms, host ms) of queuing the own work of `seeds` behind a spin of `spin_ms`; None when the
+    host had not queued it all before the spin ended (the events would then time the host's gaps)."""
+    start, end = timing._Event(enable_timing=True), timing._Event(enable_timing=True)
+    sync()
+    timing._gpu_sleep(max(1, int(spin_ms * cycles_per_ms)))
+    timing._event_record(start)
+    dots, _, launched = _queue(lambda *a: outs, inputs_for, lambda o: o, seeds)
+    timing._event_record(end)
+    hidden = not start.query()  # the device was still spinning when the host was done
+    sync()
+    del dots
+    return (timing._event_elapsed(start, end), launched) if hidden else None
+
+
+class Cost(TypedDict):
+    """The batch's own cost per call, as the reference worker timed it (`overhead`)."""
+
+    gen_ms: float  # wall time, the final synchronisation included
+    launch_ms: float  # host time queuing it
+    dev_ms: float | None  # CUDA: device time alone
 
 
 def overhead(inputs_for: Callable[[int], list[Any]], outs: list[torch.Tensor], seeds: Sequence[int],
-             sync: Callable[[], None], repeats: int = 3, count_cpu: bool = False) -> dict[str, float]:  # fmt: skip
+             sync: Callable[[], None], repeats: int = 3, count_cpu: bool = False,
+             device: str = "cpu") -> Cost:  # fmt: skip
     """What the batch costs per call besides the call, timed in the reference worker: inputs generated
-    and an output (the reference's own, always the same) projected, per seed. `gen_ms` with the final
-    synchronisation, `launch_ms` the host time of launching it (medians of `repeats`). With `count_cpu`
-    (the CPU path) a repeat counts the smaller of its wall time and this process's CPU time, as the
-    parent counts the candidate's rounds: a busy machine would otherwise inflate the subtracted cost by
-    its scheduling delays and let a forged time through."""
-    gen, launch = [], []
+    and an output (the reference's own, always the same) projected, per seed; medians of `repeats`.
+    `gen_ms` is its wall time with the final synchronisation, `launch_ms` the host time of queuing it.
+    With `count_cpu` (the CPU path) a repeat counts the smaller of its wall time and this process's CPU
+    time, as the parent counts the candidate's rounds: a busy machine would otherwise inflate the
+    subtracted cost by its scheduling delays and let a forged time through.
+
+    On CUDA also `dev_ms`, the device time alone (`_device_ms`), which does not depend on how fast the
+    host that queued it was; `launch_ms` is then the host time of queuing it with the device held back
+    (no wait on the device can hide in it). What the CUDA rule subtracts and allows is built from these
+    two (`judge_time`)."""
+    per = max(1, len(seeds))
+    gen, launch, dev = [], [], []
+    cycles = timing.preroll_cycles(1.0) if device == "cuda" else 0
     for _ in range(repeats):
         sync()
         t0, c0 = _perf_counter_ns(), time.process_time_ns()
@@ -243,9 +331,29 @@ def overhead(inputs_for: Callable[[int], list[Any]], outs: list[torch.Tensor], s
         wall_ms = (_perf_counter_ns() - t0) / 1e6
         if count_cpu:
             wall_ms = min(wall_ms, (time.process_time_ns() - c0) / 1e6)
-        gen.append(wall_ms / max(1, len(seeds)))
-        launch.append(launched / max(1, len(seeds)))
-    return {"gen_ms": sorted(gen)[len(gen) // 2], "launch_ms": sorted(launch)[len(launch) // 2]}
+        gen.append(wall_ms / per)
+        if device == "cuda":
+            spin, timed = max(SPIN_MIN_MS, SPIN_FACTOR * launched), None
+            for _ in range(4):  # a host slower than the spin: spin longer
+                timed = _device_ms(inputs_for, outs, seeds, sync, cycles, spin)
+                if timed is not None:
+                    break
+                spin *= 4
+            if timed is None:
+                raise RuntimeError("the batch's own device time could not be timed: the host queued "
+                                   "slower than a GPU spin 64 times as long as its queuing")  # fmt: skip
+            dev.append(timed[0] / per)
+            launched = timed[1]
+        launch.append(launched / per)
+
+    def med(xs: list[float]) -> float:
+        return sorted(xs)[len(xs) // 2]
+
+    return Cost(gen_ms=med(gen), launch_ms=med(launch), dev_ms=med(dev) if dev else None)
+
+
+def pool_max(device: str) -> int:
+    return POOL_MAX.get(device, POOL_MAX["cpu"])
 
 
 def calls_for(median_ms: float, gen_ms: float, pool: int, device: str) -> int:
@@ -255,43 +363,51 @@ def calls_for(median_ms: float, gen_ms: float, pool: int, device: str) -> int:
     return max(min(k, pool // ROUNDS), min(K_MIN, pool // ROUNDS))
 
 
-def launch_allowance_ms(device: str, gen_ms: float, launch_ms: float) -> float:
-    """Launch cost per call that the timed loop hides (its GPU pre-roll) and a back-to-back batch cannot:
-    an honest kernel whose launches outlast its device time shows them on the parent's clock. The batch's
-    own device work (inputs, projections) hides launches for as long as it outlasts their launching."""
-    if device != "cuda":
-        return 0.0
-    return max(0.0, timing.PREROLL_MS - max(0.0, gen_ms - launch_ms))
-
-
 @dataclass(frozen=True)
 class Verdict:
-    per_call_ms: float  # parent-clocked, less the reference-timed overhead (the best round)
+    per_call_ms: float  # parent-clocked, less the batch's own cost (CUDA: its device time; the best round)
     allowed_ms: float
     rounds_ms: list[float]
     calls: int
     cpu_counted: bool = False  # the process tree's CPU time was the smaller, and counted
+    bound: str = "device"  # CUDA: which explanation of the batch's time allows more ("device" or "host")
 
     @property
     def contradicts(self) -> bool:
         return self.per_call_ms > self.allowed_ms
 
 
-def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, gen_ms: float, launch_ms: float,
-               device: str, rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
+def cuda_allowance(median_ms: float, dev_ms: float, launch_ms: float, calls: int) -> tuple[float, str]:
+    """The most an honest batch can take per call on CUDA, less the own device time D (`dev_ms`), and
+    which bound gave it. The host queues each call (own work H = `launch_ms`, slower by up to
+    HOST_SPEED_SPREAD in the candidate's process, and the candidate's launches: at most the timed loop's
+    pre-roll P plus the median m, or the timed loop would have shown them) while the device runs it (D
+    plus the call, at most (1 + TOLERANCE) m, plus OWN_COST_SHARE of D for the error of D). The host
+    never waits for the device, so K calls whose host work is at most Hc and device work at most Dc each
+    take at most max(K Dc + Hc, K Hc + Dc): per call, the device bound and the host bound below."""
+    d_max = (1 + OWN_COST_SHARE) * dev_ms + (1 + TOLERANCE["cuda"]) * median_ms
+    h_max = HOST_SPEED_SPREAD * launch_ms + timing.PREROLL_MS + median_ms
+    by_device, by_host = d_max + h_max / calls, h_max + d_max / calls
+    return (by_device - dev_ms, "device") if by_device >= by_host else (by_host - dev_ms, "host")
+
+
+def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: Mapping[str, Any], device: str,
+               rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
     """The parent's clock against the reported median; the fastest round counts (noise only adds). On
-    the CPU path a round's time is the smaller of its wall time and its process tree's CPU time."""
+    the CPU path a round's time is the smaller of its wall time and its process tree's CPU time, less
+    the own cost (`gen_ms`), against (1 + TOLERANCE) m. On CUDA, less the own device time (`dev_ms`),
+    against `cuda_allowance`. `cost` is the reference worker's `overhead`."""
     fixed = FIXED_MS.get(device, FIXED_MS["cpu"])
+    own = cost["dev_ms"] if device == "cuda" else cost["gen_ms"]
     per_call, cpu_counted = math.inf, False
     for r, ms in enumerate(rounds_ms):
         cpu = rounds_cpu_ms[r] if device != "cuda" and r < len(rounds_cpu_ms) else None
         counted = min(ms, cpu) if cpu is not None else ms
-        est = (counted - fixed) / calls - gen_ms
+        est = (counted - fixed) / calls - own
         if est < per_call:
             per_call, cpu_counted = est, cpu is not None and cpu < ms
-    tol = TOLERANCE.get(device, TOLERANCE["cpu"])
-    share = OWN_COST_SHARE.get(device, OWN_COST_SHARE["cpu"])
-    spread = HOST_SPEED_SPREAD.get(device, HOST_SPEED_SPREAD["cpu"])
-    allowed = (median_ms * (1 + tol) + launch_allowance_ms(device, gen_ms, launch_ms) + share * gen_ms
-               + spread * min(launch_ms, gen_ms))  # fmt: skip
+    if device == "cuda":
+        allowed, bound = cuda_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)
+        return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound)
+    allowed = median_ms * (1 + TOLERANCE.get(device, TOLERANCE["cpu"]))
     return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, clockcheck, compare, gpugate, isolation, peaks, procfs, sandbox
+from repro.harness import cache, clockcheck, compare, gpugate, isolation, peaks, procfs, sandbox, timing
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
@@ -39,7 +39,9 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 6: the batch's cost timed on fresh inputs, as the batch now runs.
 # 7: projections on windows of one base vector (a bundle of version 6 would not match); on the CPU path
 #    the batch's cost counts the smaller of wall and CPU time.
-HARNESS_VERSION = "7"
+# 8: one dot per output chunk (float32 accumulation), inputs seeded without torch.manual_seed, and on
+#    CUDA the batch's own device time timed apart (`dev_ms`); a pool of 128 seeds.
+HARNESS_VERSION = "8"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -210,7 +212,10 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
             "problem": str(problem_path),
             "peaks_path": str(peaks.peaks_path(dev)) if need_peaks else None,
             "pool_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(compare.POOL_SIZE)],
-            "batch_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(clockcheck.POOL_MAX)],
+            "batch_seeds": [
+                int.from_bytes(os.urandom(8), "little") >> 1
+                for _ in range(clockcheck.pool_max(settings.device))
+            ],
         }
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
@@ -638,29 +643,42 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
                                   f"reference's {q:.6g} (at most {allowed:.3g} apart within atol={atol:g}, "
                                   f"rtol={rtol:g}): the output differs from the reference")  # fmt: skip
     calls = len(rounds[0]["pool"])
-    v = clockcheck.judge_time([r["ms"] for r in rounds], calls, median_ms, ref["gen_ms"], ref["launch_ms"],
-                              device, [r.get("cpu_ms") for r in rounds])  # fmt: skip
+    v = clockcheck.judge_time([r["ms"] for r in rounds], calls, median_ms, ref, device,
+                              [r.get("cpu_ms") for r in rounds])  # fmt: skip
+    cuda = device == "cuda"
+    own = ref["dev_ms"] if cuda else ref["gen_ms"]
     clock = {"calls": calls, "rounds_ms": [round(x, 4) for x in v.rounds_ms],
              "rounds_cpu_ms": [r.get("cpu_ms") for r in rounds], "per_call_ms": round(v.per_call_ms, 6),
              "allowed_ms": round(v.allowed_ms, 6), "reported_ms": median_ms,
              "overhead_per_call_ms": round(ref["gen_ms"], 6)}  # fmt: skip
+    if cuda:
+        clock |= {
+            "own_device_ms": round(own, 6),
+            "own_launch_ms": round(ref["launch_ms"], 6),
+            "bound": v.bound,
+        }
     if not v.contradicts:
         return clock, None
     tol = clockcheck.TOLERANCE.get(device, clockcheck.TOLERANCE["cpu"])
-    launch = clockcheck.launch_allowance_ms(device, ref["gen_ms"], ref["launch_ms"])
-    own = v.allowed_ms - median_ms * (1 + tol) - launch  # the own cost's error and the host's speed
+    if not cuda:
+        why = f"{tol:.0%} over the median"
+    elif v.bound == "device":
+        why = (f"the device's bound: {tol:.0%} over the median, plus {clockcheck.OWN_COST_SHARE:.0%} of the own "
+               "device time for its error and the host's queuing of one call spread over the calls")  # fmt: skip
+    else:
+        why = (f"the host's bound: queuing the own work ({ref['launch_ms']:.3g} ms a call in the reference "
+               f"worker) up to {clockcheck.HOST_SPEED_SPREAD:g}x slower, plus the candidate's launches up to "
+               f"the timed loop's {timing.PREROLL_MS:g} ms pre-roll and the median")  # fmt: skip
     return clock, ("rejected", (
             f"the evaluating process's clock contradicts the reported time of candidate {sha[:12]}: its worker "
             f"reported a median of {median_ms:.4g} ms per call, but {calls} back-to-back calls on unseen inputs "
             f"took {min(v.rounds_ms):.4g} ms on the parent's clock ({len(rounds)} round(s), the fastest "
             f"counted{', by the CPU time of its processes' if v.cpu_counted else ''}), {v.per_call_ms:.4g} ms "
-            f"per call less the batch's own cost ({ref['gen_ms']:.3g} ms per "
-            f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({tol:.0%} over "
-            f"the median{f' plus {launch:.3g} ms of launch cost' if launch else ''}"
-            f"{f' plus {own:.3g} ms for the error of subtracting its own cost' if own > 1e-9 else ''}). The timing was tampered "
-            "with, or the kernel is fast only on the timed loop's reused buffers (the batch's are fresh); "
-            "fix: leave the harness's channel to its worker, which reports its own measurements, and do not "
-            "key cached work on input addresses"
+            f"per call less the batch's own {'device time' if cuda else 'cost'} ({own:.3g} ms per "
+            f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({why}). The timing "
+            "was tampered with, or the kernel is fast only on the timed loop's reused buffers (the batch's are "
+            "fresh); fix: leave the harness's channel to its worker, which reports its own measurements, and do "
+            "not key cached work on input addresses"
     ))  # fmt: skip
 
 

@@ -47,9 +47,23 @@ def timing_seed(base: int, iteration: int) -> int:
     return base * 1_000_003 + 500_000 + iteration
 
 
+def seed_generators(seed: int, device: str) -> None:
+    """What `torch.manual_seed` does for the generators inputs are drawn from (the CPU's and the
+    device's), without its Python overhead (about 0.09 ms a call on an H200 host, which the
+    parent-clocked batch pays once per call): the same seed gives the same values."""
+    torch.default_generator.manual_seed(seed)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.init()
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        torch.cuda.default_generators[index].manual_seed(seed)
+    elif dev.type != "cpu":
+        torch.manual_seed(seed)
+
+
 def make_inputs(problem: ModuleType, shape: dict[str, Any], seed: int, device: str) -> list[Any]:
     """Fresh inputs, generated directly on the device (fast, and deterministic for a given seed)."""
-    torch.manual_seed(seed)
+    seed_generators(seed, device)
     with torch.device(device):
         inputs = list(problem.get_inputs(**shape))
     return [x.to(device) if isinstance(x, torch.Tensor) else x for x in inputs]

@@ -271,8 +271,8 @@ class Session:
         if self.batch_rounds:
             calls = len(self.batch_rounds[0]["pool"])
             last = self.batch_rounds[-1]
-            v = clockcheck.judge_time([last["ms"]], calls, median, ref["gen_ms"], ref["launch_ms"],
-                                      self.settings.device, [last.get("cpu_ms")])  # fmt: skip
+            v = clockcheck.judge_time([last["ms"]], calls, median, ref, self.settings.device,
+                                      [last.get("cpu_ms")])  # fmt: skip
             again = v.contradicts and r < clockcheck.ROUNDS
         else:
             calls = (

@@ -279,7 +279,7 @@ def _reference_pool(job: Job, problem: Any, shape: dict, model: Any) -> None:
 def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
     """The parent-clocked batch's pool (see `clockcheck`): per unseen seed (drawn by the parent), the
     projections of the reference's outputs and the terms of their tolerance; then the batch's cost
-    besides the call (inputs and projections), timed on this device."""
+    besides the call (inputs and projections), timed on this device (on CUDA its device time apart too)."""
     seeds = [int(x) for x in job.plan.get("batch_seeds") or []]
     if not seeds:
         return
@@ -301,6 +301,7 @@ def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
         used[: min(len(used), 16)],
         job.sync,
         count_cpu=job.device != "cuda",
+        device=job.device,
     )
     job.report["batch"] = {"seeds": used, "pool": pool, **cost}
 
