@@ -14,13 +14,26 @@ from repro.bench import hostspread
 def test_each_process_reports_its_own_cost_on_the_cpus_it_was_pinned_to(tmp_path: Path) -> None:
     cpu = min(os.sched_getaffinity(0))
     out = tmp_path / "spread.json"
-    args = ["--device", "cpu", "--task", "row_max", "--processes", "2", "--repeats", "1", "--pin", str(cpu)]
+    args = [
+        "--device",
+        "cpu",
+        "--tasks",
+        "row_max,scale_add",
+        "--processes",
+        "2",
+        "--repeats",
+        "1",
+        "--pin",
+        str(cpu),
+    ]
     assert hostspread.main([*args, "--out", str(out)]) == 0
     got = json.loads(out.read_text())
     assert [r["cpus"] for r in got["rows"]] == [[cpu], [cpu]]
-    assert all(r["gen_ms"] > 0 and r["launch_ms"] > 0 for r in got["rows"])
-    gens = [r["gen_ms"] for r in got["rows"]]
-    assert got["summary"]["gen_ms_spread"] == pytest.approx(max(gens) / min(gens))
+    costs = [r["tasks"][t] for r in got["rows"] for t in ("row_max", "scale_add")]
+    assert all(c["gen_ms"] > 0 and c["launch_ms"] > 0 and c["dev_ms"] is None for c in costs)  # no device
+    gens = [r["tasks"]["scale_add"]["gen_ms"] for r in got["rows"]]
+    assert got["summary"]["scale_add"]["gen_ms_spread"] == pytest.approx(max(gens) / min(gens))
+    assert "dev_ms_spread" not in got["summary"]["row_max"]
     assert got["pin"] == str(cpu) and got["provenance"]["device"] == "cpu"
 
 
@@ -29,7 +42,7 @@ def test_each_process_reports_its_own_cost_on_the_cpus_it_was_pinned_to(tmp_path
     [
         (["--processes", "1"], "--processes must be at least 2"),
         (["--repeats", "0"], "--repeats must be at least 1"),
-        (["--task", "nope"], "--task 'nope': unknown"),
+        (["--tasks", "row_max,nope"], "--tasks 'row_max,nope': unknown ['nope']"),
         (["--pin", "x"], "--pin 'x': give CPU numbers"),
         (["--pin", "4096"], "may run only on CPUs"),
     ],

@@ -1,14 +1,14 @@
 """`python -m repro.bench.hostspread`: how much the parent-clocked batch's own cost differs between processes.
 
 The reference worker times the batch's own cost (fresh inputs and output projections, per call) in its
-process; the candidate's batch runs in another. Where that cost is mostly host time (launching), the
-candidate's process pays it at the speed of the CPU it got, and on an H200 host the same work cost
-0.29 ms a call in one process and up to 0.65 ms in another (BENCHMARKS.md). The rule allows for that
-(`clockcheck.HOST_SPEED_SPREAD`), which is also what a forged time can gain. This starts `--processes`
-fresh processes one after another, each timing the own cost of one task as the reference worker does
+process; the candidate's batch runs in another. The host's part (queuing it, `launch_ms`) runs at the
+speed of the CPU the process got: on an H200 host the same work cost 0.29 ms a call in one process and
+up to 0.65 ms in another (BENCHMARKS.md), which the CUDA rule allows for only where the host, not the
+device, explains a batch's time (`clockcheck.HOST_SPEED_SPREAD`). What the rule subtracts on CUDA is
+the device's part (`dev_ms`), which should not depend on the process at all. This starts `--processes`
+fresh processes one after another, each timing the own cost of each task as the reference worker does
 (`clockcheck.overhead`, `--repeats` batches of 16 calls), optionally pinned to the CPUs `--pin` names,
-and reports each process's figures and the spread (largest over smallest). Pinning the reference and
-the candidate to the same CPUs would be worth it if the spread then collapses.
+and reports each process's figures and, per task, the spread (largest over smallest) of each.
 Writes JSON with provenance to repro/results/bench/hostspread-<device>.json.
 """
 
@@ -28,38 +28,54 @@ OUT_DIR = REPO / "repro" / "results" / "bench"
 
 CHILD = """
 import json, os, sys
-pin = sys.argv[4]
+pin = sys.argv[3]
 if pin:
     os.sched_setaffinity(0, {int(c) for c in pin.split(",")})
 import torch
 from repro.harness import clockcheck, problem as prob
-name, device, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+device, repeats = sys.argv[1], int(sys.argv[2])
 sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-p = prob.load_module(sys.argv[5], "hostspread_problem")
-shape = prob.shapes_for(p, device)[0]
-def inputs_for(seed):
-    return prob.make_inputs(p, shape, seed, device)
-with torch.no_grad():
-    model = prob.build_model(p.Model, p, shape, 42, device)
-    outs = prob.flatten_outputs(model(*inputs_for(7)))
-clockcheck.warm([o.numel() for o in outs], device)
-sync()
-seeds = list(range(5000, 5016))
-clockcheck.overhead(inputs_for, outs, seeds, sync, repeats=1)  # warm: allocator, kernels
-own = clockcheck.overhead(inputs_for, outs, seeds, sync, repeats=repeats, count_cpu=device != "cuda")
-print(json.dumps({"cpus": sorted(os.sched_getaffinity(0)), **own}))
+rows = {}
+for i, (name, path) in enumerate(zip(sys.argv[4::2], sys.argv[5::2])):
+    p = prob.load_module(path, f"hostspread_problem_{i}")
+    shape = prob.shapes_for(p, device)[0]
+    def inputs_for(seed):
+        return prob.make_inputs(p, shape, seed, device)
+    with torch.no_grad():
+        model = prob.build_model(p.Model, p, shape, 42, device)
+        outs = prob.flatten_outputs(model(*inputs_for(7)))
+    clockcheck.warm([o.numel() for o in outs], device)
+    sync()
+    seeds = list(range(5000, 5016))
+    clockcheck.overhead(inputs_for, outs, seeds, sync, repeats=1, device=device)  # warm: allocator, kernels
+    rows[name] = clockcheck.overhead(inputs_for, outs, seeds, sync, repeats=repeats,
+                                     count_cpu=device != "cuda", device=device)
+    del model, outs
+    if device == "cuda":
+        torch.cuda.empty_cache()
+print(json.dumps({"cpus": sorted(os.sched_getaffinity(0)), "tasks": rows}))
 """
 
 
-def one_process(task: str, device: str, repeats: int, pin: str) -> dict[str, Any]:
-    """The own cost as one fresh process measures it (ms per call: wall, and host time launching)."""
-    problem = REPO / TASKS[task][0]
-    done = subprocess.run([sys.executable, "-c", CHILD, task, device, str(repeats), pin, str(problem)],
+def one_process(tasks: list[str], device: str, repeats: int, pin: str) -> dict[str, Any]:
+    """The own cost of each task as one fresh process measures it (ms per call: wall, host time queuing
+    it, and on CUDA the device's time)."""
+    pairs = [x for t in tasks for x in (t, str(REPO / TASKS[t][0]))]
+    done = subprocess.run([sys.executable, "-c", CHILD, device, str(repeats), pin, *pairs],
                           cwd=REPO, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"a measuring process failed: {done.stderr.strip()[-1500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+KEYS = ("gen_ms", "launch_ms", "dev_ms")  # wall, host queuing, device (CUDA)
+DEFAULT_TASKS = ("row_max", "scale_add", "scale_add_large")
+
+
+def _figures(cost: dict[str, Any]) -> str:
+    dev = f", device {cost['dev_ms']:.4f}" if cost.get("dev_ms") is not None else ""
+    return f"wall {cost['gen_ms']:.4f}, queuing {cost['launch_ms']:.4f}{dev}"
 
 
 def spread(values: list[float]) -> float:
@@ -70,7 +86,11 @@ def spread(values: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m repro.bench.hostspread", description=__doc__.splitlines()[0])
-    p.add_argument("--task", default="row_max", help=f"one of {', '.join(TASKS)} (default row_max)")
+    p.add_argument(
+        "--tasks",
+        default=",".join(DEFAULT_TASKS),
+        help=f"comma-separated, of {', '.join(TASKS)} (default {','.join(DEFAULT_TASKS)})",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda if available")
     p.add_argument("--processes", type=int, default=8, help="fresh processes, one after another (default 8)")
     p.add_argument(
@@ -83,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON (default repro/results/bench/hostspread-<device>.json)"
     )
     args = p.parse_args(argv)
-    if args.task not in TASKS:
-        p.error(f"--task {args.task!r}: unknown (known: {', '.join(TASKS)})")
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        p.error(f"--tasks {args.tasks!r}: unknown {unknown} (known: {', '.join(TASKS)})")
     if args.processes < 2:
         p.error(f"--processes must be at least 2 to show a spread (got {args.processes})")
     if args.repeats < 1:
@@ -111,21 +133,28 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for i in range(args.processes):
         try:
-            row = one_process(args.task, device, args.repeats, args.pin)
+            row = one_process(tasks, device, args.repeats, args.pin)
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         rows.append(row)
-        print(f"process {i + 1}: own cost {row['gen_ms']:.4f} ms a call, launching {row['launch_ms']:.4f} ms",
-              flush=True)  # fmt: skip
-    summary = {"gen_ms_spread": spread([r["gen_ms"] for r in rows]),
-               "launch_ms_spread": spread([r["launch_ms"] for r in rows])}  # fmt: skip
+        said = "; ".join(f"{t} {_figures(c)}" for t, c in row["tasks"].items())
+        print(f"process {i + 1}: {said} (ms a call)", flush=True)
+    summary = {
+        t: {
+            f"{k}_spread": spread([r["tasks"][t][k] for r in rows])
+            for k in KEYS
+            if rows[0]["tasks"][t][k] is not None
+        }
+        for t in tasks
+    }
     slug = device_slug(torch.cuda.get_device_name()) if device == "cuda" else "cpu"
     out = args.out or OUT_DIR / f"hostspread-{slug}.json"
-    write_json_atomic(out, {"task": args.task, "pin": args.pin or None, "repeats": args.repeats, "rows": rows,
+    write_json_atomic(out, {"tasks": tasks, "pin": args.pin or None, "repeats": args.repeats, "rows": rows,
                             "summary": summary, "provenance": provenance(device)})  # fmt: skip
-    print(f"spread (largest / smallest): own cost {summary['gen_ms_spread']:.2f}x, launching "
-          f"{summary['launch_ms_spread']:.2f}x; wrote {out}")  # fmt: skip
+    for t, sp in summary.items():
+        print(f"{t}: spread (largest / smallest) " + ", ".join(f"{k} {v:.2f}x" for k, v in sp.items()))
+    print(f"wrote {out}")
     return 0
 
 
