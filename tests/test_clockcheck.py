@@ -95,7 +95,7 @@ def test_the_batchs_own_work_is_one_dot_per_output_chunk(monkeypatch: pytest.Mon
     seen: list[str] = []
 
     class Log(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             seen.append(func.__name__.split(".")[0])
             return func(*args, **(kwargs or {}))
 
@@ -106,6 +106,46 @@ def test_the_batchs_own_work_is_one_dot_per_output_chunk(monkeypatch: pytest.Mon
     assert work == ["dot"] * 4 * len(seeds) + ["stack"]
     for seed, row in zip(seeds, values, strict=True):  # the same values as the reference's projections
         assert row == pytest.approx([float(p) for p in clockcheck.project(outs, seed)], rel=1e-12)
+
+
+class _FakeEvent:
+    """A CUDA event for the CPU: `query` says whether the device had reached it (here: whether the host
+    took longer than the spin queued before it), `elapsed_time` gives a fixed device time."""
+
+    reached: list[bool] = []
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        pass
+
+    def query(self) -> bool:
+        return _FakeEvent.reached.pop(0)
+
+
+def test_the_own_device_time_is_timed_behind_a_spin_the_host_outlasts_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On CUDA the reference worker times the own work's device time with events after a GPU spin, and
+    only when the host had queued all of it before the spin ended; otherwise it spins 4x longer."""
+    from repro.harness import timing
+
+    spins: list[int] = []
+    monkeypatch.setattr(timing, "_Event", _FakeEvent)
+    monkeypatch.setattr(timing, "_event_record", lambda e: None)
+    monkeypatch.setattr(timing, "_event_elapsed", lambda a, b: 8.0)  # ms for the 16 calls' own work
+    monkeypatch.setattr(timing, "_gpu_sleep", spins.append)
+    monkeypatch.setattr(timing, "preroll_cycles", lambda ms=0.2: int(1000 * ms))  # 1000 cycles a ms
+    outs = [torch.randn(100)]
+    seeds = list(range(16))
+    _FakeEvent.reached = [True, False]  # the first spin was too short, the second hid the host
+    cost = clockcheck.overhead(lambda s: [], outs, seeds, lambda: None, repeats=1, device="cuda")
+    assert cost["dev_ms"] == pytest.approx(8.0 / 16)
+    assert len(spins) == 2 and abs(spins[1] - 4 * spins[0]) <= 4 and spins[0] >= 1000 * clockcheck.SPIN_MIN_MS
+    assert cost["launch_ms"] > 0  # the host time of queuing, taken from the run the spin hid
+    _FakeEvent.reached = [True] * 4  # a host slower than every spin: no device time is made up
+    with pytest.raises(RuntimeError, match="could not be timed"):
+        clockcheck.overhead(lambda s: [], outs, seeds, lambda: None, repeats=1, device="cuda")
+    cpu = clockcheck.overhead(lambda s: [], outs, seeds, lambda: None, repeats=1)
+    assert cpu["dev_ms"] is None
 
 
 def test_inputs_are_seeded_as_torch_manual_seed_would() -> None:
