@@ -226,4 +226,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"{args.out}: {counts}")
     for name, s in (summary.get("policies") or {}).items():
         print(f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}")
+    builds = summary.get("builds") or {}
+    if builds.get("prebuilt"):
+        print(f"  builds: {builds['prebuilt']} prebuilt, {builds['replayed_in_candidate']} failures replayed, "
+              f"{builds['rebuilt_in_candidate']} compiled again in the candidate; seconds per kernel "
+              + "; ".join(f"{g} {v['median']} (n={v['n']})" for g, v in builds["seconds_per_kernel"].items()))  # fmt: skip
     return 0

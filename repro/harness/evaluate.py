@@ -25,7 +25,18 @@ from typing import Any
 
 import torch
 
-from repro.harness import cache, clockcheck, compare, gpugate, isolation, peaks, procfs, sandbox, timing
+from repro.harness import (
+    buildreplay,
+    cache,
+    clockcheck,
+    compare,
+    gpugate,
+    isolation,
+    peaks,
+    procfs,
+    sandbox,
+    timing,
+)
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
@@ -264,7 +275,8 @@ def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: 
 
 
 def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
-                      judged: dict[str, EvalSettings], writable: tuple[Path, ...] = ()) -> dict[str, EvalResult]:  # fmt: skip
+                      judged: dict[str, EvalSettings], writable: tuple[Path, ...] = (),
+                      build_replay: list[dict[str, Any]] | None = None) -> dict[str, EvalResult]:  # fmt: skip
     """One candidate process judged under several rule sets at once (e.g. a published kernel under this
     project's rules and under its benchmark's): each verdict is the one a run under its own settings
     gives, at the cost of one run.
@@ -277,7 +289,12 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
 
     `writable`: folders of this candidate's own (e.g. the `load_inline` build a parallel prebuild made
     for it, which torch must lock and may update) that its process may write besides its job folder;
-    they are handed to its uid. Never a folder another candidate or the harness uses."""
+    they are handed to its uid. Never a folder another candidate or the harness uses.
+
+    `build_replay`: that prebuild's records (`buildreplay.sanitize`): a `load_inline`/`load` call of the
+    candidate with the same key as a build the prebuild saw fail at the compiler fails at once with the
+    recorded error; the worker installs the hook before importing the candidate. What was replayed is
+    in `overhead["build_replay"]`."""
     if not judged:
         raise ValueError("evaluate_policies: give at least one rule set")
     first = next(iter(judged.values()))
@@ -295,12 +312,14 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
     loose = any(s.ops_policy == "any" for s in judged.values())
     run = dataclasses.replace(first, ops_policy="any" if loose else "kernels", tolerance=None)
     stops = loose and any(s.ops_policy == "kernels" for s in judged.values())
-    return _evaluate(problem_path, candidate_source, run, judged, strict_stops=stops, writable=writable)
+    return _evaluate(problem_path, candidate_source, run, judged, strict_stops=stops, writable=writable,
+                     build_replay=buildreplay.sanitize(build_replay or []))  # fmt: skip
 
 
 def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings,
               judged: dict[str, EvalSettings], strict_stops: bool = False,
-              writable: tuple[Path, ...] = (), alone: bool = False) -> dict[str, EvalResult]:  # fmt: skip
+              writable: tuple[Path, ...] = (), alone: bool = False,
+              build_replay: list[dict[str, Any]] | None = None) -> dict[str, EvalResult]:  # fmt: skip
     """Run the candidate once under `settings` and judge the run under each of `judged`. Its device may
     be shared with other candidates except while it is timed (`gpugate`); a run that ran out of device
     memory while it shared the device is run again with the device to itself (`alone`)."""
@@ -359,7 +378,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             except OSError as exc:
                 raise HarnessError(f"cannot hand {d} to the candidate: {exc}") from None
         plan = {"problem": str(problem_copy), "candidate": str(cand_file), "strict_stops": strict_stops,
-                "writable": extra}  # fmt: skip
+                "writable": extra, "build_replay": build_replay or []}  # fmt: skip
         plan_path = _plan("candidate", job_dir, plan, settings)
         prov["isolation"] = isolation.describe(worker.uid)
         session = Session(
@@ -404,15 +423,45 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             "reference_phases_s": bundle.get("phases_s") or {},
             "runs_judged_together": len(judged),
             "gate": turn.report() if turn is not None else None,
+            **({"build_replay": _replay_note(session.report, build_replay)} if build_replay else {}),
         }
     if not alone and turn is not None and turn.member.shared and any(map(_out_of_memory, results.values())):
         again = _evaluate(
-            problem_path, candidate_source, settings, judged, strict_stops, writable, alone=True
+            problem_path,
+            candidate_source,
+            settings,
+            judged,
+            strict_stops,
+            writable,
+            alone=True,
+            build_replay=build_replay,
         )
         for result in again.values():
             result.overhead["rerun_alone"] = "ran out of memory while another candidate shared the device"
         return again
     return results
+
+
+def _replay_note(report: dict[str, Any] | None, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the worker's build-replay hook says it did, limited to the builds the records name (the
+    candidate's process could write anything here: a note for the reader, never read to judge)."""
+    names = {r["name"] for r in records}
+    note = (report or {}).get("build_replay")
+    note = note if isinstance(note, dict) else {}
+
+    def listed(key: str) -> list[str]:
+        value = note.get(key)
+        return [v for v in value if v in names][:64] if isinstance(value, list) else []
+
+    missed = note.get("missed")
+    missed = missed if isinstance(missed, dict) else {}
+    return {
+        "replayed": listed("replayed"),
+        "redirected": listed("redirected"),
+        "missed": {
+            k: [str(x)[:200] for x in v][:12] for k, v in missed.items() if k in names and isinstance(v, list)
+        },
+    }
 
 
 def _out_of_memory(result: EvalResult) -> bool:

@@ -431,6 +431,12 @@ def run_candidate(job: Job) -> None:
     job.enter("load problem")
     problem = prob.load_module(Path(job.plan["problem"]), "kernelatlas_problem")
     shapes = prob.shapes_for(problem, job.device)
+    if job.plan.get("build_replay"):
+        # Installed here, before the candidate and the snapshot (which then covers the hook's module): its
+        # builds that its prebuild saw fail at the compiler fail again at once (see `buildreplay`).
+        from repro.harness import buildreplay
+
+        job.report["build_replay"] = buildreplay.install(job.plan["build_replay"]).report
     tripwire = guards.Tripwire()
     snapshot = guards.Snapshot()
     job.report["isolation"] = isolation.sandbox_candidate(

@@ -7,6 +7,21 @@ judges the kernels that need no build. The candidate then runs with `TORCH_EXTEN
 its built folder (a two-line prologue ahead of its source), so the harness's process loads the built
 module instead of compiling it again.
 
+A build the prebuild saw fail at the compiler is not compiled again either (most released kernels fail to
+build on a newer torch, catch the error and fall back to PyTorch). The prebuild records, per `load_inline`/
+`load` call, a key of everything that decides the build's outcome (`repro.harness.buildreplay`: arguments,
+sources' text, what they include, include folders, the environment, the compilers, torch) beside its outcome
+and output. The candidate's worker installs, before importing the kernel, a hook that raises torch's own
+build error (`RuntimeError("Error building extension '<name>': <the compiler's output>")`) for a call with
+the same key, when that output is a compiler diagnostic and nothing about the machine; any other call builds
+as before. The record is written by the kernel's own code, so it is trusted for nothing: the hook only
+raises, in the kernel's own call, what that call would raise, and never returns a module, so a forged record
+can only make that kernel's own build fail (which its code could do by raising); the hook's module is under
+the tamper snapshot, and what it reports (`timing_s.build.replayed_in_candidate`, `missed_in_candidate`:
+which part of the key differed) is a note, never read to judge. A successful `load` whose sources the
+prebuild wrote elsewhere (a fresh temporary folder) is pointed at the prebuild's files when their content is
+the same, so torch finds its build up to date (`redirected_in_candidate`).
+
 Each kernel runs in one candidate process judged under both policies (`evaluate_policies`: the run
 allows PyTorch ops, the worker marks where the strict rules would have stopped, and each tolerance is
 applied to the same outputs), so no kernel needs a second candidate process. (`derived_from` marks the
@@ -26,6 +41,7 @@ import os
 import queue
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -35,6 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from repro.harness import buildreplay
 from repro.harness.opcheck import ALWAYS_ALLOWED
 from repro.harness.settings import EvalSettings
 from repro.published import policies as pol
@@ -66,6 +83,7 @@ def task_slug(task: str) -> str:
 
 
 PREBUILD_RECORD = "prebuild.json"  # what the prebuild's process wrote about each build call, in its folder
+RECORD_MAX_BYTES = 16 << 20  # a larger record (the release's code can write it) is not read
 ERROR_LINES = 8
 
 
@@ -245,8 +263,9 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
             _BUILDS.discard(proc)
         clear_stale_locks(build_dir)  # a build killed at a timeout or deadline leaves torch's lock behind
     extensions: list[dict[str, Any]] = []
-    with contextlib.suppress(OSError, ValueError):
-        extensions = [e for e in json.loads(record.read_text()) if isinstance(e, dict)]
+    with contextlib.suppress(OSError, ValueError):  # written by the release's code: read with care
+        if record.stat().st_size <= RECORD_MAX_BYTES:
+            extensions = [e for e in json.loads(record.read_text()) if isinstance(e, dict)]
     errors: list[str] = [f"build did not finish within {timeout_s:g} s"] if timed_out else []
     for e in extensions:
         if not e.get("ok"):
@@ -260,6 +279,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     if not extensions and not timed_out:
         errors = errors or compiler_errors(out) or ["no load_inline/load call was reached by the prebuild"]
     ok = not timed_out and proc.returncode == 0 and bool(extensions) and all(e.get("ok") for e in extensions)
+    replay = buildreplay.sanitize(extensions)
     info: dict[str, Any] = {
         "ok": ok,
         "seconds": round(time.monotonic() - t0, 1),
@@ -267,6 +287,9 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
         "errors": list(dict.fromkeys(errors))[:ERROR_LINES],
         "log_tail": out[-600:],
         **({"timed_out": True} if timed_out else {}),
+        # failures at the compiler the candidate replays; successful `load`s it may find under other paths
+        "replay": replay,
+        "replayable": [r["name"] for r in replay if not r["ok"]],
     }
     info["cause"] = build_cause(info)
     return info
@@ -301,7 +324,7 @@ _PREBUILD = r"""
 import ast, importlib.util, json, os, sys, time, types
 from pathlib import Path
 import torch.utils.cpp_extension  # many kernels call it by its dotted name without importing it
-from repro.harness import isolation
+from repro.harness import buildreplay, isolation
 from repro.published.audit import is_build_call as is_build
 path = sys.argv[1]
 # No GPU is visible here, but the candidate will have one: kernels guard their build with
@@ -323,20 +346,25 @@ def _record(entry):
     with open(RECORD + ".tmp", "w") as f:
         json.dump(BUILDS, f)
     os.replace(RECORD + ".tmp", RECORD)
-def _recorded(build):
+# With each outcome, what decided it (`buildreplay.describe`, taken before the build): the candidate's
+# process replays a failure at the compiler for a call with the same key instead of compiling again.
+def _recorded(kind, build):
     def recorded(*args, **kwargs):
-        name, t0 = str(kwargs.get("name", args[0] if args else "?")), time.monotonic()
+        key = buildreplay.describe(kind, build, args, kwargs)
+        t0 = time.monotonic()
         try:
             module = build(*args, **kwargs)
         except BaseException as exc:
-            _record({"name": name, "ok": False, "seconds": round(time.monotonic() - t0, 1),
-                     "error": f"{type(exc).__name__}: {exc}"[:50000]})
+            text = str(exc)
+            _record({**key, "ok": False, "seconds": round(time.monotonic() - t0, 1),
+                     "error": f"{type(exc).__name__}: {text}"[:50000], "error_type": type(exc).__name__,
+                     **({"message": text} if len(text) <= buildreplay.MAX_MESSAGE else {})})
             raise
-        _record({"name": name, "ok": True, "seconds": round(time.monotonic() - t0, 1)})
+        _record({**key, "ok": True, "seconds": round(time.monotonic() - t0, 1)})
         return module
     return recorded
-for _name in ("load_inline", "load"):
-    setattr(torch.utils.cpp_extension, _name, _recorded(getattr(torch.utils.cpp_extension, _name)))
+for _name in buildreplay.KINDS:
+    setattr(torch.utils.cpp_extension, _name, _recorded(_name, getattr(torch.utils.cpp_extension, _name)))
 spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules["kernelatlas_prebuild"] = module
@@ -396,7 +424,9 @@ sys.exit(1 if failed else 0)
 
 def build_summary(info: dict[str, Any]) -> dict[str, Any]:
     """The part of a prebuild's outcome kept in the ledger row (`timing_s.build`)."""
-    keep = ("ok", "seconds", "cause", "extensions") + (() if info["ok"] else ("errors", "log_tail"))
+    keep = ("ok", "seconds", "cause", "extensions") + (
+        () if info["ok"] else ("errors", "log_tail", "replayable")
+    )
     out = {k: info[k] for k in keep if k in info}
     if "log_tail" in out:
         out["log_tail"] = out["log_tail"][-300:]
@@ -560,7 +590,8 @@ def prebuild_report(kernels: list[PublishedKernel], work_dir: Path, out: Path, *
         info = prebuild(folder / "kernel_source.py", folder, arch, timeout_s)
         with lock:
             report["kernels"].append({"task": k.task, "kernel_sha256": sha256(k.kernel_source or ""),
-                                      "build_dir": str(folder), **info})  # fmt: skip
+                                      "build_dir": str(folder),
+                                      **{k: v for k, v in info.items() if k != "replay"}})  # fmt: skip
             save()
         log(f"  {k.task}: {info['cause']} in {info['seconds']} s" + lines(info))
 
@@ -708,6 +739,7 @@ class Auditor:
             )
         self.lock = threading.Lock()
         self.builds: dict[str, dict[str, Any]] = {}  # task -> its prebuild's outcome, for its row
+        self.replays: dict[str, list[dict[str, Any]]] = {}  # task -> its prebuild's records for the candidate
 
     def done(self, k: PublishedKernel, mode: str) -> bool:
         """Whether `k` already has a row to keep: mode 'force' keeps none, 'only-missing' keeps any row
@@ -759,7 +791,8 @@ class Auditor:
         t0 = time.monotonic()
         before = ninja_state(build_dir) if build_dir is not None else {}
         results = evaluate_policies(problem, source, {n: p.settings(base) for n, p in self.policies.items()},
-                                    writable=(build_dir,) if build_dir is not None else ())  # fmt: skip
+                                    writable=(build_dir,) if build_dir is not None else (),
+                                    build_replay=self.replays.get(k.task) or [])  # fmt: skip
         # Each policy's verdict is its own judgement of the one run (what a run of its own would give).
         records = {name: _policy_record(res, claim) for name, res in results.items()}
         first = next(iter(results.values()))
@@ -767,6 +800,9 @@ class Auditor:
         build = dict(self.builds.get(k.task) or {})
         if build_dir is not None:
             build.update(rebuild_report(before, ninja_state(build_dir)))
+            # as the candidate's process reported it (a note, never read to judge)
+            replay: Any = over.get("build_replay") or {}
+            build.update({f"{key}_in_candidate": v for key, v in replay.items() if v})
         return {
             **self._base_row(k),
             "policies": records,
@@ -798,7 +834,9 @@ class Auditor:
             "judged": 0,
             "not_released": 0,
             "left": 0,
+            "replayed": 0,  # kernels whose candidate replayed a build its prebuild saw fail
         }
+        lane_s: list[float] = []  # seconds each judged kernel held its lane
         for k in [k for k in todo if k.kernel_source is None]:
             na = {"verdict": "not_released", "reason": k.missing or "the release has no kernel for this task",
                   "status": pol.STATUS_NO_KERNEL, "speedup": None}  # fmt: skip
@@ -828,6 +866,7 @@ class Auditor:
             info = prebuild(src_file, build_dir, arch, self.build_timeout_s)
             with self.lock:
                 self.builds[k.task] = build_summary(info)
+                self.replays[k.task] = info.get("replay") or []
             self.log(f"  built {k.task} in {info['seconds']} s" if info["ok"] else
                      f"  prebuild of {k.task} stopped after {info['seconds']} s ({info['cause']}); the candidate "
                      "builds it" + "".join(f"\n    {line}" for line in info["errors"][:4]))  # fmt: skip
@@ -881,12 +920,19 @@ class Auditor:
                            "gpu_index": gpu,
                            "provenance": {"settings_hash": self.settings_hash, "git": git_commit()}}  # fmt: skip
                 self._store(row)
+                build = (row.get("timing_s") or {}).get("build") or {}
                 with self.lock:
                     counts["judged"] += 1
-                build = (row.get("timing_s") or {}).get("build") or {}
+                    lane_s.append(time.monotonic() - t1)
+                    counts["replayed"] += bool(build.get("replayed_in_candidate"))
                 if build.get("rebuilt_in_candidate"):
                     self.log(f"  {k.task}: compiled again in the candidate: {', '.join(build['rebuilt_in_candidate'])}"
-                             + "".join(f"\n    {line}" for line in build.get("build_ninja_changes") or []))  # fmt: skip
+                             + "".join(f"\n    {line}" for line in build.get("build_ninja_changes") or [])
+                             + "".join(f"\n    {n}: key differs in {', '.join(why)}"
+                                       for n, why in (build.get("missed_in_candidate") or {}).items()))  # fmt: skip
+                if build.get("replayed_in_candidate"):
+                    self.log(f"  {k.task}: the prebuild's failure replayed, not compiled again: "
+                             f"{', '.join(build['replayed_in_candidate'])}")  # fmt: skip
                 self.log(f"{k.task}{where}: " + "; ".join(f"{n} {p['status']}" + (f" {p['speedup']:.2f}x" if p.get("speedup") else "")
                                                           for n, p in row["policies"].items())
                          + f"  (claimed {k.headline.value if k.headline else None}; {time.monotonic() - t1:.1f} s)")  # fmt: skip
@@ -927,4 +973,7 @@ class Auditor:
             raise crashed[0]
         counts["seconds"] = round(time.monotonic() - t0, 1)
         counts["reference_processes"] = sandbox.REFERENCES.started
+        if lane_s:
+            counts["lane_s_median"] = round(statistics.median(lane_s), 1)
+            counts["lane_s_mean"] = round(statistics.fmean(lane_s), 1)
         return counts

@@ -122,6 +122,7 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
         c = r.get("claim") or {}
         return c.get("value") if c.get("metric", "speedup") == "speedup" else None
 
+    out["builds"] = build_summary(released)
     claimed_all = [v for r in released if (v := claim(r)) is not None]
     out["claimed_mean_judged"] = statistics.fmean(claimed_all) if claimed_all else None
     for name in ledger["policies"]:
@@ -148,6 +149,43 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
             "measured_mean_all_refused_as_1": statistics.fmean(as_deployed) if as_deployed else None,
         }
     return out
+
+
+def build_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the `load_inline` kernels' lane time went: rows by what their prebuild and candidate did, with
+    each group's seconds per kernel (`timing_s.wall_s`: reference and candidate together)."""
+    groups: dict[str, list[float]] = {
+        "no_build": [],
+        "built": [],
+        "failed_replayed": [],
+        "failed_compiled": [],
+    }
+    counts = Counter[str]()
+    for r in rows:
+        t = r.get("timing_s") or {}
+        b = t.get("build")
+        for key in ("replayed_in_candidate", "rebuilt_in_candidate", "redirected_in_candidate"):
+            counts[key] += bool((b or {}).get(key))
+        if t.get("wall_s") is None:
+            continue
+        group = ("no_build" if not b else "built" if b.get("ok")
+                 else "failed_replayed" if b.get("replayed_in_candidate") else "failed_compiled")  # fmt: skip
+        groups[group].append(float(t["wall_s"]))
+    return {
+        "prebuilt": sum(bool((r.get("timing_s") or {}).get("build")) for r in rows),
+        **{
+            k: counts[k] for k in ("replayed_in_candidate", "rebuilt_in_candidate", "redirected_in_candidate")
+        },
+        "seconds_per_kernel": {
+            g: {
+                "n": len(xs),
+                "median": round(statistics.median(xs), 1),
+                "mean": round(statistics.fmean(xs), 1),
+            }
+            for g, xs in groups.items()
+            if xs
+        },
+    }
 
 
 CSV_COLUMNS = ["task", "level", "name", "model", "claim_metric", "claim_value", "claim_baseline", "claim_gpu",
