@@ -182,6 +182,60 @@ def test_parallel_workers_never_time_two_problems_at_once(tmp_path: Path) -> Non
     assert data is not None and data["runs"][-1]["workers"] == 2
 
 
+def test_a_timing_never_overlaps_other_device_work_and_is_not_starved(tmp_path: Path) -> None:
+    """The device lock: shared holders (building, counting, compiling) coexist; a timer waits for them and
+    runs alone; a shared holder arriving while a timer waits queues behind the timer."""
+    import threading
+    import time
+
+    from repro.published.kernelbench import gpu_lock
+
+    path = str(tmp_path / "gpu.lock")
+    events: list[str] = []
+    first_in, second_in, release_first, timer_waiting = (threading.Event() for _ in range(4))
+
+    def first() -> None:
+        with gpu_lock(path, shared=True):
+            events.append("first in")
+            first_in.set()
+            release_first.wait(10)
+            events.append("first out")
+
+    def second() -> None:  # shares with the first
+        first_in.wait(10)
+        with gpu_lock(path, shared=True):
+            events.append("second in")
+            second_in.set()
+        events.append("second out")
+
+    def timer() -> None:
+        second_in.wait(10)
+        timer_waiting.set()
+        with gpu_lock(path):
+            events.append("timer in")
+            time.sleep(0.2)
+            events.append("timer out")
+
+    def late() -> None:  # arrives while the timer waits for the first to let go
+        timer_waiting.wait(10)
+        time.sleep(0.2)
+        with gpu_lock(path, shared=True):
+            events.append("late in")
+
+    threads = [threading.Thread(target=f) for f in (first, second, timer, late)]
+    for t in threads:
+        t.start()
+    timer_waiting.wait(10)
+    time.sleep(0.5)  # the timer and the late holder are both waiting now
+    assert "timer in" not in events and "late in" not in events, events
+    release_first.set()
+    for t in threads:
+        t.join(10)
+    assert events.index("second in") < events.index("first out"), events  # shared holders coexist
+    assert events.index("first out") < events.index("timer in"), events  # the timer waits for them
+    assert events.index("timer out") < events.index("late in"), events  # and is not starved by new ones
+
+
 def test_a_later_baseline_is_added_beside_the_stored_ones(tmp_path: Path) -> None:
     root = checkout(tmp_path, {"1_matmul.py": MATMUL})
     out = tmp_path / "out.json"

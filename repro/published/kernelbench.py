@@ -139,16 +139,27 @@ def _graph_fn(model: Any, sample: list[Any]) -> tuple[Callable[..., Any], Callab
 
 
 @contextlib.contextmanager
-def gpu_lock(path: str | None) -> Iterator[float]:
-    """Hold the device's lock (an exclusive `flock` on `path`; nothing when None); yields the wait in ms."""
+def gpu_lock(path: str | None, *, shared: bool = False) -> Iterator[float]:
+    """Hold the device's lock (`flock` on `path`; nothing when None); yields the wait in ms.
+
+    A timed region takes it exclusively; every other stretch of device work (building a model and its
+    inputs, counting FLOPs, a compiled model's first call) takes it shared. So no worker's device work
+    ever overlaps another's timed region: two processes' kernels time-slice one GPU, and a timed region
+    beside another worker's compilation measured up to 2.5x its own time. A turnstile (`path`.turn)
+    gives a waiting timer priority: once one waits, new shared holders queue behind it instead of
+    keeping the lock shared for ever."""
     if path is None:
         yield 0.0
         return
     import fcntl
 
     t0 = time.perf_counter()
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with open(path + ".turn", "a") as turn, open(path, "a") as f:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
         try:
             yield (time.perf_counter() - t0) * 1e3
         finally:
@@ -159,26 +170,29 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
                     seed: int = 42, lock: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything the result file holds for one problem (run inside a worker process).
 
-    With `lock`, everything that runs on the device for long or is timed (the timed region, CUDA-graph
-    capture, max-autotune's autotuning) holds it; building, counting and default compilation do not."""
+    With `lock`, the timed regions, CUDA-graph capture and max-autotune's autotuning (which times
+    candidates on the device) hold it exclusively; building, counting and default compilation hold it
+    shared and finish their device work before letting go (`gpu_lock`)."""
     import torch
 
     from repro.harness import problem as prob
     from repro.harness import timing as harness_timing
 
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
     module = prob.load_module(path, "kernelatlas_kb_problem")
     shape: dict[str, Any] = {}
-    model = prob.build_model(module.Model, module, shape, seed, device)
-    sample = prob.make_inputs(module, shape, prob.trial_seed(seed, 0, 0), device)
-    rec: dict[str, Any] = count_work(model, sample)
+    with gpu_lock(lock, shared=True):
+        model = prob.build_model(module.Model, module, shape, seed, device)
+        sample = prob.make_inputs(module, shape, prob.trial_seed(seed, 0, 0), device)
+        rec: dict[str, Any] = count_work(model, sample)
+        sync()
     rec["baselines"] = {}
 
     def fresh(i: int) -> list[Any]:
         return prob.make_inputs(module, shape, prob.timing_seed(seed, i), device)
-
-    def sync() -> None:
-        if device == "cuda":
-            torch.cuda.synchronize()
 
     for kind in baselines:
         t0 = time.perf_counter()
@@ -188,11 +202,11 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
             if kind == "cuda-graph" and device != "cuda":
                 rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
                 continue
-            if kind == "compile":  # compilation is host work: outside the lock
+            if kind == "compile":  # compiles beside other workers' device work, never beside a timing
                 fn = torch.compile(model)
-                with torch.no_grad():
+                with gpu_lock(lock, shared=True), torch.no_grad():
                     fn(*sample)
-                sync()
+                    sync()
             with gpu_lock(lock) as waited_ms:
                 t_locked = time.perf_counter()
                 if kind == "cuda-graph":
@@ -231,9 +245,10 @@ def _worker_main(plan_path: str) -> int:
 
     if device == "cuda":
         torch.cuda.set_device(0)
-    count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
-    harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
-                           target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
+    with gpu_lock(plan.get("lock"), shared=True):
+        count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
+        harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
+                               target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
 
     out = Path(plan["results"])
     for key, path, baselines in plan["problems"]:
@@ -298,9 +313,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     """Measure every (problem, baseline) not yet in `out` with the same settings and source.
 
     `workers` processes run at once (spread over `gpus`, one lock per GPU): model building, input
-    generation, FLOP counting and `torch.compile`'s compilation overlap on the host's cores, while the
-    timed regions (and max-autotune's on-device autotuning) on one GPU take that GPU's lock, so no two
-    timings ever share a device. A problem that crashes or outlasts `timeout_s` is recorded as such and
+    generation, FLOP counting and `torch.compile`'s compilation overlap one another on the host's cores
+    and the device (sharing the GPU's lock), while a timed region (and max-autotune's on-device
+    autotuning) holds that lock alone, so nothing else runs on its device while it is timed. A problem that crashes or outlasts `timeout_s` is recorded as such and
     its worker replaced; baselines measured earlier for a problem are kept when others are added."""
     import threading
 
@@ -327,6 +342,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
     data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
+                                        "device_lock": "timed regions alone; other device work shared",
                                         "gpus": gpu_list if device == "cuda" else None})  # fmt: skip
     run_index = len(data["runs"]) - 1
     data.update(
