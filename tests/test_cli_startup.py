@@ -69,6 +69,7 @@ CASES: list[tuple[list[str], int, str]] = [
      "error: --policies: unknown ['lax']; choose from strict, kernelbench"),
     (["repro", "kernelbench", "--root", MISSING, "--out", MISSING, "--gpus", "0;1"], 2,
      "error: --gpus '0;1': give comma-separated GPU indices, e.g. 0,1"),
+    (["repro", "gauntlet", "--workers", "0"], 2, "argument --workers: '0': give at least 1"),
     (["site_gen", "--help"], 0, ""),
     (["site_gen", "chek"], 2, "invalid choice: 'chek'"),
 ]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repro.commands.options import add_settings_arguments
+    from repro.commands.options import add_settings_arguments, positive_int
 
     p = subparsers.add_parser("gauntlet", help="run the harness against its own adversarial candidates")
     p.add_argument("--only", default="", help="comma-separated case names (default: all)")
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="whose checks judge the cases (default: this project's harness)")  # fmt: skip
     p.add_argument("--kernelbench-root", type=Path, default=None, help="a checkout of KernelBench")
     p.add_argument("--kernelguard-root", type=Path, default=None, help="a checkout of gpu-mode/kernelguard")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=positive_int, default=1,
                    help="cases evaluated at once, sharing the device (each one's timing has it alone; "
                         "default 1)")  # fmt: skip
     add_settings_arguments(p)
@@ -41,8 +41,6 @@ def run(args: argparse.Namespace) -> int:
         if args.harness != "kernelatlas":  # before anything asks torch about the GPU (see _other)
             return _other(args, cases)
         settings = settings_from_args(args)
-        if args.workers < 1:
-            raise ValueError(f"--workers must be at least 1 (got {args.workers})")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

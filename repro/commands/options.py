@@ -26,6 +26,17 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (checked before anything heavy is imported)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least 1")
+    return value
+
+
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared with eval-suite and bench-harness."""
     p.add_argument(
