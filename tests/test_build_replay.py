@@ -126,9 +126,11 @@ def test_forged_or_malformed_records_are_dropped() -> None:
     assert len(sanitize([good] * 1000)) == buildreplay.MAX_RECORDS
 
 
-# The kernels of the end-to-end test. Each appends what its build call gave to `seen.jsonl` in the build
+# The kernels of the end-to-end test. Each appends what each build call gave to `seen.jsonl` in the build
 # root (TORCH_EXTENSIONS_DIR: the prebuild's and the candidate's alike), marked with where it ran (the
 # prebuild runs in the build folder, where `kernel_source.py` lies), then computes relu(x * w + y).
+# `-save-temps` makes the compiler write the preprocessed source (`k.ii`) beside the build before it
+# fails: a trace of every compiler run in that folder.
 KERNEL = """import json, os, tempfile
 import torch
 from torch import nn
@@ -144,11 +146,13 @@ def written(folder, text):
     with open(path, "w") as f:
         f.write(text)
     return path
-try:
+def attempt(build):
+    try:
+        build()
+        seen("built")
+    except Exception as e:
+        seen([type(e).__name__, str(e)])
 {build}
-    seen("built")
-except Exception as e:
-    seen([type(e).__name__, str(e)])
 class ModelNew(nn.Module):
     def __init__(self, n):
         super().__init__()
@@ -156,36 +160,37 @@ class ModelNew(nn.Module):
     def forward(self, x, y):
         return torch.relu(x * self.weight + y)
 """
+INLINE = (
+    "load_inline(name='kern_fails', cpp_sources='int f(int a) { return a; }', functions=['f'], "
+    "extra_cflags=['-fkernelatlas-no-such-option'])"
+)
 BUILDS = {
-    # fails at the compiler (an option it does not know) in the prebuild and the candidate alike
-    "fails": "    load_inline('kern_fails', 'int f(int a) { return a; }', functions=['f'],\n"
-    "                extra_cflags=['-fkernelatlas-no-such-option'])",
+    # fails at the compiler in the prebuild and the candidate alike: an option the compiler does not know
+    # (load_inline; called twice, as kernels built per construction do), a source that does not compile
+    "fails": f"attempt(lambda: {INLINE})\nattempt(lambda: {INLINE})\n"
+    "attempt(lambda: load(name='kern_fails_too', extra_cflags=['-save-temps'],\n"
+    "                     sources=[written(os.path.join(ROOT, 'src'), 'int h() { return nope; }')]))",
     # the prebuild's source does not compile; the candidate's, another text, does
-    "differs": "    load(name='kern_differs', sources=[written(os.path.join(ROOT, 'src'), 'int f() { return 1; }'\n"
-    "          if WHERE == 'candidate' else 'int f() { return undeclared; }')], is_python_module=False)",
+    "differs": "attempt(lambda: load(name='kern_differs', is_python_module=False, sources=[written(\n"
+    "    os.path.join(ROOT, 'src'), 'int f() { return 1; }' if WHERE == 'candidate' else\n"
+    "    'int f() { return undeclared; }')]))",
     # builds; its source is written into a fresh temporary folder each time
-    "builds": "    load(name='kern_builds', sources=[written(tempfile.mkdtemp(), 'int g() { return 2; }')],\n"
-    "         is_python_module=False)",
+    "builds": "attempt(lambda: load(name='kern_builds', is_python_module=False,\n"
+    "                     sources=[written(tempfile.mkdtemp(), 'int g() { return 2; }')]))",
     # fails; its prebuild then rewrites the record: the failure claimed as a success, plus a failure at the
     # compiler for another build. Its candidate then replaces the hook's code.
-    "forges": "    if WHERE == 'candidate':\n"
-    "        import repro.harness.buildreplay as br\n"
-    "        br.Replayer.wrap = lambda self, kind, original: original\n"
-    "    try:\n"
-    "        load(name='kern_forges', sources=[written(os.path.join(ROOT, 'src'), 'int h() { return nope; }')],\n"
-    "             is_python_module=False)\n"
-    "    finally:\n"
-    "        if WHERE == 'prebuild':\n"
-    "            records = json.load(open('prebuild.json'))\n"
-    "            fake = dict(records[0], name='kern_other', ok=False, error_type='RuntimeError',\n"
-    "                        message=records[0]['message'].replace('kern_forges', 'kern_other'))\n"
-    "            records[0]['ok'] = True\n"
-    "            json.dump(records + [fake], open('prebuild.json', 'w'))",
+    "forges": "if WHERE == 'candidate':\n"
+    "    import repro.harness.buildreplay as br\n"
+    "    br.Replayer.wrap = lambda self, kind, original: original\n"
+    "attempt(lambda: load(name='kern_forges', extra_cflags=['-save-temps'],\n"
+    "                     sources=[written(os.path.join(ROOT, 'src'), 'int h() { return nope; }')]))\n"
+    "if WHERE == 'prebuild':\n"
+    "    records = json.load(open('prebuild.json'))\n"
+    "    fake = dict(records[0], name='kern_other', ok=False, error_type='RuntimeError',\n"
+    "                message=records[0]['message'].replace('kern_forges', 'kern_other'))\n"
+    "    records[0]['ok'] = True\n"
+    "    json.dump(records + [fake], open('prebuild.json', 'w'))",
 }
-
-
-def _latest_change(folder: Path) -> int:
-    return max(p.stat().st_mtime_ns for p in [folder, *folder.rglob("*")])
 
 
 @pytest.mark.skipif(shutil.which("c++") is None or shutil.which("ninja") is None,
@@ -204,28 +209,36 @@ def test_a_failed_prebuild_is_replayed_in_the_candidate_and_nothing_else(
     logs: list[str] = []
     auditor = Auditor(rel, out, FAST, work_dir=tmp_path / "work", build_workers=2, log=logs.append)
     counts = auditor.run(rel.kernels)
-    assert counts["judged"] == 4, logs
+    assert counts["judged"] == 4 and counts["replayed"] == 1 and counts["lane_s_median"] > 0, (counts, logs)
     rows = {r["task"].split("/")[1]: r for r in L.load(out)["rows"]}
     builds = {name: row["timing_s"]["build"] for name, row in rows.items()}
-    folder = {
-        name: tmp_path / "work" / "builds" / f"{row['kernel_sha256'][:16]}" for name, row in rows.items()
-    }
+    folder = {name: tmp_path / "work" / "builds" / row["kernel_sha256"][:16] for name, row in rows.items()}
 
-    def seen(name: str) -> list:
-        return [json.loads(line) for line in (folder[name] / "seen.jsonl").read_text().splitlines()]
+    def seen(name: str) -> dict[str, list]:
+        lines = [json.loads(line) for line in (folder[name] / "seen.jsonl").read_text().splitlines()]
+        return {w: [what for where, what in lines if where == w] for w in ("prebuild", "candidate")}
 
-    # The failure at the compiler: replayed. The candidate's except clause got the prebuild's error, type
-    # and text, and nothing in the extension's folder changed after the prebuild recorded its outcome
-    # (a build would have taken torch's lock there, and run the compiler).
+    def compiled_after_prebuild(name: str, ext: str) -> bool:
+        """Whether the compiler ran in the extension's folder after the prebuild recorded its outcome."""
+        return (folder[name] / ext / "k.ii").stat().st_mtime_ns > (
+            folder[name] / "prebuild.json"
+        ).stat().st_mtime_ns
+
+    # Failures at the compiler: replayed. The candidate's except clauses got what the prebuild's did, type
+    # and text (the second identical call torch's ImportError, as after a failed build), and the compiler
+    # did not run again.
     b = builds["fails"]
-    assert not b["ok"] and b["cause"] == "compile" and b["replayable"] == ["kern_fails"], b
-    assert b["replayed_in_candidate"] == ["kern_fails"] and "missed_in_candidate" not in b, b
-    (where_a, err_a), (where_b, err_b) = seen("fails")
-    assert (where_a, where_b) == ("prebuild", "candidate") and err_a == err_b
-    assert err_b[0] == "RuntimeError" and err_b[1].startswith("Error building extension 'kern_fails'")
-    assert "unrecognized command-line option" in err_b[1]
-    recorded = (folder["fails"] / "prebuild.json").stat().st_mtime_ns
-    assert _latest_change(folder["fails"] / "kern_fails") <= recorded
+    assert not b["ok"] and b["cause"] == "compile" and b["replayable"] == ["kern_fails", "kern_fails_too"], b
+    assert (
+        b["replayed_in_candidate"] == ["kern_fails", "kern_fails_too"] and "missed_in_candidate" not in b
+    ), b
+    got = seen("fails")
+    assert got["candidate"] == got["prebuild"] and len(got["prebuild"]) == 3, got
+    inline, again, plain = got["candidate"]
+    assert inline[0] == "RuntimeError" and inline[1].startswith("Error building extension 'kern_fails': ")
+    assert "unrecognized command-line option" in inline[1] and again[0] == "ImportError"
+    assert plain[0] == "RuntimeError" and "nope" in plain[1] and "was not declared" in plain[1]
+    assert not compiled_after_prebuild("fails", "kern_fails_too")
     assert rows["fails"]["policies"]["kernelbench"]["verdict"] == "correct"  # its PyTorch fallback
 
     # Another source than the prebuild's: compiled for real, and it builds (a failed prebuild never keeps
@@ -233,24 +246,24 @@ def test_a_failed_prebuild_is_replayed_in_the_candidate_and_nothing_else(
     b = builds["differs"]
     assert b["replayable"] == ["kern_differs"] and "replayed_in_candidate" not in b, b
     assert b["missed_in_candidate"] == {"kern_differs": ["sources"]}
-    assert b["rebuilt_in_candidate"] == ["kern_differs"]
-    assert [w for w, _ in seen("differs")] == ["prebuild", "candidate"] and seen("differs")[1][1] == "built"
+    assert b["rebuilt_in_candidate"] == ["kern_differs"] and seen("differs")["candidate"] == ["built"]
 
     # Built by the prebuild from a fresh temporary folder: the candidate's call, with the same content in
     # another temporary folder, is pointed at the prebuild's files and loads its build: ninja ran nothing.
     b = builds["builds"]
     assert b["ok"] and b["rebuilt_in_candidate"] == [] and b["redirected_in_candidate"] == ["kern_builds"], b
-    assert seen("builds") == [["prebuild", "built"], ["candidate", "built"]]
+    assert seen("builds") == {"prebuild": ["built"], "candidate": ["built"]}
 
-    # The forger gains nothing: its forged success is not replayed (the candidate compiled and met the
+    # The forger gains nothing: its forged success is not honoured (the candidate compiled and met the
     # real error), the forged failure names no build of its own, and replacing the hook's code is refused.
     b = builds["forges"]
     assert b.get("replayable") == ["kern_other"] and "replayed_in_candidate" not in b, b
-    errors = [what for _, what in seen("forges")]
-    assert len(errors) == 2 and all("nope" in e[1] and "was not declared" in e[1] for e in errors), errors
-    assert (
-        _latest_change(folder["forges"] / "kern_forges")
-        > (folder["forges"] / "prebuild.json").stat().st_mtime_ns
-    )
+    got = seen("forges")
+    assert got["candidate"] == got["prebuild"] and "nope" in got["candidate"][0][1], got
+    assert compiled_after_prebuild("forges", "kern_forges")
     for verdict in rows["forges"]["policies"].values():
         assert verdict["verdict"] == "rejected" and "buildreplay" in verdict["reason"], verdict
+
+    summary = L.load(out)["summary"]["builds"]
+    assert summary["prebuilt"] == 4 and summary["replayed_in_candidate"] == 1
+    assert summary["seconds_per_kernel"]["failed_replayed"]["n"] == 1

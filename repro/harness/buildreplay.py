@@ -15,12 +15,15 @@ ninja (resolved path, size, modification time), Python and torch. A CUDA build w
 What is replayed (`replayable`): only torch's own build failure (`RuntimeError("Error building extension
 '<name>'...")`) whose output holds a compiler diagnostic and nothing that points at the machine instead of
 the sources (a missing file or tool, a killed or crashed process, memory, disk, permissions, the linker).
+How (`Replayer`): the call runs torch's own code up to the step that checks the tools and runs ninja, which
+raises the recorded error instead; torch's bookkeeping is as after a failed build (a second identical call
+raises torch's `ImportError`, as it would).
 
 Trust. The record is written by the prebuild's process, which runs the release's own code, so a kernel can
 forge it. The hook is installed by the worker before the candidate is imported (and before the tamper
 snapshot, which then covers this module's functions), it only ever raises, in the candidate's own call,
-the exception that call would raise, and never returns a module: a forged record can only make that
-kernel's own build fail, which its code could do by raising. Nothing the hook holds is read by the
+the exception that call would raise, and never returns a module or skips a build that could succeed: a
+forged record can only make that kernel's own build fail, which its code could do by raising. Nothing the hook holds is read by the
 harness to judge; what it reports (`Replayer.report`) is a note in the result. A successful `load` whose
 sources the prebuild wrote elsewhere (a fresh temporary folder) is redirected to the prebuild's files,
 only when their content (and that of what they include) is the same at the call: torch then finds its
@@ -38,6 +41,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from typing import Any
 
 KINDS = ("load_inline", "load")
@@ -279,7 +283,7 @@ def replayable(name: str, error_type: str, message: str) -> bool:
     points at the machine instead of the sources (see the module's docstring)."""
     return (
         error_type == "RuntimeError"
-        and message.startswith(f"Error building extension '{name}'")
+        and bool(re.match(rf"Error building extension '{re.escape(name)}(_v\d+)?'", message))
         and bool(_DIAGNOSTIC.search(message))
         and not _MACHINE.search(message)
     )
@@ -345,14 +349,24 @@ def differing(parts: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
     return out[:12]
 
 
+BUILD_STEP = "_write_ninja_file_and_build_library"  # torch's step that checks the tools and runs ninja
+
+
 class Replayer:
-    """The hook around torch's `load_inline` and `load` in a candidate's process (`install`)."""
+    """The hook around torch's `load_inline` and `load` in a candidate's process (`install`).
+
+    A call with the key of a recorded failure goes through torch's own code (its sources written, its
+    version bookkept, its lock taken) up to the step that would run ninja (`BUILD_STEP`), which raises the
+    recorded error instead, when torch names the build as the prebuild's torch did. So the call raises
+    what it would, and the process is left as after a failed build: an identical call after it raises
+    torch's `ImportError` as it would, and one with other inputs is named `<name>_v1`."""
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
         self.failed = {r["digest"]: r for r in records if r.get("ok") is False}
         self.built = {
             r["content_digest"]: r for r in records if r.get("ok") is True and r.get("content_digest")
         }
+        self.local = threading.local()  # the failure to replay at this thread's build step, if any
         # What happened, for the result (a note: the candidate's process could rewrite it).
         self.report: dict[str, Any] = {"replayed": [], "redirected": [], "missed": {}}
 
@@ -362,9 +376,11 @@ class Replayer:
             key = describe(kind, original, args, kwargs)
             record = self.failed.get(key.get("digest", ""))
             if record is not None and record["name"] == key["name"]:
-                self.report["replayed"].append(key["name"])
-                # what torch raises when ninja fails: the output of the build, after the same prefix
-                raise RuntimeError(record["message"]) from subprocess.CalledProcessError(1, ["ninja", "-v"])
+                self.local.pending = record
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    self.local.pending = None
             same_name = [r for r in self.failed.values() if r["name"] == key["name"]]
             if same_name:
                 why = (
@@ -385,12 +401,33 @@ class Replayer:
 
         return build
 
+    def gate(self, step: Any) -> Any:
+        @functools.wraps(step)
+        def build_step(name: Any, *args: Any, **kwargs: Any) -> Any:
+            record, self.local.pending = getattr(self.local, "pending", None), None
+            if record is not None:
+                if record["message"].startswith(f"Error building extension '{name}'"):
+                    self.report["replayed"].append(record["name"])
+                    # what torch raises when ninja fails: the build's output after that prefix
+                    raise RuntimeError(record["message"]) from subprocess.CalledProcessError(
+                        1, ["ninja", "-v"]
+                    )
+                self.report["missed"][record["name"]] = [f"torch names this build {str(name)[:100]}"]
+            return step(name, *args, **kwargs)
 
-def install(records: list[dict[str, Any]]) -> Replayer:
-    """Wrap torch's `load_inline` and `load` for this process with `records` (`sanitize`d by the parent)."""
+        return build_step
+
+
+def install(records: list[dict[str, Any]]) -> Replayer | None:
+    """Wrap torch's `load_inline` and `load` for this process with `records` (`sanitize`d by the parent);
+    None (nothing replayed) where this torch has no `BUILD_STEP` to gate."""
     import torch.utils.cpp_extension as ext
 
+    step = getattr(ext, BUILD_STEP, None)
+    if not callable(step):
+        return None
     replayer = Replayer(records)
+    setattr(ext, BUILD_STEP, replayer.gate(step))
     for kind in KINDS:
         setattr(ext, kind, replayer.wrap(kind, getattr(ext, kind)))
     return replayer

@@ -436,7 +436,9 @@ def run_candidate(job: Job) -> None:
         # builds that its prebuild saw fail at the compiler fail again at once (see `buildreplay`).
         from repro.harness import buildreplay
 
-        job.report["build_replay"] = buildreplay.install(job.plan["build_replay"]).report
+        replayer = buildreplay.install(job.plan["build_replay"])
+        none = {r["name"]: ["this torch has no build step to gate"] for r in job.plan["build_replay"]}
+        job.report["build_replay"] = replayer.report if replayer is not None else {"missed": none}
     tripwire = guards.Tripwire()
     snapshot = guards.Snapshot()
     job.report["isolation"] = isolation.sandbox_candidate(

@@ -11,10 +11,10 @@ A build the prebuild saw fail at the compiler is not compiled again either (most
 build on a newer torch, catch the error and fall back to PyTorch). The prebuild records, per `load_inline`/
 `load` call, a key of everything that decides the build's outcome (`repro.harness.buildreplay`: arguments,
 sources' text, what they include, include folders, the environment, the compilers, torch) beside its outcome
-and output. The candidate's worker installs, before importing the kernel, a hook that raises torch's own
-build error (`RuntimeError("Error building extension '<name>': <the compiler's output>")`) for a call with
-the same key, when that output is a compiler diagnostic and nothing about the machine; any other call builds
-as before. The record is written by the kernel's own code, so it is trusted for nothing: the hook only
+and output. The candidate's worker installs, before importing the kernel, a hook under which a call with
+the same key runs torch's code up to its ninja step, which raises torch's own build error instead
+(`RuntimeError("Error building extension '<name>': <the compiler's output>")`, when that output is a
+compiler diagnostic and nothing about the machine); any other call builds as before. The record is written by the kernel's own code, so it is trusted for nothing: the hook only
 raises, in the kernel's own call, what that call would raise, and never returns a module, so a forged record
 can only make that kernel's own build fail (which its code could do by raising); the hook's module is under
 the tamper snapshot, and what it reports (`timing_s.build.replayed_in_candidate`, `missed_in_candidate`:
