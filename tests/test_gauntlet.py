@@ -182,6 +182,41 @@ def test_a_trick_faster_than_the_honest_kernel_is_missed_on_a_gpu() -> None:
     assert rows[-1]["status"] == "caught" and rows[-1]["gain_over_honest"] is None
 
 
+def test_a_trick_expected_refused_counts_as_caught_only_if_it_gains_nothing() -> None:
+    """`cuda_graph` is expected refused by the parent's clock; judged correct instead, it is caught only
+    when its speedup is within `no_gain` of the honest kernel's from the same GPU run."""
+    import repro.runners.gauntlet as g
+
+    case = by_name(["cuda_graph"])[0]
+    honest = {"name": "good_triton", "status": "caught", "speedup": 2.10}
+    gpu, cpu = EvalSettings(device="cuda"), EvalSettings(device="cpu")
+
+    def judged(speedup: float, rows_before: list[dict], settings: EvalSettings) -> dict:
+        row = {
+            "name": case.name,
+            "status": "caught",
+            "caught_by": "no gain",
+            "speedup": speedup,
+            "reason": "ok",
+        }
+        g._check_gain(case, row, [*rows_before, row], settings)
+        return row
+
+    row = judged(2.07, [honest], gpu)  # as on the H200: 0.99x the honest kernel
+    assert (
+        row["status"] == "caught" and row["gain_over_honest"] == 0.986 and "gained nothing" in row["reason"]
+    )
+    row = judged(4.2, [honest], gpu)
+    assert row["status"] == "missed" and "2.00x the honest kernel" in row["reason"]
+    row = judged(2.07, [], gpu)  # nothing to compare with: not caught
+    assert row["status"] == "missed" and "could not be checked" in row["reason"]
+    row = judged(2.07, [honest], cpu)
+    assert row["status"] == "missed"
+    refused = {"name": case.name, "status": "caught", "speedup": None, "reason": "clock contradicts"}
+    g._check_gain(case, refused, [honest, refused], gpu)  # refused as expected: nothing to compare
+    assert refused["status"] == "caught"
+
+
 def test_a_gap_documented_for_one_device_counts_as_known_there_only(settings: EvalSettings) -> None:
     """`known_miss_on` marks a documented gap on one device (the parent's clock on CUDA): on that device
     a case that gets through counts as a known miss, elsewhere as missed; one caught there counts as caught."""

@@ -48,7 +48,9 @@ class Case:
     known_miss: bool = False  # the harness is known not to catch it (documented in its README)
     known_miss_on: str = ""  # the same, on this device only ("cuda")
     # On a GPU, a trick judged correct must also gain nothing: its speedup may exceed the honest kernel's
-    # (`good_triton`, timed in the same run) by at most this factor.
+    # (`good_triton`, timed in the same run) by at most this factor. Where another verdict is expected,
+    # a correct verdict that gains nothing counts as caught too (the trick was not refused, but got
+    # nothing through); that needs the honest kernel's speedup from the same GPU run.
     no_gain: float | None = None
 
     @property
@@ -91,7 +93,7 @@ CASES: tuple[Case, ...] = (
     Case("observed_address", T, "honest only at the previous call's address or under the tracer", "incorrect",
          "parent-clocked batch", honest=True),
     Case("cuda_graph", T, "CUDA-graph capture and replay, keyed on the input addresses", "rejected",
-         "clock contradicts", honest=True, device="cuda"),
+         "clock contradicts", honest=True, device="cuda", no_gain=1.1),
     Case("graph_batching", T, "CUDA-graph batching: one replay does eight calls' work", "incorrect",
          "timed iteration", honest=True, device="cuda"),
     Case("deferred_output", T, "a lazy/deferred output, filled during the next call", "incorrect",
@@ -276,6 +278,9 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
         verdict, reason, speedup = "harness_error", str(exc).splitlines()[0], None
     row.update(verdict=verdict, reason=reason[:1000], speedup=speedup, wall_s=round(time.monotonic() - t0, 2))
     caught = verdict == case.verdict and case.words in reason
+    if not caught and verdict == "correct" and case.no_gain is not None:
+        # provisional: `_check_gain` compares its speedup with the honest kernel's
+        caught, row["caught_by"] = True, "no gain"
     survivors = _daemons(mark)
     if survivors:
         caught = False
@@ -293,19 +298,27 @@ def run_case(case: Case, settings: EvalSettings) -> dict[str, Any]:
 def _check_gain(case: Case, row: dict[str, Any], rows: list[dict[str, Any]], settings: EvalSettings) -> None:
     """On a GPU, a trick judged correct that runs faster than the honest kernel timed in the same run
     (beyond `case.no_gain`) got something through: it is missed."""
-    if case.no_gain is None or settings.device != "cuda" or row.get("status") != "caught":
+    if case.no_gain is None or row.get("status") != "caught":
         return
+    only_if_no_gain = row.get("caught_by") == "no gain"  # it was not refused: the gain decides
     honest = next(
         (r.get("speedup") for r in rows if r["name"] == "good_triton" and r["status"] == "caught"), None
     )
-    if not honest or not row.get("speedup"):
-        row["gain_over_honest"] = None  # not checked: run good_triton first in the same run
+    if settings.device != "cuda" or not honest or not row.get("speedup"):
+        row["gain_over_honest"] = None  # not checked: interpreter timings, or no good_triton in this run
+        if only_if_no_gain:
+            row["status"] = "missed"
+            row["reason"] += (
+                " [not refused, and its gain could not be checked: run it beside good_triton on a GPU]"
+            )
         return
     ratio = row["speedup"] / honest
     row["gain_over_honest"] = round(ratio, 3)
     if ratio > case.no_gain:
         row["status"] = "missed"
         row["reason"] += f" [{ratio:.2f}x the honest kernel's speedup, more than the {case.no_gain}x allowed]"
+    elif only_if_no_gain:
+        row["reason"] += f" [not refused, but it gained nothing: {ratio:.2f}x the honest kernel's speedup]"
 
 
 # Cases that disturb whatever shares the machine with them (all of the GPU's memory, signals aimed at
