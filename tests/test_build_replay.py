@@ -104,6 +104,11 @@ def test_only_a_failure_at_the_compiler_is_replayed() -> None:
     assert not replayable("other", "RuntimeError", GCC_ERROR)  # another extension's failure
     assert not replayable("ker", "RuntimeError", GCC_ERROR)
     assert not replayable("kern", "RuntimeError", "Error building extension 'kern'")  # no diagnostic
+    # a verbose build: torch streamed ninja's output, the error holds the first line only
+    output = GCC_ERROR.split("\n", 1)[1]
+    assert replayable("kern", "RuntimeError", "Error building extension 'kern'", output)
+    assert not replayable("kern", "RuntimeError", "Error building extension 'kern'", output + "Killed\n")
+    assert replayable("kern", "RuntimeError", GCC_ERROR.replace("'kern'", "'kern_v1'"))  # torch's second name
 
 
 def test_forged_or_malformed_records_are_dropped() -> None:
@@ -166,10 +171,13 @@ INLINE = (
 )
 BUILDS = {
     # fails at the compiler in the prebuild and the candidate alike: an option the compiler does not know
-    # (load_inline; called twice, as kernels built per construction do), a source that does not compile
+    # (load_inline; called twice, as kernels built per construction do), a source that does not compile,
+    # quietly and verbosely (torch then streams ninja's output instead of putting it in the error)
     "fails": f"attempt(lambda: {INLINE})\nattempt(lambda: {INLINE})\n"
     "attempt(lambda: load(name='kern_fails_too', extra_cflags=['-save-temps'],\n"
-    "                     sources=[written(os.path.join(ROOT, 'src'), 'int h() { return nope; }')]))",
+    "                     sources=[written(os.path.join(ROOT, 'src'), 'int h() { return nope; }')]))\n"
+    "attempt(lambda: load(name='kern_verbose', extra_cflags=['-save-temps'], verbose=True,\n"
+    "                     sources=[written(os.path.join(ROOT, 'v'), 'int v() { return nope; }')]))",
     # the prebuild's source does not compile; the candidate's, another text, does
     "differs": "attempt(lambda: load(name='kern_differs', is_python_module=False, sources=[written(\n"
     "    os.path.join(ROOT, 'src'), 'int f() { return 1; }' if WHERE == 'candidate' else\n"
@@ -228,17 +236,18 @@ def test_a_failed_prebuild_is_replayed_in_the_candidate_and_nothing_else(
     # and text (the second identical call torch's ImportError, as after a failed build), and the compiler
     # did not run again.
     b = builds["fails"]
-    assert not b["ok"] and b["cause"] == "compile" and b["replayable"] == ["kern_fails", "kern_fails_too"], b
-    assert (
-        b["replayed_in_candidate"] == ["kern_fails", "kern_fails_too"] and "missed_in_candidate" not in b
-    ), b
+    replayed = ["kern_fails", "kern_fails_too", "kern_verbose"]
+    assert not b["ok"] and b["cause"] == "compile" and b["replayable"] == replayed, b
+    assert b["replayed_in_candidate"] == replayed and "missed_in_candidate" not in b, b
     got = seen("fails")
-    assert got["candidate"] == got["prebuild"] and len(got["prebuild"]) == 3, got
-    inline, again, plain = got["candidate"]
+    assert got["candidate"] == got["prebuild"] and len(got["prebuild"]) == 4, got
+    inline, again, plain, verbose = got["candidate"]
     assert inline[0] == "RuntimeError" and inline[1].startswith("Error building extension 'kern_fails': ")
     assert "unrecognized command-line option" in inline[1] and again[0] == "ImportError"
     assert plain[0] == "RuntimeError" and "nope" in plain[1] and "was not declared" in plain[1]
+    assert verbose == ["RuntimeError", "Error building extension 'kern_verbose'"]
     assert not compiled_after_prebuild("fails", "kern_fails_too")
+    assert not compiled_after_prebuild("fails", "kern_verbose")
     assert rows["fails"]["policies"]["kernelbench"]["verdict"] == "correct"  # its PyTorch fallback
 
     # Another source than the prebuild's: compiled for real, and it builds (a failed prebuild never keeps

@@ -17,7 +17,8 @@ What is replayed (`replayable`): only torch's own build failure (`RuntimeError("
 the sources (a missing file or tool, a killed or crashed process, memory, disk, permissions, the linker).
 How (`Replayer`): the call runs torch's own code up to the step that checks the tools and runs ninja, which
 raises the recorded error instead; torch's bookkeeping is as after a failed build (a second identical call
-raises torch's `ImportError`, as it would).
+raises torch's `ImportError`, as it would). A `verbose` call's output (ninja's, which torch then streams
+instead of putting it in the error) is recorded, judged and printed again too.
 
 Trust. The record is written by the prebuild's process, which runs the release's own code, so a kernel can
 forge it. The hook is installed by the worker before the candidate is imported (and before the tamper
@@ -32,6 +33,7 @@ build up to date, as if the candidate had named those files itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -41,7 +43,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 KINDS = ("load_inline", "load")
@@ -278,15 +283,75 @@ def _describe(kind: str, fn: Any, args: tuple, kwargs: dict[str, Any]) -> dict[s
     return out
 
 
-def replayable(name: str, error_type: str, message: str) -> bool:
+def replayable(name: str, error_type: str, message: str, output: str = "") -> bool:
     """Whether a recorded failure is torch's build failure at the compiler, with nothing in its output that
-    points at the machine instead of the sources (see the module's docstring)."""
+    points at the machine instead of the sources (see the module's docstring). `output`: what a `verbose`
+    build printed (torch then streams ninja's output instead of putting it in the error)."""
     return (
         error_type == "RuntimeError"
         and bool(re.match(rf"Error building extension '{re.escape(name)}(_v\d+)?'", message))
-        and bool(_DIAGNOSTIC.search(message))
-        and not _MACHINE.search(message)
+        and bool(_DIAGNOSTIC.search(message + "\n" + output))
+        and not _MACHINE.search(message + "\n" + output)
     )
+
+
+@contextlib.contextmanager
+def _stdout_to(file: Any) -> Iterator[None]:
+    """This process's standard output (the descriptor: ninja writes to it) into `file` for a while."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(file.fileno(), 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def recording(kind: str, build: Any, record: Callable[[dict[str, Any]], None]) -> Any:
+    """`build` (torch's `load_inline` or `load`) recording each call's key (`describe`, taken before the
+    build) and outcome through `record`: the prebuild's side. A `verbose` call's output (ninja's, streamed
+    rather than put in the error) is kept too, and printed as it would have been."""
+
+    @functools.wraps(build)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        key = describe(kind, build, args, kwargs)
+        try:
+            verbose = bool(inspect.signature(build).bind(*args, **kwargs).arguments.get("verbose"))
+        except TypeError:
+            verbose = False
+        t0 = time.monotonic()
+        with tempfile.TemporaryFile() if verbose else contextlib.nullcontext() as out:
+            failure: BaseException | None = None
+            with _stdout_to(out) if out is not None else contextlib.nullcontext():
+                try:
+                    module = build(*args, **kwargs)
+                except BaseException as exc:
+                    failure = exc
+            printed = ""
+            if out is not None:
+                out.seek(0)
+                printed = out.read(MAX_MESSAGE + 1).decode(errors="replace")
+                out.seek(0)
+                sys.stdout.write(out.read().decode(errors="replace"))
+                sys.stdout.flush()
+        entry = {**key, "ok": failure is None, "seconds": round(time.monotonic() - t0, 1)}
+        if failure is not None:
+            text = str(failure)
+            entry.update(
+                error=f"{type(failure).__name__}: {text}"[:MAX_MESSAGE], error_type=type(failure).__name__
+            )
+            if len(text) <= MAX_MESSAGE:
+                entry["message"] = text
+            if verbose and len(printed) <= MAX_MESSAGE:
+                entry["output"] = printed
+        record(entry)
+        if failure is not None:
+            raise failure
+        return module
+
+    return call
 
 
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -322,10 +387,12 @@ def sanitize(records: Any) -> list[dict[str, Any]]:
                 and _short_strings(parts.get("environment", {}), 16)):  # fmt: skip
             continue
         keep = {"name": name, "kind": r["kind"], "digest": digest, "parts": parts}
-        message, error_type = r.get("message"), r.get("error_type")
+        message, error_type, output = r.get("message"), r.get("error_type"), r.get("output", "")
         if r.get("ok") is False and isinstance(message, str) and isinstance(error_type, str):
-            if len(message) <= MAX_MESSAGE and replayable(name, error_type, message):
-                out.append({**keep, "ok": False, "error_type": error_type, "message": message})
+            if (isinstance(output, str) and len(message) + len(output) <= MAX_MESSAGE
+                    and replayable(name, error_type, message, output)):  # fmt: skip
+                out.append({**keep, "ok": False, "error_type": error_type, "message": message,
+                            **({"output": output} if output else {})})  # fmt: skip
         elif r.get("ok") is True and r["kind"] == "load":
             sources, cdigest = r.get("sources"), r.get("content_digest")
             if (isinstance(cdigest, str) and _HEX.fullmatch(cdigest) and isinstance(sources, list)
@@ -408,6 +475,9 @@ class Replayer:
             if record is not None:
                 if record["message"].startswith(f"Error building extension '{name}'"):
                     self.report["replayed"].append(record["name"])
+                    if record.get("output"):  # a verbose build: ninja's output, streamed as torch lets it
+                        sys.stdout.flush()
+                        os.write(1, record["output"].encode())
                     # what torch raises when ninja fails: the build's output after that prefix
                     raise RuntimeError(record["message"]) from subprocess.CalledProcessError(
                         1, ["ninja", "-v"]

@@ -346,25 +346,11 @@ def _record(entry):
     with open(RECORD + ".tmp", "w") as f:
         json.dump(BUILDS, f)
     os.replace(RECORD + ".tmp", RECORD)
-# With each outcome, what decided it (`buildreplay.describe`, taken before the build): the candidate's
+# With each outcome, what decided it (`buildreplay.recording`, taken before the build): the candidate's
 # process replays a failure at the compiler for a call with the same key instead of compiling again.
-def _recorded(kind, build):
-    def recorded(*args, **kwargs):
-        key = buildreplay.describe(kind, build, args, kwargs)
-        t0 = time.monotonic()
-        try:
-            module = build(*args, **kwargs)
-        except BaseException as exc:
-            text = str(exc)
-            _record({**key, "ok": False, "seconds": round(time.monotonic() - t0, 1),
-                     "error": f"{type(exc).__name__}: {text}"[:50000], "error_type": type(exc).__name__,
-                     **({"message": text} if len(text) <= buildreplay.MAX_MESSAGE else {})})
-            raise
-        _record({**key, "ok": True, "seconds": round(time.monotonic() - t0, 1)})
-        return module
-    return recorded
 for _name in buildreplay.KINDS:
-    setattr(torch.utils.cpp_extension, _name, _recorded(_name, getattr(torch.utils.cpp_extension, _name)))
+    setattr(torch.utils.cpp_extension, _name,
+            buildreplay.recording(_name, getattr(torch.utils.cpp_extension, _name), _record))
 spec = importlib.util.spec_from_file_location("kernelatlas_prebuild", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules["kernelatlas_prebuild"] = module
