@@ -246,6 +246,7 @@ def test_a_failed_prebuild_is_replayed_in_the_candidate_and_nothing_else(
     assert "unrecognized command-line option" in inline[1] and again[0] == "ImportError"
     assert plain[0] == "RuntimeError" and "nope" in plain[1] and "was not declared" in plain[1]
     assert verbose == ["RuntimeError", "Error building extension 'kern_verbose'"]
+    assert any("/v/k.cpp" in e and "error" in e for e in b["errors"]), b  # the compiler's line, streamed
     assert not compiled_after_prebuild("fails", "kern_fails_too")
     assert not compiled_after_prebuild("fails", "kern_verbose")
     assert rows["fails"]["policies"]["kernelbench"]["verdict"] == "correct"  # its PyTorch fallback

@@ -269,7 +269,9 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
     errors: list[str] = [f"build did not finish within {timeout_s:g} s"] if timed_out else []
     for e in extensions:
         if not e.get("ok"):
-            errors += compiler_errors(str(e.get("error") or "")) or [str(e.get("error") or "")[:300]]
+            # a verbose build's compiler output was streamed (kept as `output`), not put in its error
+            text = str(e.get("error") or "") + "\n" + str(e.get("output") or "")
+            errors += compiler_errors(text) or [str(e.get("error") or "")[:300]]
     # where the replay stopped short of a build (the import, or a call it could not evaluate)
     errors += [
         line[:300]
