@@ -150,10 +150,14 @@ def weights(seed: int, k: int, chunk: int, n: int, device: Any) -> torch.Tensor:
 
 def warm(numels: Sequence[int], device: Any) -> None:
     """Build the bases for outputs of these sizes before a batch is timed (the reference worker builds
-    them while computing its pool's projections)."""
+    them while computing its pool's projections), and run each dot once: the first BLAS call of a
+    process (its handle, its kernels loaded) must not land on the parent's clock."""
     for n in numels:
         for start in range(0, n, CHUNK):
-            _base(min(CHUNK, n - start), device)
+            w = weights(0, 0, 0, min(CHUNK, n - start), device)
+            torch.dot(w, w)
+            torch.dot(w[:4096].double(), w[:4096].double())  # float64 outputs' dot
+            torch.dot(w[:4096].half().float(), w[:4096])  # other dtypes' conversion
 
 
 def _flat(out: torch.Tensor) -> torch.Tensor:
