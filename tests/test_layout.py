@@ -213,7 +213,7 @@ REPRO_LAYERS = {
         "repro.records",
     },  # audits and the KernelBench suite
     "repro.commands": _LIBRARY | {"repro.runners", "repro.commands", "repro.published"},
-    "repro.bench": _LIBRARY | {"repro.runners", "repro.commands", "repro.bench"},
+    "repro.bench": _LIBRARY | {"repro.runners", "repro.commands", "repro.published", "repro.bench"},
 }
 
 

@@ -158,7 +158,7 @@ def build_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "no_build": [],
         "built": [],
         "failed_replayed": [],
-        "failed_compiled": [],
+        "failed_not_replayed": [],
     }
     counts = Counter[str]()
     for r in rows:
@@ -169,7 +169,7 @@ def build_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if t.get("wall_s") is None:
             continue
         group = ("no_build" if not b else "built" if b.get("ok")
-                 else "failed_replayed" if b.get("replayed_in_candidate") else "failed_compiled")  # fmt: skip
+                 else "failed_replayed" if b.get("replayed_in_candidate") else "failed_not_replayed")  # fmt: skip
         groups[group].append(float(t["wall_s"]))
     return {
         "prebuilt": sum(bool((r.get("timing_s") or {}).get("build")) for r in rows),
