@@ -277,3 +277,20 @@ def test_a_failed_prebuild_is_replayed_in_the_candidate_and_nothing_else(
     summary = L.load(out)["summary"]["builds"]
     assert summary["prebuilt"] == 4 and summary["replayed_in_candidate"] == 1
     assert summary["seconds_per_kernel"]["failed_replayed"]["n"] == 1
+
+
+def test_a_record_garbled_by_the_kernel_is_read_as_none(tmp_path: Path) -> None:
+    """The prebuild's record lies in the kernel's own build folder: nested too deeply for the JSON reader,
+    or too large, it is no record at all (not a stopped audit)."""
+    from repro.published.audit import prebuild
+
+    b = tmp_path / "b"
+    b.mkdir()
+    src = b / "kernel_source.py"
+    for garbled in ("'[' * 200000", "'[' + ' ' * (17 << 20) + ']'"):
+        src.write_text(
+            f"import atexit\natexit.register(lambda: open('prebuild.json', 'w').write({garbled}))\n"
+        )
+        info = prebuild(src, b, "", timeout_s=60)
+        assert not info["ok"] and info["extensions"] == [] and info["replay"] == [], info
+        assert info["errors"] == ["no load_inline/load call was reached by the prebuild"]

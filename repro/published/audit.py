@@ -263,7 +263,7 @@ def prebuild(source_file: Path, build_dir: Path, arch: str, timeout_s: float, *,
             _BUILDS.discard(proc)
         clear_stale_locks(build_dir)  # a build killed at a timeout or deadline leaves torch's lock behind
     extensions: list[dict[str, Any]] = []
-    with contextlib.suppress(OSError, ValueError):  # written by the release's code: read with care
+    with contextlib.suppress(OSError, ValueError, RecursionError):  # written by the release's code
         if record.stat().st_size <= RECORD_MAX_BYTES:
             extensions = [e for e in json.loads(record.read_text()) if isinstance(e, dict)]
     errors: list[str] = [f"build did not finish within {timeout_s:g} s"] if timed_out else []
