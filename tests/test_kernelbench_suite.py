@@ -185,6 +185,7 @@ def test_parallel_workers_never_time_two_problems_at_once(tmp_path: Path) -> Non
 def test_a_timing_never_overlaps_other_device_work_and_is_not_starved(tmp_path: Path) -> None:
     """The device lock: shared holders (building, counting, compiling) coexist; a timer waits for them and
     runs alone; a shared holder arriving while a timer waits queues behind the timer."""
+    import os
     import threading
     import time
 
@@ -216,9 +217,16 @@ def test_a_timing_never_overlaps_other_device_work_and_is_not_starved(tmp_path: 
             time.sleep(0.2)
             events.append("timer out")
 
-    def late() -> None:  # arrives while the timer waits for the first to let go
+    def blocked_writer() -> bool:  # the kernel's own record: an exclusive flock waiting on the lock file
+        inode = f":{os.stat(path).st_ino} "
+        lines = Path("/proc/locks").read_text().splitlines()
+        return any("->" in ln and "FLOCK" in ln and "WRITE" in ln and inode in ln for ln in lines)
+
+    def late() -> None:  # arrives once the timer is waiting for the first to let go
         timer_waiting.wait(10)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not blocked_writer() and time.monotonic() < deadline:
+            time.sleep(0.01)
         with gpu_lock(path, shared=True):
             events.append("late in")
 
