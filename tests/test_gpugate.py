@@ -41,6 +41,17 @@ with open(log, "a") as f:
 """
 
 
+SHARED_ONCE = """
+import sys
+from pathlib import Path
+from repro.harness.gpugate import Hold
+h = Hold("cuda-0", Path(sys.argv[1]))
+h.acquire("shared")
+h.release()
+h.close()
+"""
+
+
 def _holder(folder: Path, log: Path, rounds: int, hold_s: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), str(log), str(rounds), str(hold_s)],
                             cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
@@ -53,17 +64,29 @@ def test_exclusive_turns_never_overlap_another_process_turn(tmp_path: Path) -> N
         assert p.wait(timeout=120) == 0
     spans = [(i, json.loads(line)) for i, log in enumerate(logs) for line in log.read_text().splitlines()]
     assert len(spans) == 24
-    overlapping_shared = 0
     for i, a in spans:
         for j, b in spans:
-            if i == j:
-                continue
             overlap = a["t0"] < b["t1"] and b["t0"] < a["t1"]
-            if a["mode"] == "exclusive":
+            if i != j and a["mode"] == "exclusive":
                 assert not overlap, f"process {i}'s exclusive turn overlapped process {j}'s {b['mode']} turn"
-            elif b["mode"] == "shared" and overlap:
-                overlapping_shared += 1
-    assert overlapping_shared > 0  # shared turns do run together: the gate is not a plain mutex
+
+
+def test_shared_turns_run_together(tmp_path: Path) -> None:
+    """The gate is not a plain mutex: while this process holds a shared turn, another process gets a
+    shared turn of its own (it would wait for ever behind a mutex)."""
+    shared = gpugate.Hold("cuda-0", tmp_path)
+    shared.acquire("shared")
+    try:
+        reader = subprocess.Popen([sys.executable, "-c", SHARED_ONCE, str(tmp_path)], cwd=REPO,
+                                  env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
+        try:
+            code = reader.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            pytest.fail("a second shared holder waited for the first to let go: the gate acts as a mutex")
+        assert code == 0
+    finally:
+        shared.close()
 
 
 def test_a_waiting_timing_is_not_starved_by_shared_holders(tmp_path: Path) -> None:
