@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,6 +138,30 @@ def test_op_policy_denies_compute_by_default() -> None:
     with opcheck.OpRecorder() as rec:
         torch.softmax(torch.ones(3), 0)
     assert "aten::_softmax" in rec.counts
+
+
+# In a fresh process: the tracer loads no compiler, and once a candidate compiles, its frames stay outside
+# what torch.compile traces (were they compiled, `compiled_frames` would count them).
+_RECORDER_WITHOUT_DYNAMO = """
+import sys, torch
+from repro.harness import guards, opcheck
+with opcheck.OpRecorder() as rec:
+    torch.softmax(torch.ones(3), 0)
+assert "torch._dynamo" not in sys.modules, "the op tracer imported torch._dynamo"
+fn, x = torch.compile(lambda a: torch.relu(a * 2.0), backend="eager"), torch.ones(4)
+with torch.no_grad(), opcheck.OpRecorder() as rec:
+    out = fn(x)
+assert dict(rec.counts) == {"aten::mul": 1, "aten::relu": 1}, dict(rec.counts)
+assert guards.compiled_frames() == 0, guards.compiled_frames()
+assert out.tolist() == [2.0] * 4
+"""
+
+
+def test_op_recorder_loads_no_compiler_and_keeps_its_frames_out_of_one() -> None:
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", _RECORDER_WITHOUT_DYNAMO], cwd=root, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
 
 
 def test_scrubbed_env_is_an_allow_list(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

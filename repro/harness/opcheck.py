@@ -8,11 +8,24 @@ refused unless the task lists it in ALLOWED_OPS.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+
+# What torch.compile's frame evaluation reads, in torch's C module (importing torch._dynamo costs seconds).
+_eval_frame: Any
+try:
+    from torch._C._dynamo import eval_frame as _eval_frame
+except ImportError:
+    _eval_frame = None
+_LAZY_DYNAMO = all(
+    hasattr(_eval_frame, name)
+    for name in ("get_eval_frame_callback", "set_code_exec_strategy", "_FrameExecStrategy", "_FrameAction")
+)  # otherwise (another torch) the tracer keeps torch's own wrapper: see OpRecorder
 
 # Ops that allocate, fill with a constant, copy, convert, or re-view memory: no computation of the
 # task's result can hide in them. Everything not listed is denied by default.
@@ -75,6 +88,23 @@ ALWAYS_ALLOWED: frozenset[str] = frozenset(
 )
 
 
+def _record(recorder: OpRecorder, func: Any, args: tuple, kwargs: dict | None) -> Any:
+    name = func._schema.name
+    recorder.counts[name] += 1
+    if recorder.on_op is not None:
+        recorder.on_op(name)
+    return func(*args, **(kwargs or {}))
+
+
+# torch keeps torch.compile out of a dispatch mode's __torch_dispatch__ by wrapping it in
+# `torch._disable_dynamo`, whose first call imports torch._dynamo: over a CPU-second of every worker's
+# start-up, in processes where nothing is ever compiled. The tracer does the same only where something
+# could compile: `_record` runs inside that wrapper once dynamo is loaded (torch.compile imports it) or a
+# frame-evaluation hook is set, and `__torch_dispatch__` itself is a frame dynamo never traces (as
+# torch's wrapper is).
+_record_outside_dynamo = torch._disable_dynamo(_record, recursive=True)
+
+
 class OpRecorder(TorchDispatchMode):
     """Counts aten ops by schema name (e.g. 'aten::mm') while active.
 
@@ -86,12 +116,25 @@ class OpRecorder(TorchDispatchMode):
         self.counts: Counter[str] = Counter()
         self.on_op = on_op
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return not _LAZY_DYNAMO  # torch's wrapper only where the tracer cannot keep dynamo out itself
+
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        name = func._schema.name
-        self.counts[name] += 1
-        if self.on_op is not None:
-            self.on_op(name)
-        return func(*args, **(kwargs or {}))
+        if (
+            not _LAZY_DYNAMO
+            or "torch._dynamo" in sys.modules
+            or _eval_frame.get_eval_frame_callback() is not None
+        ):
+            return _record_outside_dynamo(self, func, args, kwargs)
+        return _record(self, func, args, kwargs)
+
+
+if _LAZY_DYNAMO:
+    _eval_frame.set_code_exec_strategy(
+        OpRecorder.__torch_dispatch__.__code__,
+        _eval_frame._FrameExecStrategy(_eval_frame._FrameAction.SKIP, _eval_frame._FrameAction.DEFAULT),
+    )
 
 
 def forbidden_ops(seen: dict[str, int], allowed_extra: list[str] | tuple[str, ...]) -> list[str]:

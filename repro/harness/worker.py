@@ -594,9 +594,7 @@ def _standby() -> Path | None:
     """
     with contextlib.suppress(ImportError):
         import triton  # noqa: F401  (candidates import it; TRITON_INTERPRET is already set)
-    # The op recorder's first use imports torch._dynamo (torch wraps dispatch-mode entry points in
-    # _disable_dynamo): seconds that would otherwise count as the first call's compile time.
-    import torch._dynamo  # noqa: F401
+    # torch._dynamo is not imported: the op recorder needs it only once something compiles (see opcheck).
 
     line = sys.stdin.readline().strip()
     if not line and Path.cwd().name.startswith("kernelatlas-cand-"):
