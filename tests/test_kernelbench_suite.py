@@ -328,3 +328,26 @@ def test_compiled_baselines_record_their_compile_time_beside_eager(tmp_path: Pat
     assert "error" not in base["compile"], base["compile"]
     assert base["compile"]["median"] > 0, base["compile"]
     assert base["compile"]["setup_ms"] > base["eager"]["setup_ms"] + 50, base  # it compiled
+
+
+OOM_AFTER_FIRST = MATMUL.replace("return torch.matmul(A, B)",
+                                 "global CALLS\n        CALLS += 1\n        if CALLS > 1:\n"
+                                 "            raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 8.00 GiB')\n"
+                                 "        return torch.matmul(A, B)").replace("N = 64", "N = 64\nCALLS = 0")  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_baseline_out_of_memory_beside_other_workers_is_tried_again(tmp_path: Path, workers: int) -> None:
+    """Out of device memory while other workers hold theirs says nothing of the problem: the next run
+    measures that baseline again. Alone (one worker) it is the problem's own result and stays."""
+    root = checkout(tmp_path, {"1_oom.py": OOM_AFTER_FIRST, "2_matmul.py": MATMUL})
+    out = tmp_path / "out.json"
+    kw = dict(
+        device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120, workers=workers, log=lambda s: None
+    )
+    run_suite(root, [1], out, **kw)
+    eager = _tasks(out)["level1/1_oom"]["baselines"]["eager"]
+    assert eager["error"].startswith("OutOfMemoryError: CUDA out of memory")
+    assert eager.get("retry", False) is (workers > 1)
+    again = run_suite(root, [1], out, **kw)
+    assert again["skipped"] == (1 if workers > 1 else 2)

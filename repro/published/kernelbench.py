@@ -296,7 +296,8 @@ def _missing(
 ) -> tuple[str, ...]:
     """The baselines of `wanted` a stored record lacks: not measured with settings `h` on this source, or
     lost to a crash or timeout of the whole problem (tried again). A baseline's own error (e.g. a model
-    that cannot be captured in a CUDA graph) is a result and stays."""
+    that cannot be captured in a CUDA graph) is a result and stays, unless it ran out of device memory
+    beside other workers (tried again: alone it may fit)."""
     if not rec or rec.get("problem_sha256") != problem_sha or rec.get("error"):
         return wanted
     have = rec.get("baselines") or {}
@@ -380,8 +381,11 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             elif kept:
                 rec = {**rec, "baselines": {**kept, **rec.get("baselines", {})}}
             for k in need:
-                if k in rec.get("baselines", {}):
-                    rec["baselines"][k].update(settings_hash=h, run=run_index)
+                got = rec.get("baselines", {}).get(k)
+                if got is not None:
+                    got.update(settings_hash=h, run=run_index)
+                    if workers > 1 and str(got.get("error", "")).startswith("OutOfMemoryError"):
+                        got["retry"] = True  # the other workers' memory, not the problem's: tried again
             _store(data, key, path, rec, h, problem_sha, peaks)
             write_json_atomic(out, {**data, "updated": utc_now()})
             counts["failed" if failed_problem else "measured"] += 1
