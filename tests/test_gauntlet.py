@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from shared_setup import shared_folder
 
-from repro.harness import EvalSettings
+from repro.harness import EvalSettings, clockcheck
 from repro.runners.gauntlet import (
     CANARY,
     CASES,
@@ -73,6 +73,10 @@ def test_case_is_caught(case, settings: EvalSettings) -> None:
     assert row["status"] in ("caught", "known_miss"), row
     if row["verdict"] == "correct":  # accepted: its reported time agreed with the parent's clock
         assert row["parent_clock"]["per_call_ms"] <= row["parent_clock"]["allowed_ms"], row
+    if case.name == "forges_channel_plausible":  # refused only once every confirming round contradicted it
+        clock = row["parent_clock"]
+        assert len(clock["rounds_per_call_ms"]) == clockcheck.ROUNDS, clock
+        assert min(clock["rounds_per_call_ms"]) == clock["per_call_ms"] > clock["allowed_ms"], clock
     if case.category == "isolation" and row["verdict"] == "correct":
         assert row["isolation"]["worker_landlock"] or row["isolation"]["uid"] == "own", row["isolation"]
 

@@ -53,6 +53,50 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
     assert clock["reported_ms"] == d["candidate_ms"]["median"]
 
 
+# The honest kernel, slowed in the first calls of the parent-clocked batch as a burst of load on the
+# machine would slow it (CPU time and wall time alike): only the first round sees it.
+BURST = """
+
+import sys as _sys
+import time as _time
+
+_LEFT = {"calls": 3}
+
+
+def _in_the_batch():
+    frame = _sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_queue" and frame.f_code.co_filename.endswith("clockcheck.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+class ModelNew(ModelNew):
+    def forward(self, x, y):
+        out = super().forward(x, y)
+        if _LEFT["calls"] and _in_the_batch():
+            _LEFT["calls"] -= 1
+            t0 = _time.process_time()
+            while _time.process_time() - t0 < 0.1:
+                pass
+        return out
+"""
+
+
+def test_a_round_slowed_by_a_burst_of_load_is_confirmed_by_the_next_before_any_refusal(
+    settings: EvalSettings,
+) -> None:
+    d = evaluate(PROBLEM, kernel_source("good_triton.py") + BURST, settings).to_dict()
+    assert d["verdict"] == "correct", d["reason"]
+    clock = d["checks"]["parent_clock"]
+    per_round = clock["rounds_per_call_ms"]
+    # The first round contradicted the report (300 ms of CPU over its calls); a later one, on fresh
+    # seeds and after a pause, agreed, and the fastest counts. The result shows every round.
+    assert len(per_round) >= 2 and per_round[0] > clock["allowed_ms"] >= per_round[-1] == clock["per_call_ms"]
+    assert clock["rounds_pause_s"][:2] == [0.0, 0.25] and len(clock["rounds_ms"]) == len(per_round)
+
+
 def test_provenance_names_the_commit_of_this_evaluation_not_of_the_cached_reference(
     settings: EvalSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

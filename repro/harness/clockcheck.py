@@ -56,11 +56,20 @@ K_MIN = 2
 ROUNDS = 3
 # The parent-clocked time per call may exceed the reported median by this fraction ...
 TOLERANCE = {"cuda": 0.25, "cpu": 0.5}
-# ... plus this much per batch (pipe wake-ups on both sides, the final synchronize, the scheduler of a
-# busy machine). On the CPU path, a 2-core machine under a test suite's load refused honest candidates
-# by 0.12 and 0.46 ms a call over 21-call batches (their processes' CPU time ran up to 1.55x the timed
-# loop's); 30 ms a batch covers that, and the half-time forger stays refused by about 2 ms a call.
+# ... plus this much per batch on the parent's wall clock (pipe wake-ups on both sides, the final
+# synchronize, the scheduler of a busy machine) ...
 FIXED_MS = {"cuda": 1.0, "cpu": 30.0}
+# ... or, on the CPU path where the process tree's CPU time is the smaller, this much: what the worker
+# spends on a round besides its calls and own work (the messages, the guard check it starts as the
+# parent reads its CPU time). The CPU time is read to the nanosecond and the worker runs one intra-op
+# thread (`worker._one_thread_on_cpu`), so it is the work done, whatever the load. Before both (10 ms
+# ticks; an OpenMP pool of two threads whose CPU time ran to 1.6-2x the work under load) 30 ms was
+# allowed here as on the wall clock, and the half-time forger's batch came within 0.2 ms a call of
+# what that allowed (BENCHMARKS.md).
+FIXED_CPU_MS = 10.0
+# On the CPU path, a round that confirms a contradiction starts this long times its index after the one
+# before: a burst of load on the machine has time to pass, and the fastest round counts.
+CONFIRM_PAUSE_S = {"cuda": 0.0, "cpu": 0.25}
 # On CUDA, the share of the own work's device time allowed for the error of subtracting it (the same
 # kernels on the same device, timed in another process). Subtracting the wall time of the own work
 # instead was off by up to 0.24 ms a call on an H200 (a 1.2 ms own cost that was mostly host time);
@@ -81,21 +90,62 @@ _W_SALT = 0x5DEECE66D
 _TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_ms(root: int | None) -> float | None:
-    """CPU time (user + system, its reaped children's included) of process `root` and every descendant,
-    from /proc: the kernel's accounting, which no process can rewrite. None where /proc cannot tell."""
+def _process_clock(pid: int) -> int:
+    """The POSIX CPU-time clock of process `pid` (all its threads, those that exited included; what
+    `clock_getcpuclockid` returns): (~pid << 3) | CPUCLOCK_SCHED."""
+    return ((~pid) << 3) | 2
+
+
+# A process tree's CPU time as read at one moment: per process, its own time (ms, to the nanosecond) and
+# its reaped children's user and system time (clock ticks).
+CpuReading = dict[int, tuple[float, int, int]]
+
+
+def tree_cpu(root: int | None) -> CpuReading | None:
+    """The CPU time of process `root` and every descendant (their reaped children's included): the
+    kernel's accounting, which no process can rewrite. None where /proc cannot tell.
+
+    A live process's own time is read from its CPU-time clock, to the nanosecond; `/proc/<pid>/stat`
+    gives it only in clock ticks (10 ms), which left 20 ms of uncertainty on a 150 ms batch. Reaped
+    children's time exists in ticks only (`cpu_between` rounds it up)."""
     if root is None:
         return None
     table = procfs.stat_table()
     if root not in table:
         return None
+    reading: CpuReading = {}
     try:  # utime stime cutime cstime
-        return (
-            sum(sum(int(x) for x in table[p][11:15]) for p in [root, *procfs.descendants(root, table)])
-            * _TICK_MS
-        )
+        for p in [root, *procfs.descendants(root, table)]:
+            utime, stime, cutime, cstime = (int(x) for x in table[p][11:15])
+            try:
+                own = time.clock_gettime_ns(_process_clock(p)) / 1e6
+            except OSError:  # gone since the table was read: its ticks
+                own = (utime + stime) * _TICK_MS
+            reading[p] = (own, cutime, cstime)
     except ValueError:
         return None
+    return reading
+
+
+def cpu_between(before: CpuReading, after: CpuReading) -> float:
+    """CPU ms the tree spent between two readings, never less than it spent: each reaped-children
+    counter that moved counts one tick more (the kernel truncates it to whole ticks at each reading)."""
+
+    def total(r: CpuReading) -> float:
+        return sum(own + (cu + cs) * _TICK_MS for own, cu, cs in r.values())
+
+    moved = sum(
+        (cu != was[1]) + (cs != was[2])
+        for p, (_, cu, cs) in after.items()
+        for was in [before.get(p, (0.0, 0, 0))]
+    )
+    return total(after) - total(before) + moved * _TICK_MS
+
+
+def tree_cpu_ms(root: int | None) -> float | None:
+    """The CPU time of process `root` and every descendant, reaped children included (ms)."""
+    reading = tree_cpu(root)
+    return None if reading is None else cpu_between({}, reading)
 
 
 # Outputs are projected in chunks of this many elements (a vector per chunk: `weights`), one dot each:
@@ -375,6 +425,7 @@ class Verdict:
     calls: int
     cpu_counted: bool = False  # the process tree's CPU time was the smaller, and counted
     bound: str = "device"  # CUDA: which explanation of the batch's time allows more ("device" or "host")
+    rounds_per_call_ms: tuple[float, ...] = ()  # each round's per-call time as counted (the smallest wins)
 
     @property
     def contradicts(self) -> bool:
@@ -397,21 +448,23 @@ def cuda_allowance(median_ms: float, dev_ms: float, launch_ms: float, calls: int
 
 def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: Mapping[str, Any], device: str,
                rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
-    """The parent's clock against the reported median; the fastest round counts (noise only adds). On
-    the CPU path a round's time is the smaller of its wall time and its process tree's CPU time, less
-    the own cost (`gen_ms`), against (1 + TOLERANCE) m. On CUDA, less the own device time (`dev_ms`),
-    against `cuda_allowance`. `cost` is the reference worker's `overhead`."""
+    """The parent's clock against the reported median; the fastest round counts (load only ever slows a
+    round down). On the CPU path a round's time is the smaller of its wall time less FIXED_MS and its
+    process tree's CPU time less FIXED_CPU_MS, less the own cost (`gen_ms`), against (1 + TOLERANCE) m.
+    On CUDA, less the own device time (`dev_ms`), against `cuda_allowance`. `cost` is the reference
+    worker's `overhead`."""
     fixed = FIXED_MS.get(device, FIXED_MS["cpu"])
     own = cost["dev_ms"] if device == "cuda" else cost["gen_ms"]
-    per_call, cpu_counted = math.inf, False
+    per_call, cpu_counted, each = math.inf, False, []
     for r, ms in enumerate(rounds_ms):
         cpu = rounds_cpu_ms[r] if device != "cuda" and r < len(rounds_cpu_ms) else None
-        counted = min(ms, cpu) if cpu is not None else ms
-        est = (counted - fixed) / calls - own
+        by_cpu = cpu is not None and cpu - FIXED_CPU_MS < ms - fixed
+        est = ((cpu - FIXED_CPU_MS) if by_cpu and cpu is not None else (ms - fixed)) / calls - own
+        each.append(est)
         if est < per_call:
-            per_call, cpu_counted = est, cpu is not None and cpu < ms
+            per_call, cpu_counted = est, by_cpu
     if device == "cuda":
         allowed, bound = cuda_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)
-        return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound)
+        return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each))
     allowed = median_ms * (1 + TOLERANCE.get(device, TOLERANCE["cpu"]))
-    return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted)
+    return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted, rounds_per_call_ms=tuple(each))

@@ -52,7 +52,9 @@ from repro.records.provenance import git_commit, provenance, utc_now
 #    the batch's cost counts the smaller of wall and CPU time.
 # 8: one dot per output chunk (float32 accumulation), inputs seeded without torch.manual_seed, and on
 #    CUDA the batch's own device time timed apart (`dev_ms`); a pool of 128 seeds.
-HARNESS_VERSION = "8"
+# 9: on the CPU path, workers run one intra-op thread (the batch's cost is timed that way) and the batch's
+#    CPU time is read to the nanosecond, less 10 ms rather than 30; confirming rounds start after a pause.
+HARNESS_VERSION = "9"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -697,7 +699,9 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
     cuda = device == "cuda"
     own = ref["dev_ms"] if cuda else ref["gen_ms"]
     clock = {"calls": calls, "rounds_ms": [round(x, 4) for x in v.rounds_ms],
-             "rounds_cpu_ms": [r.get("cpu_ms") for r in rounds], "per_call_ms": round(v.per_call_ms, 6),
+             "rounds_cpu_ms": [None if r.get("cpu_ms") is None else round(r["cpu_ms"], 4) for r in rounds],
+             "rounds_per_call_ms": [round(x, 6) for x in v.rounds_per_call_ms],
+             "rounds_pause_s": [r.get("pause_s", 0.0) for r in rounds], "per_call_ms": round(v.per_call_ms, 6),
              "allowed_ms": round(v.allowed_ms, 6), "reported_ms": median_ms,
              "overhead_per_call_ms": round(ref["gen_ms"], 6)}  # fmt: skip
     if cuda:
@@ -721,8 +725,9 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
     return clock, ("rejected", (
             f"the evaluating process's clock contradicts the reported time of candidate {sha[:12]}: its worker "
             f"reported a median of {median_ms:.4g} ms per call, but {calls} back-to-back calls on unseen inputs "
-            f"took {min(v.rounds_ms):.4g} ms on the parent's clock ({len(rounds)} round(s), the fastest "
-            f"counted{', by the CPU time of its processes' if v.cpu_counted else ''}), {v.per_call_ms:.4g} ms "
+            f"took {min(v.rounds_ms):.4g} ms on the parent's clock ({len(rounds)} round(s) on fresh seeds, "
+            f"{', '.join(f'{x:.4g}' for x in v.rounds_per_call_ms)} ms per call; the fastest counted"
+            f"{', by the CPU time of its processes' if v.cpu_counted else ''}), {v.per_call_ms:.4g} ms "
             f"per call less the batch's own {'device time' if cuda else 'cost'} ({own:.3g} ms per "
             f"call, timed by the reference worker); at most {v.allowed_ms:.4g} ms is allowed ({why}). The timing "
             "was tampered with, or the kernel is fast only on the timed loop's reused buffers (the batch's are "

@@ -95,7 +95,7 @@ class Session:
     _deadline: float | None = None
     _received_ns: int = 0
     _go_ns: int = 0
-    _go_cpu_ms: float | None = None
+    _go_cpu: clockcheck.CpuReading | None = None
     _switching: bool = False  # the short switch interval held: from a batch round's seeds to its result
     # The candidate's turn at its device (`gpugate.Turn`): exclusive from the worker's "timing" message
     # until the parent-clocked batch is over; the time it waits there or is stopped extends the deadline.
@@ -286,8 +286,11 @@ class Session:
             ch.send("batch", {"seeds": []}, deadline=self.deadline)
             return
         picked = list(range(r * calls, (r + 1) * calls))
-        self.batch_rounds.append({"pool": picked})
-        self._go_cpu_ms = clockcheck.tree_cpu_ms(self.pid) if self.settings.device != "cuda" else None
+        pause = clockcheck.CONFIRM_PAUSE_S.get(self.settings.device, 0.0) * r
+        if pause:  # a round that confirms a contradiction: a burst of load on the machine may pass meanwhile
+            time.sleep(pause)
+        self.batch_rounds.append({"pool": picked, "pause_s": pause})
+        self._go_cpu = clockcheck.tree_cpu(self.pid) if self.settings.device != "cuda" else None
         self._hold_switch(True)
         self._go_ns = time.perf_counter_ns()
         ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self.deadline)
@@ -306,8 +309,12 @@ class Session:
         ):
             raise ProtocolViolation("a malformed parent-clocked batch result")
         rnd["ms"] = (received - self._go_ns) / 1e6
-        cpu = clockcheck.tree_cpu_ms(self.pid) if self._go_cpu_ms is not None else None
-        rnd["cpu_ms"] = cpu - self._go_cpu_ms if cpu is not None and self._go_cpu_ms is not None else None
+        cpu = clockcheck.tree_cpu(self.pid) if self._go_cpu is not None else None
+        rnd["cpu_ms"] = (
+            clockcheck.cpu_between(self._go_cpu, cpu)
+            if cpu is not None and self._go_cpu is not None
+            else None
+        )
         rnd["projections"] = projections
 
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:

@@ -629,8 +629,22 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _one_thread_on_cpu(device: str) -> None:
+    """On the CPU path, one intra-op thread (before the tamper snapshot, which then holds it).
+
+    The parent-clocked batch counts the smaller of its wall time and the CPU time of the worker's
+    process tree (`clockcheck`). With torch's OpenMP pool of one thread per core, a process's CPU time
+    runs up to twice its quiet wall time (both threads working, or spinning at a barrier), and on a
+    loaded machine, where the wall time is inflated too, an honest kernel was counted 1.6x the median
+    its timed loop had measured in a quieter moment. With one thread the CPU time is the work done,
+    whatever the load. The reference worker runs the same way, so what it subtracts matches."""
+    if device == "cpu":
+        torch.set_num_threads(1)
+
+
 def _run_job(job: Job) -> None:
     """Run the job's role; a failure becomes the report's verdict and reason."""
+    _one_thread_on_cpu(job.device)
     if job.device == "cuda":
         torch.cuda.set_device(0)
     torch.set_grad_enabled(True)
@@ -675,6 +689,7 @@ def serve_references() -> int:
             job.finish()
             continue
         if before is None:
+            _one_thread_on_cpu(job.device)
             torch.set_grad_enabled(True)
             before = guards.Snapshot()
         _run_job(job)
