@@ -102,6 +102,7 @@ KERNELBENCH: dict[str, Translation] = {
     "writes_channel": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel_plausible": Translation(not_applicable=_OURS.format(what="the report channel")),
+    "forges_channel_short": Translation(not_applicable=_OURS.format(what="the report channel")),
     # Refused here on the parent-clocked batch's fresh buffers; elsewhere, what counts is that the trick
     # gains nothing (both are honest on the inputs a harness reuses).
     "observed_address": Translation(rule=NO_GAIN),
