@@ -124,10 +124,15 @@ LEDGER = {
         {"task": "level1/2", "level": 1, "claim": {"metric": "speedup", "value": None},
          "policies": {"strict": _policy("not_released", "no kernel released"),
                       "kernelbench": _policy("not_released", "no kernel released")}, "provenance": {}},
+        # Its extension failed to build (the module defined twice), so its PyTorch fallback was measured.
         {"task": "level1/3", "level": 1, "name": "<b>softmax</b>", "claim": {"metric": "speedup", "value": 1.5},
          "policies": {"strict": _policy("incorrect", "incorrect", None, "max abs error <script>window.__xss=4</script>"),
                       "kernelbench": _policy("correct", "slower than claimed", 1.0)},
-         "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T12:02:00+00:00"}},
+         "timing_s": {"wall_s": 31.0, "build": {"ok": False, "cause": "compile", "extensions": [{"name": "sm", "ok": False}],
+                      "errors": ["/b/sm/main.cpp:30:1: error: redefinition of ‘PyObject* PyInit_sm()’"],
+                      "log_tail": "ninja: build stopped: subcommand failed.\n"}},
+         "provenance": {"name": REPRO_GPU, "torch": "2.11.0+cu130", "git": {"commit": "c" * 40},
+                        "date": "2026-12-01T12:02:00+00:00"}},
     ],
 }  # fmt: skip
 # A KernelBench leaderboard ledger: a kernel per (problem, model), one listed but absent, one problem unsolved.

@@ -99,7 +99,18 @@ def test_ledger_csv_has_one_line_per_task_with_both_policies(tmp_path: Path) -> 
         "ledger-cuda-l1-h100.csv",
         "kernelbench-baselines-nvidia-h200.csv",
     }
-    assert json.loads(files["ledger-cuda-l1-h100.json"])["rows"] == LEDGER["rows"]
+    # The stored fields as they are, with what is derived from them beside.
+    rows_out = json.loads(files["ledger-cuda-l1-h100.json"])["rows"]
+    derived = ("kernel_ran", "build_failure", "build_failures")
+    assert [{k: v for k, v in r.items() if k not in derived} for r in rows_out] == LEDGER["rows"]
+    assert [r["kernel_ran"] for r in rows_out] == [True, True, None, False]
+    assert rows_out[3]["build_failures"] == ["binding error in the source"]
+    assert [(r["kernel_ran"], r["build_failure"]) for r in rows] == [
+        ("true", ""),
+        ("true", ""),
+        ("", ""),
+        ("false", "binding error in the source"),
+    ]
     assert (
         "level1/23_Softmax" in files["kernelbench-baselines-nvidia-h200.csv"]
         and "cuda-graph: x" in files["kernelbench-baselines-nvidia-h200.csv"]
@@ -117,6 +128,14 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert 'href="../../results/published/#cuda-l1-h100"' in entry
     page = (built_site.site / "results" / "published" / "index.html").read_text(encoding="utf-8")
     assert 'id="cuda-l1-h100"' in page and 'id="cuda-l1-h100-level1-3"' in page
+    # The row whose extension failed to build is tagged beside its status, and counted apart.
+    row3 = page[page.index('id="cuda-l1-h100-level1-3"') :].split("</tr>", 1)[0]
+    assert 'class="ka-fallback"' in row3 and "fallback: build failed (binding error in the source)" in row3
+    assert row3.count("ka-fallback") == 1 and "ka-fallback" not in page[: page.index('id="cuda-l1-h100"')]
+    assert "Released kernel not run." in page and "binding error in the source 1" in page
+    assert "(1 PyTorch fallback)" in page
+    assert "Released kernel not run" in entry and '<span class="ka-fallback">1</span>' in entry
+    assert 'slower than claimed 1 <span class="ka-fallback">1 PyTorch fallback</span>' in entry
     assert "window.__xss=4" in page and "<script>window.__xss=4" not in page and "<b>softmax" not in page
     assert "broken.json" in page and "row #1 needs text `task`" in page.replace("<code>", "`").replace(
         "</code>", "`"

@@ -101,3 +101,24 @@ def test_leaderboards_of_a_benchmark_page_are_not_a_search_result(
     locations = [d["location"] for d in index["docs"] if d["location"].startswith(f"papers/{benchmark}/")]
     assert f"papers/{benchmark}/" in locations
     assert [loc for loc in locations if "#" in loc and not loc.endswith("#summary")] == []
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1440", "390"])
+def test_a_row_whose_kernel_did_not_run_is_tagged_beside_its_status(open_page, viewport: dict) -> None:
+    """The sample ledger's level1/3 failed to build its extension: the tag sits in its KernelBench status
+    cell, whole and readable, and the page itself never scrolls sideways (the table scrolls in its box)."""
+    page = open_page("results/published/", viewport)
+    row = page.locator("tr", has=page.locator("#cuda-l1-h100-level1-3"))
+    tag = row.locator(".ka-fallback")
+    assert tag.count() == 1 and tag.inner_text() == "fallback: build failed (binding error in the source)"
+    cell = row.locator("td:has(.ka-fallback)")
+    assert cell.inner_text().startswith("slower than claimed")
+    tag.scroll_into_view_if_needed()
+    box, cell_box = tag.bounding_box(), cell.bounding_box()
+    assert box and cell_box and box["height"] > 0
+    assert cell_box["x"] <= box["x"] and box["x"] + box["width"] <= cell_box["x"] + cell_box["width"] + 0.5
+    assert page.evaluate(_BROKEN_WORDS, "article td .ka-fallback") == []
+    width = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width[0] <= width[1], width

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+import re
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -74,6 +75,9 @@ def validate(data: Any, where: str) -> dict[str, Any]:
             missing = [k for k in POLICY_KEYS if k not in pol]
             if missing:
                 raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name} lacks {missing}")
+        problem = build_record_problem(row)
+        if problem:
+            raise LedgerError(f"{where}: rows[{i}] ({row['task']}): {problem[0]} {problem[1]}")
     return data
 
 
@@ -108,10 +112,152 @@ def _geomean(xs: list[float]) -> float | None:
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
+# Why a released kernel's `load_inline`/`load` build failed, read from the compiler's words in the row's
+# `timing_s.build` (`errors`, then `log_tail`). Most such kernels catch the failure and compute with
+# PyTorch instead, so what was measured is that fallback. In the order a row's causes are reported: the
+# source's own mistakes first (they stop the build on any torch version), then what differs in the torch
+# the kernel met, then the rest.
+BINDING = "binding error in the source"
+CUDA_IN_CPP = "CUDA code in the C++ source"
+SYNTAX = "source does not parse"
+TORCH_REMOVED = "torch API removed since"
+TORCH_UNDECLARED = "torch name not declared"
+CXX_STANDARD = "C++17 not enabled"
+OTHER_COMPILER = "other compiler error"
+NOT_WRITABLE = "build folder not writable"
+TIMEOUT = "build timed out"
+NOT_KEPT = "compiler output not kept"
+BUILD_FAILURES = (BINDING, CUDA_IN_CPP, SYNTAX, TORCH_REMOVED, TORCH_UNDECLARED, CXX_STANDARD,
+                  OTHER_COMPILER, NOT_WRITABLE, TIMEOUT, NOT_KEPT)  # fmt: skip
+_CUDA_BUILTINS = r"threadIdx|blockIdx|blockDim|gridDim|warpSize|__syncthreads|__shfl\w*|__global__|__shared__"
+_BUILD_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # `PYBIND11_MODULE` in `cpp_sources` beside `functions=[...]`: main.cpp defines the module twice.
+    (
+        BINDING,
+        re.compile(
+            r"redefinition of .(?:PyObject\* PyInit_|int pybind11_exec_|void pybind11_init_)"
+            r"|pybind11_init_\w+\(pybind11::module_&\). previously defined here"
+        ),
+    ),
+    # A CUDA kernel written into `cpp_sources`, which the C++ compiler (not nvcc) reads.
+    (CUDA_IN_CPP, re.compile(rf"main\.cpp:\d+:\d+: error: .*\W(?:{_CUDA_BUILTINS})\W")),
+    # `functions=[...]` (or the module's own binding) names a function main.cpp never sees declared.
+    (
+        BINDING,
+        re.compile(
+            rf"main\.cpp:\d+:\d+: error: .(?!(?:{_CUDA_BUILTINS}).)\w+. was not declared in this scope"
+        ),
+    ),
+    (SYNTAX, re.compile(r"\bSyntaxError\b")),
+    # `tensor.type()` given to `AT_DISPATCH_*`: accepted by older torch, an error since.
+    (
+        TORCH_REMOVED,
+        re.compile(
+            r'no suitable conversion function from "const at::DeprecatedTypeProperties" '
+            r'to "c10::ScalarType"'
+        ),
+    ),
+    # A torch name used without the header that declares it (`ATen/cuda/CUDAContext.h` and the like).
+    (
+        TORCH_UNDECLARED,
+        re.compile(
+            r'namespace "(?:at|c10|torch)(?:::\w+)*" has no member'
+            r'|identifier "(?:AT|C10|TORCH)_\w+" is undefined'
+        ),
+    ),
+    (
+        CXX_STANDARD,
+        re.compile(r"C\+\+17 or later compatible compiler is required|requires at least C\+\+ ?17"),
+    ),
+    (NOT_WRITABLE, re.compile(r"PermissionError|Permission denied")),
+    (TIMEOUT, re.compile(r"build did not finish within")),
+)
+# A compiler's diagnostic line (gcc `file:line:col: error:`, nvcc `file(line): error:`, `#error`).
+_DIAGNOSTIC = re.compile(r"(?::\d+:\d+|\(\d+\)): (?:fatal )?error\b|#\s*error\b")
+
+
+def build_record_problem(row: dict[str, Any]) -> tuple[str, str] | None:
+    """The field of a row's `timing_s.build` that cannot be read for the build's outcome, and what it must
+    be; None when it is readable (or absent: a kernel with nothing to build)."""
+    timing = row.get("timing_s")
+    if timing is None:
+        return None
+    if not isinstance(timing, dict):
+        return "timing_s", "must be an object"
+    build = timing.get("build")
+    if build is None:
+        return None
+    if not isinstance(build, dict) or not isinstance(build.get("ok"), bool):
+        return "timing_s.build", "must be an object with a boolean `ok`"
+    errors = build.get("errors", [])
+    if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
+        return "timing_s.build.errors", "must be a list of text lines"
+    if not isinstance(build.get("log_tail", ""), str):
+        return "timing_s.build.log_tail", "must be text"
+    return None
+
+
+def build_failure_causes(build: dict[str, Any]) -> list[str]:
+    """Each cause a failed build's recorded text shows, in `BUILD_FAILURES` order; `NOT_KEPT` where the
+    record holds no diagnostic to read (rows written before the prebuild read the compiler's streamed
+    output kept only torch's one-line error and the last 300 characters of the log)."""
+    errors = list(build.get("errors") or [])
+    # The log's tail repeats error lines, its first one often cut: a line already in `errors` is read once.
+    tail = [
+        t for t in str(build.get("log_tail") or "").splitlines() if not any(t.strip() in e for e in errors)
+    ]
+    lines = errors + tail
+    found = {cause for cause, rule in _BUILD_RULES for line in lines if rule.search(line)}
+    if build.get("cause") == "timeout":
+        found.add(TIMEOUT)
+    explained = [line for line in lines if any(rule.search(line) for _, rule in _BUILD_RULES)]
+    if any(_DIAGNOSTIC.search(line) for line in lines if line not in explained):
+        found.add(OTHER_COMPILER)
+    return [c for c in BUILD_FAILURES if c in found] or [NOT_KEPT]
+
+
+def kernel_ran(row: dict[str, Any]) -> bool | None:
+    """Whether the released kernel's own code ran when it was judged.
+
+    False where its build failed at the compiler (the prebuild compiles the same source with the same
+    torch and compilers on the same host as the candidate, so the candidate's build failed too: what was
+    judged is whatever the kernel does without its extension, usually its PyTorch fallback), or where the
+    prebuild stopped before the build (timed out, or never reached the call) and the candidate failed to
+    compile as well. None where it is not known (no kernel released; a prebuild that stopped before the
+    build while the candidate went on to run). True otherwise: built, or nothing to build."""
+    if all(p.get("verdict") == "not_released" for p in row["policies"].values()):
+        return None
+    build = (row.get("timing_s") or {}).get("build")
+    if not build or build.get("ok"):
+        return True
+    if build.get("cause") in ("timeout", "not_reached") and any(
+        p.get("verdict") != "compile_error" for p in row["policies"].values()
+    ):
+        return None
+    return False
+
+
+def build_failure(row: dict[str, Any]) -> list[str]:
+    """The causes of the failed build of a row whose kernel did not run, first the one to name; [] else."""
+    if kernel_ran(row) is not False:
+        return []
+    return build_failure_causes((row.get("timing_s") or {}).get("build") or {})
+
+
+def derived(row: dict[str, Any]) -> dict[str, Any]:
+    """What a reader derives from a stored row (never stored in it, so a better reading applies to every
+    ledger already written): whether the kernel ran, and if not, why its build failed."""
+    causes = build_failure(row)
+    return {"kernel_ran": kernel_ran(row), "build_failure": causes[0] if causes else None,
+            "build_failures": causes}  # fmt: skip
+
+
 def summary(ledger: dict[str, Any]) -> dict[str, Any]:
     """Per policy: kernels judged, status counts, share accepted, and claimed against measured speedups.
 
-    Tasks released without a kernel are counted apart (`not_released`), not as judged."""
+    Tasks released without a kernel are counted apart (`not_released`), not as judged. Accepted rows whose
+    kernel did not run (`kernel_ran`: its build failed and the PyTorch fallback was measured) are counted
+    apart too, by cause, with the measured figures again over the accepted kernels that ran."""
     rows = ledger["rows"]
     released = [
         r for r in rows if not all(p.get("verdict") == "not_released" for p in r["policies"].values())
@@ -123,6 +269,9 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
         return c.get("value") if c.get("metric", "speedup") == "speedup" else None
 
     out["builds"] = build_summary(released)
+    not_run = [r for r in released if kernel_ran(r) is False]
+    out["kernel_not_run"] = {"rows": len(not_run),
+                             "by_cause": dict(Counter(build_failure(r)[0] for r in not_run).most_common())}  # fmt: skip
     claimed_all = [v for r in released if (v := claim(r)) is not None]
     out["claimed_mean_judged"] = statistics.fmean(claimed_all) if claimed_all else None
     for name in ledger["policies"]:
@@ -130,6 +279,8 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
         ok = [r for r in judged if r["policies"][name]["verdict"] == "correct"]
         pairs = [(claim(r), r["policies"][name]["speedup"]) for r in ok]
         measured = [m for _, m in pairs if m is not None]
+        fallback = [r for r in ok if kernel_ran(r) is False]
+        ran = [m for r in ok if kernel_ran(r) is True and (m := r["policies"][name]["speedup"]) is not None]
         claimed_ok = [c for c, m in pairs if c is not None and m is not None]
         claimed = [v for r in judged if (v := claim(r)) is not None]
         # Speedup over every judged kernel, counting a refused or wrong one as 1.0 (the reference runs).
@@ -147,6 +298,14 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
             "measured_mean_accepted": statistics.fmean(measured) if measured else None,
             "measured_geomean_accepted": _geomean(measured),
             "measured_mean_all_refused_as_1": statistics.fmean(as_deployed) if as_deployed else None,
+            "accepted_fallback": len(fallback),
+            "accepted_fallback_by_cause": dict(Counter(build_failure(r)[0] for r in fallback).most_common()),
+            "accepted_fallback_statuses": dict(
+                Counter(r["policies"][name]["status"] for r in fallback).most_common()
+            ),
+            "accepted_kernel_ran": len(ran),
+            "measured_mean_accepted_kernel_ran": statistics.fmean(ran) if ran else None,
+            "measured_geomean_accepted_kernel_ran": _geomean(ran),
         }
     return out
 
@@ -196,7 +355,7 @@ def to_csv(ledger: dict[str, Any]) -> str:
     """One line per row, the per-policy columns side by side."""
     names = list(ledger["policies"])
     cols = CSV_COLUMNS + [f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")]
-    cols += ["gpu", "torch", "commit", "date"]
+    cols += ["kernel_ran", "build_failure", "build_failures", "gpu", "torch", "commit", "date"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -207,6 +366,9 @@ def to_csv(ledger: dict[str, Any]) -> str:
         for n in names:
             p = r["policies"].get(n) or {}
             line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+        d = derived(r)
+        ran = {True: "true", False: "false"}.get(d["kernel_ran"])
+        line += [ran, d["build_failure"], "; ".join(d["build_failures"])]
         prov = r.get("provenance") or {}
         line += [prov.get("name"), prov.get("torch"), (prov.get("git") or {}).get("commit"), prov.get("date")]
         w.writerow(["" if v is None else v for v in line])

@@ -3,8 +3,10 @@
 `python -m repro kernelbench`), read and checked field by field for the pages that set a paper's claims
 beside what our harness measured. A malformed file is named and skipped, never fatal.
 
-The site reads these files, never repro's code, so the few checks and the per-policy headline are
-written here again from the file formats.
+The site reads these files, never repro's measuring code: the checks and the per-policy headline are
+written here from the file formats. Whether a row's released kernel ran (or its build failed and its
+PyTorch fallback was measured) is read through `repro.records.published_ledger`, the torch-free module
+that owns the ledger format, so the page, the downloads and the audit's own summary derive it alike.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from repro.records.published_ledger import build_record_problem, derived
 
 LEDGER_FORMAT = "kernelatlas-published-ledger"
 BASELINES_FORMAT = "kernelatlas-kernelbench-baselines"
@@ -39,6 +43,14 @@ class Headline:
     measured_mean_accepted: float | None
     measured_geomean_accepted: float | None
     mean_refused_as_1: float | None
+    # Accepted rows whose released kernel did not run (its build failed; the PyTorch fallback was measured),
+    # by the build's cause and by status; the measured figures again over the accepted kernels that ran.
+    fallback: int = 0
+    fallback_by_cause: list[tuple[str, int]] = field(default_factory=list)
+    fallback_statuses: list[tuple[str, int]] = field(default_factory=list)
+    accepted_ran: int = 0
+    measured_mean_accepted_ran: float | None = None
+    measured_geomean_accepted_ran: float | None = None
 
     @property
     def label(self) -> str:
@@ -76,6 +88,25 @@ class Audit:
     @property
     def judged_rows(self) -> list[dict]:
         return [r for r in self.rows if not _not_released(r)]
+
+    @property
+    def torch_versions(self) -> list[str]:
+        """The torch versions the judged kernels were built and measured with."""
+        return sorted({str(t) for r in self.judged_rows if (t := (r.get("provenance") or {}).get("torch"))})
+
+    def fallback_tag(self, row: dict, policy: str) -> str | None:
+        """The words set beside a row's status where its released kernel did not run: "fallback: build
+        failed (cause)" where the candidate still ran (what was judged is the kernel's code without its
+        extension, its PyTorch fallback as a rule), "build failed (cause)" where it failed as well."""
+        if row.get("kernel_ran") is not False:
+            return None
+        ran = (row["policies"].get(policy) or {}).get("verdict") in ("correct", "rejected", "incorrect")
+        return f"{'fallback: ' if ran else ''}build failed ({row.get('build_failure')})"
+
+    def not_run(self) -> list[tuple[str, int]]:
+        """Judged rows whose released kernel did not run (its build failed), by cause, most frequent first."""
+        causes = [r["build_failure"] for r in self.judged_rows if r.get("kernel_ran") is False]
+        return Counter(causes).most_common()
 
     @property
     def models(self) -> list[str]:
@@ -179,6 +210,13 @@ def headlines(policies: dict, rows: list[dict]) -> list[Headline]:
         claimed = [c for r in judged if (c := _claim(r)) is not None]
         claimed_ok = [c for r in ok if (c := _claim(r)) is not None]
         as_1 = [(r["policies"][name].get("speedup") or 1.0) if r in ok else 1.0 for r in judged]
+        facts = [(r, derived(r)) for r in ok]
+        fallback = [(r, d) for r, d in facts if d["kernel_ran"] is False]
+        ran = [
+            sp
+            for r, d in facts
+            if d["kernel_ran"] is True and (sp := r["policies"][name].get("speedup")) is not None
+        ]
         out.append(
             Headline(
                 name,
@@ -190,6 +228,12 @@ def headlines(policies: dict, rows: list[dict]) -> list[Headline]:
                 statistics.fmean(measured) if measured else None,
                 _geomean(measured),
                 statistics.fmean(as_1) if as_1 else None,
+                len(fallback),
+                Counter(d["build_failure"] for _, d in fallback).most_common(),
+                Counter(r["policies"][name]["status"] for r, _ in fallback).most_common(),
+                len(ran),
+                statistics.fmean(ran) if ran else None,
+                _geomean(ran),
             )  # fmt: skip
         )
     return out
@@ -232,6 +276,9 @@ def _check_ledger(raw: object) -> dict:
                 raise ValueError(
                     f"row #{i + 1} ({row['task']}): `policies.{name}.speedup` must be a number or null"
                 )
+        problem = build_record_problem(row)
+        if problem:
+            raise ValueError(f"row #{i + 1} ({row['task']}): `{problem[0]}` {problem[1]}")
     return data
 
 
@@ -263,7 +310,9 @@ def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = No
         except (OSError, json.JSONDecodeError, ValueError) as exc:
             out.errors.append(f"{rel}: {exc}")
             continue
-        rows = data["rows"]
+        # Each row with what is derived from it (whether its kernel ran, why its build failed), for the page
+        # and the downloads; the stored fields are kept as they are.
+        rows = [{**r, **derived(r)} for r in data["rows"]]
         provs = [r.get("provenance") or {} for r in rows]
         paper = str(data["release"].get("paper") or "")
         arxiv = paper.removeprefix("arXiv:").split("v")[0]
@@ -325,7 +374,7 @@ def ledger_csv(audit: Audit) -> str:
     cols = LEDGER_CSV_COLUMNS + [
         f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")
     ]
-    cols += ["measured_on", "torch", "commit", "date"]
+    cols += ["kernel_ran", "build_failure", "build_failures", "measured_on", "torch", "commit", "date"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -337,6 +386,12 @@ def ledger_csv(audit: Audit) -> str:
         for n in names:
             p = r["policies"].get(n) or {}
             line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+        d = derived(r)
+        line += [
+            {True: "true", False: "false"}.get(d["kernel_ran"]),
+            d["build_failure"],
+            "; ".join(d["build_failures"]),
+        ]
         prov = r.get("provenance") or {}
         line += [prov.get("name"), prov.get("torch"), (prov.get("git") or {}).get("commit"), prov.get("date")]
         w.writerow(["" if v is None else v for v in line])
