@@ -233,3 +233,12 @@ def test_the_site_reads_the_same_derivation(tmp_path: Path) -> None:
     assert audit.fallback_tag(rows["level1/6"], "kernelbench") == f"build failed ({L.SYNTAX})"
     assert audit.fallback_tag(rows["level1/1"], "kernelbench") is None
     assert audit.torch_versions == ["2.11.0+cu130"]
+
+
+def test_the_audit_command_names_the_fallbacks_apart() -> None:
+    from repro.commands.audit import policy_line
+
+    s = L.summary(ledger())["policies"]
+    assert "2 of the accepted ran no released kernel" in policy_line("kernelbench", s["kernelbench"])
+    assert f"'{L.BINDING}': 1" in policy_line("kernelbench", s["kernelbench"])
+    assert "\n" not in policy_line("strict", s["strict"])  # none there: one line, as before

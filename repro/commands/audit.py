@@ -136,6 +136,16 @@ def prebuild_only(args: argparse.Namespace, kernels: list, workers: int) -> int:
     return 0
 
 
+def policy_line(name: str, s: dict[str, Any]) -> str:
+    """One policy's summary for the terminal, with the accepted rows whose kernel's build failed (so its
+    PyTorch fallback was what ran) named apart."""
+    line = f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}"
+    if s.get("accepted_fallback"):
+        line += (f"\n  {name}: {s['accepted_fallback']} of the accepted ran no released kernel (its build failed;"
+                 f" the fallback was measured): {s['accepted_fallback_by_cause']}")  # fmt: skip
+    return line
+
+
 def rederive(release: Any, out: Path | None) -> int:
     """`--rederive`: the ledger's derived fields brought up to date; no kernel is run."""
     from repro.published.audit import refresh
@@ -153,7 +163,7 @@ def rederive(release: Any, out: Path | None) -> int:
     ledger_mod.write(out, ledger)
     print(f"{out}: derived again ({'changed' if changed else 'unchanged'}); nothing measured")
     for name, s in ledger["summary"]["policies"].items():
-        print(f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}")
+        print(policy_line(name, s))
     return 0
 
 
@@ -225,7 +235,7 @@ def main(args: argparse.Namespace) -> int:
     summary = auditor.ledger.get("summary", {})
     print(f"{args.out}: {counts}")
     for name, s in (summary.get("policies") or {}).items():
-        print(f"  {name}: {s['accepted']}/{s['judged']} accepted; {s['statuses']}")
+        print(policy_line(name, s))
     builds = summary.get("builds") or {}
     if builds.get("prebuilt"):
         print(f"  builds: {builds['prebuilt']} prebuilt, {builds['replayed_in_candidate']} failures replayed, "
