@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: no CUDA GPU here", file=sys.stderr)
         return 2
+    if device == "cpu":
+        torch.set_num_threads(1)  # as the harness's workers on the CPU path
     rows: list[dict[str, Any]] = []
     for t in tasks:
         rows += study(t, device, args.repeats)

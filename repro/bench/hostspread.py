@@ -34,6 +34,8 @@ if pin:
 import torch
 from repro.harness import clockcheck, problem as prob
 device, repeats = sys.argv[1], int(sys.argv[2])
+if device == "cpu":
+    torch.set_num_threads(1)  # as the harness's workers on the CPU path
 sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 rows = {}
 for i, (name, path) in enumerate(zip(sys.argv[4::2], sys.argv[5::2])):

@@ -12,8 +12,9 @@ they arrive. The reference worker computed the same projections from its outputs
 batch with the call left out (input generation and projections, on the same device): the parent
 subtracts that, and refuses a reported median its own clock contradicts beyond `TOLERANCE`. On the
 CPU path it also reads the CPU time the kernel accounted to the candidate's process tree over the batch
-(`/proc`, outside the process too), and counts the smaller of the two: the CPU time is what a loaded
-machine's scheduler does not inflate, the wall time what parallel work does not.
+(each process's CPU-time clock and `/proc`, outside the process too), and counts the smaller of the
+two: the CPU time is what a loaded machine's scheduler does not inflate (the worker runs one intra-op
+thread there, so it is the work done), the wall time what parallel work does not.
 
 What a forged time gains at most: on the CPU path the tolerance and the fixed allowance over K calls.
 On CUDA the parent subtracts the own work's *device* time, which does not depend on the speed of the
