@@ -11,7 +11,10 @@ import pytest
 from repro.bench import clockload
 
 
-def test_a_solution_is_judged_beside_busy_processes_that_are_gone_afterwards(tmp_path: Path) -> None:
+def test_a_solution_is_judged_beside_busy_processes_that_are_gone_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "load.json"
     assert (
         clockload.main(["--targets", "level1/01_gelu", "--runs", "1", "--burst", "1", "--out", str(out)]) == 0
@@ -20,6 +23,7 @@ def test_a_solution_is_judged_beside_busy_processes_that_are_gone_afterwards(tmp
     assert row["target"] == "level1/01_gelu" and row["verdict"] == "correct", row["reason"]
     assert len(row["rounds_per_call_ms"]) >= 1 and min(row["rounds_per_call_ms"]) <= row["allowed_ms"]
     assert len(row["busy_pids"]) == 1  # started with the batch's first round, stopped when it returned
+    assert os.environ["KERNELATLAS_CACHE"] == str(tmp_path / "cache")  # each run had a cache of its own
     for pid in row["busy_pids"]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

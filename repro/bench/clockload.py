@@ -59,6 +59,7 @@ def judge(name: str, runs: int, burst: int) -> list[dict[str, Any]]:
         on_batch(self, ch, header, payload)
 
     rows = []
+    cache_before = os.environ.get("KERNELATLAS_CACHE")
     serve.Session._on_batch = loaded  # type: ignore[method-assign,assignment]
     try:
         with tempfile.TemporaryDirectory(prefix="kernelatlas-clockload-") as tmp:
@@ -85,6 +86,10 @@ def judge(name: str, runs: int, burst: int) -> list[dict[str, Any]]:
                 print(_line(rows[-1]), flush=True)
     finally:
         serve.Session._on_batch = on_batch  # type: ignore[method-assign]
+        if cache_before is None:  # the caller's cache again, not a removed temporary one
+            os.environ.pop("KERNELATLAS_CACHE", None)
+        else:
+            os.environ["KERNELATLAS_CACHE"] = cache_before
     return rows
 
 
