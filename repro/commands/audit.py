@@ -10,7 +10,8 @@
 
 checks every load_inline build in a few minutes of CPU time (the report counts them by cause and keeps
 each failed build's compiler errors). Run again with the same arguments to continue where it stopped (rows measured at this commit with the
-same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures).
+same settings are kept; `--only-missing` also keeps rows of earlier commits, `--force` re-measures;
+`--retime` takes one more reading of the selected rows and keeps the earlier ones).
 Exit status 0 when the audit ran, whatever the verdicts; 2 when the release or the ledger is unusable.
 """
 
@@ -80,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--rederive", action="store_true",
                    help="measure nothing: derive --out's statuses and summary again from its stored verdicts "
                         "with today's rules, and record where the release was read from (no GPU needed)")  # fmt: skip
+    g.add_argument("--retime", action="store_true",
+                   help="judge the selected rows of --out again (--tasks/--levels) with the same settings, in "
+                        "fresh processes, keeping each earlier reading: a row carries its median reading, the "
+                        "spread of its speedups and any verdict that differs between readings")  # fmt: skip
     p.add_argument(
         "--max-timing-s", type=float, default=20.0, help="timing budget per candidate (default 20)"
     )
@@ -167,6 +172,23 @@ def rederive(release: Any, out: Path | None) -> int:
     return 0
 
 
+def retime_selection(auditor: Any, kernels: list, out: Path) -> list | None:
+    """`--retime`: the selected kernels whose rows can take another reading; None (after naming them) where
+    a row was measured with other settings, whose readings the new one could not be compared with."""
+    from repro.published.audit import retime_problem
+
+    why = {k.task: retime_problem(auditor.row(k.task), auditor.settings_hash) for k in kernels}
+    other = [t for t, w in why.items() if w and w.startswith("measured with settings")]
+    if other:
+        print(f"error: --retime: {out}: {len(other)} row(s) were measured with other settings ({', '.join(other[:5])}"
+              f"{', ...' if len(other) > 5 else ''}): {why[other[0]]}", file=sys.stderr)  # fmt: skip
+        return None
+    for task, w in why.items():
+        if w:
+            print(f"warning: --retime: {task} not timed again: {w}", file=sys.stderr)
+    return [k for k in kernels if not why[k.task]]
+
+
 def main(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -224,13 +246,23 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.retime and not args.out.is_file():
+        print(f"error: --retime needs --out to be an existing ledger file (got {args.out}); run the audit "
+              "without --retime first", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         auditor = Auditor(release, args.out, settings, policies=policies, work_dir=args.work,
                           build_workers=workers, build_timeout_s=args.build_timeout)  # fmt: skip
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    mode = "force" if args.force else "only-missing" if args.only_missing else "default"
+    if args.retime:
+        selected = retime_selection(auditor, kernels, args.out)
+        if selected is None:
+            return 2
+        kernels = selected
+    mode = ("force" if args.force else "only-missing" if args.only_missing
+            else "retime" if args.retime else "default")  # fmt: skip
     counts = auditor.run(kernels, mode=mode, deadline_s=args.deadline_s, lanes=lanes)
     summary = auditor.ledger.get("summary", {})
     print(f"{args.out}: {counts}")

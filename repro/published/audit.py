@@ -697,6 +697,88 @@ def refresh(ledger: dict[str, Any], release: Release, out: Path) -> bool:
     return json.dumps([ledger["release"], ledger["rows"]], sort_keys=True) != before
 
 
+READING_KEYS = ("speedup", "candidate_ms", "baseline_ms", "verdict")
+
+
+def reading_of(record: dict[str, Any], row: dict[str, Any], run: int) -> dict[str, Any]:
+    """One process's reading of a policy, as `readings` keeps it: the measured figures, the verdict (its
+    reason where it refused), when and at which commit it was taken, and its ordinal (`run`, 1 first)."""
+    prov = row.get("provenance") or {}
+    out = {k: record.get(k) for k in READING_KEYS}
+    if record.get("verdict") != "correct":
+        out["reason"] = record.get("reason") or ""
+    return {**out, "date": prov.get("date"), "commit": (prov.get("git") or {}).get("commit"), "run": run}
+
+
+def combine_readings(
+    record: dict[str, Any], readings: list[dict[str, Any]], claim: dict[str, Any] | None
+) -> None:
+    """Set a policy's verdict, speedup and status from its readings (`audit --retime`), in place.
+
+    Where every reading accepted the kernel, the row carries the median reading (the lower of the two
+    middle ones for an even count: an actual reading, and the slower one), its candidate and baseline
+    times, and the status the claim earns at that speedup. Where the readings' verdicts differ, the row
+    keeps the latest refusing reading's verdict, reason and status (no speedup), and `verdict_readings`
+    counts the verdicts, so one accepting run never hides another's refusal. `spread` is the largest
+    accepted speedup over the smallest, where two or more readings measured one."""
+    claim = claim or {}
+    speeds = sorted(s for r in readings if r.get("verdict") == "correct" and (s := r.get("speedup")))
+    refused = [r for r in readings if r.get("verdict") != "correct"]
+    record["readings"] = readings
+    record.pop("verdict_readings", None)
+    record.pop("spread", None)
+    if len(speeds) >= 2:
+        record["spread"] = round(speeds[-1] / speeds[0], 3)
+    if refused and len(refused) < len(readings):
+        counts: dict[str, int] = {}
+        for r in readings:
+            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        record["verdict_readings"] = counts
+    if refused:
+        chosen = refused[-1]
+    else:
+        median = statistics.median_low(speeds) if speeds else None
+        chosen = next((r for r in reversed(readings) if r.get("speedup") == median), readings[-1])
+    record.update({k: chosen.get(k) for k in READING_KEYS})
+    if refused:
+        record["reason"] = chosen.get("reason") or ""
+    if record["verdict"] != "correct":
+        record["speedup"] = None
+    record["status"] = pol.status(record["verdict"], record.get("reason") or "", record["speedup"],
+                                  claim.get("value"), claim.get("metric", "speedup"))  # fmt: skip
+
+
+def add_reading(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new`'s measurement as one more reading of `old`'s row: each policy keeps its earlier readings (the
+    first is the row's values from before readings were kept) and follows `combine_readings`; the row's
+    provenance and timings are the newest run's."""
+    row = {**new, "policies": {}}
+    for name, rec in new["policies"].items():
+        before = old["policies"].get(name)
+        if before is None:
+            row["policies"][name] = rec
+            continue
+        earlier = list(before.get("readings") or [reading_of(before, old, 1)])
+        rec = dict(rec)
+        combine_readings(rec, earlier + [reading_of(rec, new, len(earlier) + 1)], new.get("claim"))
+        row["policies"][name] = rec
+    return row
+
+
+def retime_problem(row: dict[str, Any] | None, settings_hash: str) -> str | None:
+    """Why a row cannot take another reading under these settings (None when it can)."""
+    if row is None:
+        return "no row yet: run the audit without --retime first"
+    verdicts = {p.get("verdict") for p in row["policies"].values()}
+    if verdicts & {"not_released", "reference_failed"}:
+        return f"nothing measured to time again ({', '.join(sorted(v for v in verdicts if v))})"
+    have = (row.get("provenance") or {}).get("settings_hash")
+    if have != settings_hash:
+        return (f"measured with settings {str(have)[:12]}, these are {settings_hash[:12]}: give the "
+                "settings options of the earlier run")  # fmt: skip
+    return None
+
+
 class Auditor:
     """Judges the kernels of one release into one ledger file."""
 
@@ -732,10 +814,13 @@ class Auditor:
     def done(self, k: PublishedKernel, mode: str) -> bool:
         """Whether `k` already has a row to keep: mode 'force' keeps none, 'only-missing' keeps any row
         measured with these settings (except where the reference failed: the harness may have changed
-        since), 'default' those measured also at this commit."""
+        since), 'default' those measured also at this commit; 'retime' judges again only the rows that
+        can take another reading (`retime_problem`)."""
         if mode == "force":
             return False
-        row = next((r for r in self.ledger["rows"] if r["task"] == k.task), None)
+        row = self.row(k.task)
+        if mode == "retime":
+            return retime_problem(row, self.settings_hash) is not None
         if row is None or set(self.policies) - set(row["policies"]):
             return False
         if row.get("kernel_sha256") != (sha256(k.kernel_source) if k.kernel_source else None):
@@ -749,6 +834,9 @@ class Auditor:
         if any((p or {}).get("verdict") == "reference_failed" for p in row["policies"].values()):
             return same_commit
         return mode == "only-missing" or same_commit
+
+    def row(self, task: str) -> dict[str, Any] | None:
+        return next((r for r in self.ledger["rows"] if r["task"] == task), None)
 
     def _base_row(self, k: PublishedKernel) -> dict[str, Any]:
         return {
@@ -907,6 +995,18 @@ class Auditor:
                     row = {**self._base_row(k), "policies": {n: dict(na) for n in self.policies},
                            "gpu_index": gpu,
                            "provenance": {"settings_hash": self.settings_hash, "git": git_commit()}}  # fmt: skip
+                if mode == "retime":
+                    with self.lock:
+                        old = self.row(k.task)
+                    if (
+                        old is None
+                        or row["policies"][next(iter(self.policies))]["verdict"] == "reference_failed"
+                    ):
+                        self.log(
+                            f"{k.task}{where}: the reference failed this time; the row keeps its readings"
+                        )
+                        continue
+                    row = add_reading(old, row)
                 self._store(row)
                 build = (row.get("timing_s") or {}).get("build") or {}
                 with self.lock:

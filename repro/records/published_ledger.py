@@ -6,6 +6,11 @@ settings, and one row per kernel: the headline claim (and the others), and per p
 reason, status and measured speedup, with the provenance of the measurement (GPU, driver, CUDA, torch,
 triton, commit, date). It is rewritten atomically after every row, so an interrupted audit keeps what
 it measured; `--only-missing` resumes it.
+
+`audit --retime` takes another reading of a row in fresh processes under the same settings: each policy
+then keeps `readings` (the first is the row's values from before), carries its median reading, `spread`
+(largest over smallest accepted speedup), and `verdict_readings` where the readings' verdicts differ
+(`repro.published.audit.combine_readings` states the rule).
 """
 
 from __future__ import annotations
@@ -75,10 +80,46 @@ def validate(data: Any, where: str) -> dict[str, Any]:
             missing = [k for k in POLICY_KEYS if k not in pol]
             if missing:
                 raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name} lacks {missing}")
+            wrong = readings_problem(pol)
+            if wrong:
+                raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name}.{wrong}")
         problem = build_record_problem(row)
         if problem:
             raise LedgerError(f"{where}: rows[{i}] ({row['task']}): {problem[0]} {problem[1]}")
     return data
+
+
+def readings_problem(pol: dict[str, Any]) -> str | None:
+    """What is wrong with a policy's `readings` (written by `audit --retime`), None when usable or absent."""
+    readings = pol.get("readings")
+    if readings is None:
+        return None
+    if not isinstance(readings, list) or not readings:
+        return "readings must be a non-empty list"
+    for j, r in enumerate(readings):
+        if not isinstance(r, dict) or not isinstance(r.get("verdict"), str):
+            return f"readings[{j}] must be an object with a text `verdict`"
+        sp = r.get("speedup")
+        if sp is not None and (isinstance(sp, bool) or not isinstance(sp, (int, float))):
+            return f"readings[{j}].speedup must be a number or null"
+    return None
+
+
+def readings_note(pol: dict[str, Any]) -> str | None:
+    """How repeatable a policy's verdict is, in words, where it has two or more readings: the range of the
+    accepted speedups ("0.32–2.51x, 2 readings") and, where verdicts differ, how many accepted."""
+    readings = pol.get("readings") or []
+    if len(readings) < 2:
+        return None
+    speeds = [s for r in readings if r.get("verdict") == "correct" and (s := r.get("speedup"))]
+    parts = []
+    if len(speeds) >= 2:
+        parts.append(f"{min(speeds):.2f}–{max(speeds):.2f}x")
+    parts.append(f"{len(readings)} readings")
+    if pol.get("verdict_readings"):
+        accepted = sum(r.get("verdict") == "correct" for r in readings)
+        parts.append(f"accepted in {accepted} of {len(readings)}")
+    return ", ".join(parts)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -303,6 +344,9 @@ def summary(ledger: dict[str, Any]) -> dict[str, Any]:
             "accepted_fallback_statuses": dict(
                 Counter(r["policies"][name]["status"] for r in fallback).most_common()
             ),
+            # rows read more than once (`audit --retime`), and those whose readings' verdicts differ
+            "retimed": sum(len(r["policies"][name].get("readings") or []) >= 2 for r in judged),
+            "verdicts_differ": sum(bool(r["policies"][name].get("verdict_readings")) for r in judged),
             "accepted_kernel_ran": len(ran),
             "measured_mean_accepted_kernel_ran": statistics.fmean(ran) if ran else None,
             "measured_geomean_accepted_kernel_ran": _geomean(ran),
@@ -354,7 +398,9 @@ CSV_COLUMNS = ["task", "level", "name", "model", "claim_metric", "claim_value", 
 def to_csv(ledger: dict[str, Any]) -> str:
     """One line per row, the per-policy columns side by side."""
     names = list(ledger["policies"])
-    cols = CSV_COLUMNS + [f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")]
+    cols = CSV_COLUMNS + [
+        f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason", "readings", "spread")
+    ]
     cols += ["kernel_ran", "build_failure", "build_failures", "gpu", "torch", "commit", "date"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -365,7 +411,8 @@ def to_csv(ledger: dict[str, Any]) -> str:
                 c.get("baseline"), c.get("gpu"), c.get("paper"), c.get("benchmark_version")]  # fmt: skip
         for n in names:
             p = r["policies"].get(n) or {}
-            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason"),
+                     len(p.get("readings") or []) or None, p.get("spread")]  # fmt: skip
         d = derived(r)
         ran = {True: "true", False: "false"}.get(d["kernel_ran"])
         line += [ran, d["build_failure"], "; ".join(d["build_failures"])]
