@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from repro.cli import main
+from repro.harness import procfs, sandbox
 from repro.records.suite_results import suite_metrics
 from repro.runners.gauntlet import kernel_source
 
@@ -22,16 +24,39 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("KERNELATLAS_CACHE", str(tmp_path_factory.getbasetemp() / "kernelatlas-cli-cache"))
 
 
+def _standby_processes() -> int:
+    """Candidate processes started ahead (`--standby`) still alive under this process, as /proc shows
+    them: one warden each (the worker it starts is its child)."""
+    count = 0
+    for pid in procfs.descendants(os.getpid()):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        count += any(part.endswith(b"warden.py") for part in cmd) and b"--standby" in cmd
+    return count
+
+
+def _ready_cpu() -> list[sandbox.Worker]:
+    return sandbox.POOL._ready.get(("cpu", None), [])
+
+
 def test_eval_exits_zero_on_a_failing_verdict_and_writes_json(tmp_path: Path, capsys) -> None:
     out = tmp_path / "res.json"
     args = ["eval", "--problem", str(KERNELS / "problem_scale_add.py"), "--candidate"]
     wrong = tmp_path / "wrong_output.py"
     wrong.write_text(kernel_source("wrong_output.py"))
+    started, ready = sandbox.POOL.started, len(_ready_cpu())  # an earlier test may have left some ready
     rc = main([*args, str(wrong), "--json", str(out), *FAST])
     assert rc == 0
     d = json.loads(out.read_text())
     assert d["verdict"] == "incorrect" and d["correct"] is False and "max abs error" in d["reason"]
     assert "INCORRECT" in capsys.readouterr().out
+    # One evaluation and nothing after it: the one candidate process it used, and no replacement
+    # started ahead for a next candidate (it would only be killed at exit).
+    assert sandbox.POOL.started - started == (0 if ready else 1)
+    assert len(_ready_cpu()) == max(0, ready - 1)
+    assert _standby_processes() == len(_ready_cpu())
 
 
 def test_eval_exits_two_on_a_missing_file(tmp_path: Path, capsys) -> None:
@@ -79,6 +104,9 @@ def test_eval_suite_matches_by_name_writes_metrics_and_resumes(tmp_path: Path, c
     metrics = dict(csv.reader((out / "metrics.csv").open()))
     assert float(metrics["correct_rate"]) == pytest.approx(1 / 3)
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 2
+    # Several evaluations: a candidate process is kept ready for each of the two workers' next candidate.
+    assert len(_ready_cpu()) == 2 and all(w.proc.poll() is None for w in _ready_cpu())
+    assert _standby_processes() == 2
     capsys.readouterr()
     assert main([*args, *FAST]) == 0  # second run: everything already evaluated
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 2

@@ -367,6 +367,23 @@ def test_standby_worker_is_reused_when_the_environment_is_unchanged() -> None:
         pool.close()
 
 
+def test_a_last_take_starts_no_process_ahead() -> None:
+    """`replace=False` (no candidate follows, e.g. `python -m repro eval`): the one process used is the
+    only one started; the default keeps one ready for the next candidate."""
+    pool = sandbox.StandbyPool()
+    taken: list[sandbox.Worker] = []
+    try:
+        taken.append(pool.take("cpu", None, replace=False))
+        assert pool.started == 1 and pool._ready[("cpu", None)] == []
+        taken.append(pool.take("cpu", None))
+        assert pool.started == 3 and len(pool._ready[("cpu", None)]) == 1
+    finally:
+        for w in taken:
+            sandbox.kill(w)
+            shutil.rmtree(w.job_dir, ignore_errors=True)
+        pool.close()
+
+
 def test_lanes_reserve_one_standby_each_on_the_device_they_run_on() -> None:
     """Lanes sharing a GPU keep as many processes ready on it as there are lanes; CPU lanes keep one
     ready each on the CPU."""

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = args.candidate.read_bytes()  # not UTF-8: a compile_error verdict, not a crash
         settings = settings_from_args(args)
-        result = evaluate(args.problem, source, settings)
+        result = evaluate(args.problem, source, settings, last=True)  # nothing follows: no standby process
     except (HarnessError, ValueError, OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

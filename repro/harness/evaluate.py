@@ -269,11 +269,15 @@ def _process_reason(outcome: sandbox.ProcessOutcome, phase: str) -> str:
     return f"the process exited with status {outcome.returncode} during {phase} without reporting a result"
 
 
-def evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings) -> EvalResult:
+def evaluate(
+    problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings, *, last: bool = False
+) -> EvalResult:
     """Evaluate one candidate against one problem. Raises HarnessError only when the harness cannot run.
 
-    `candidate_source` may be the file's bytes: source that is not UTF-8 is a compile_error."""
-    return _evaluate(problem_path, candidate_source, settings, {"": settings})[""]
+    `candidate_source` may be the file's bytes: source that is not UTF-8 is a compile_error. `last`: no
+    further evaluation follows in this process (a one-shot command), so no standby candidate process is
+    started for a next one (`sandbox.StandbyPool.take`); the verdict is the same either way."""
+    return _evaluate(problem_path, candidate_source, settings, {"": settings}, last=last)[""]
 
 
 def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
@@ -321,10 +325,11 @@ def evaluate_policies(problem_path: Path | str, candidate_source: str | bytes,
 def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings: EvalSettings,
               judged: dict[str, EvalSettings], strict_stops: bool = False,
               writable: tuple[Path, ...] = (), alone: bool = False,
-              build_replay: list[dict[str, Any]] | None = None) -> dict[str, EvalResult]:  # fmt: skip
+              build_replay: list[dict[str, Any]] | None = None, last: bool = False) -> dict[str, EvalResult]:  # fmt: skip
     """Run the candidate once under `settings` and judge the run under each of `judged`. Its device may
     be shared with other candidates except while it is timed (`gpugate`); a run that ran out of device
-    memory while it shared the device is run again with the device to itself (`alone`)."""
+    memory while it shared the device is run again with the device to itself (`alone`). `last`: see
+    `evaluate`."""
     t_start = time.monotonic()
     problem_path = Path(problem_path).resolve()
     try:
@@ -364,7 +369,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
     # The device facts come from the (cached) reference run; the commit and the date are this evaluation's,
     # taken here because candidate processes see neither the checkout's .git nor KERNELATLAS_* variables.
     prov.update(git=git_commit(), date=utc_now(), reference_date=ref_prov.get("date"))
-    worker = sandbox.POOL.take(settings.device, settings.gpu)
+    worker = sandbox.POOL.take(settings.device, settings.gpu, replace=not last)
     job_dir = worker.job_dir
     turn: gpugate.Turn | None = None
     try:
@@ -437,6 +442,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             writable,
             alone=True,
             build_replay=build_replay,
+            last=last,
         )
         for result in again.values():
             result.overhead["rerun_alone"] = "ran out of memory while another candidate shared the device"

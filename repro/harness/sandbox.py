@@ -347,7 +347,12 @@ class StandbyPool:
         self._ready: dict[tuple[str, int | None], list[Worker]] = {}
         self._depth: dict[tuple[str, int | None], int] = {}
         self._lock = threading.Lock()
+        self.started = 0  # candidate processes started (for benchmarks and tests)
         atexit.register(self.close)
+
+    def _start(self, device: str, gpu: int | None) -> Worker:
+        self.started += 1
+        return start_worker(device, gpu, new_job_dir("cand"), None)
 
     def reserve(self, device: str, gpu: int | None, n: int) -> None:
         """Keep `n` processes ready for (device, gpu), starting them now (their imports then overlap
@@ -357,7 +362,7 @@ class StandbyPool:
             self._depth[key] = max(1, n)
             ready = self._ready.setdefault(key, [])
             while len(ready) < self._depth[key]:
-                ready.append(start_worker(device, gpu, new_job_dir("cand"), None))
+                ready.append(self._start(device, gpu))
 
     def reserve_lanes(self, device: str, lanes: Sequence[int | None]) -> None:
         """A ready process for each lane: `lanes` holds one GPU index (None on CPU) per candidate evaluated
@@ -367,7 +372,10 @@ class StandbyPool:
         for gpu in dict.fromkeys(lanes):
             self.reserve(device, gpu if device == "cuda" else None, lanes.count(gpu))
 
-    def take(self, device: str, gpu: int | None) -> Worker:
+    def take(self, device: str, gpu: int | None, *, replace: bool = True) -> Worker:
+        """A ready process for (device, gpu), started now if none is. With `replace` (the default) the
+        ready processes are topped up again for the next candidate; without it (no candidate follows in
+        this process, e.g. `python -m repro eval`) none is started, as it would only be killed at exit."""
         key = (device, gpu)
         with self._lock:
             ready = self._ready.setdefault(key, [])
@@ -381,9 +389,9 @@ class StandbyPool:
                     shutil.rmtree(worker.job_dir, ignore_errors=True)
                     worker = None
             if worker is None:
-                worker = start_worker(device, gpu, new_job_dir("cand"), None)
-            while len(ready) < self._depth.get(key, 1):
-                ready.append(start_worker(device, gpu, new_job_dir("cand"), None))
+                worker = self._start(device, gpu)
+            while replace and len(ready) < self._depth.get(key, 1):
+                ready.append(self._start(device, gpu))
         return worker
 
     def close(self) -> None:
