@@ -114,11 +114,18 @@ LEDGER = {
     "rows": [
         {"task": "level1/1", "level": 1, "name": "square matmul", "claim": {"metric": "speedup", "value": 2.75},
          "policies": {"strict": _policy("rejected", "library call, not a kernel", None, "called aten::mm"),
-                      "kernelbench": _policy("correct", "reproduced", 2.5)},
+                      # read twice (`audit --retime`): the lower middle reading is carried
+                      "kernelbench": _policy("correct", "reproduced", 2.5) | {"spread": 1.24, "readings": [
+                          {"verdict": "correct", "speedup": 3.1, "run": 1},
+                          {"verdict": "correct", "speedup": 2.5, "run": 2}]}},
          "provenance": {"name": REPRO_GPU, "torch": "2.11.0+cu130", "git": {"commit": "c" * 40},
                         "date": "2026-12-01T12:00:00+00:00"}},
         {"task": "level2/1", "level": 2, "name": "conv relu", "claim": {"metric": "speedup", "value": 1.6},
-         "policies": {"strict": _policy("rejected", "refused: global flag changed"),
+         # one reading accepted it under the strict rules, the other refused it: the refusal is kept
+         "policies": {"strict": _policy("rejected", "refused: global flag changed") | {
+                          "verdict_readings": {"correct": 1, "rejected": 1}, "readings": [
+                              {"verdict": "correct", "speedup": 1.3, "run": 1},
+                              {"verdict": "rejected", "speedup": None, "reason": "changed x", "run": 2}]},
                       "kernelbench": _policy("rejected", "refused: global flag changed")},
          "provenance": {"name": REPRO_GPU, "git": {"commit": "c" * 40}, "date": "2026-12-01T12:01:00+00:00"}},
         {"task": "level1/2", "level": 1, "claim": {"metric": "speedup", "value": None},

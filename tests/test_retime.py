@@ -40,12 +40,12 @@ def test_a_second_reading_is_kept_beside_the_first_and_the_row_follows_the_lower
     assert p["speedup"] == 0.32 and p["candidate_ms"] == 0.05 and p["baseline_ms"] == pytest.approx(0.016)
     assert p["status"] == P.STATUS_SLOWER and p["spread"] == pytest.approx(2.51 / 0.32, rel=1e-3)
     assert "verdict_readings" not in p
-    assert L.readings_note(p) == "0.32–2.51x, 2 readings"
+    assert L.readings_note(p) == "0.32–2.51×, 2 readings"
     # a third reading: the median of three, reproduced against the 2.0x claim
     third = add_reading(second, row(2.2, date="2026-01-03T00:00:00Z"))["policies"]["kernelbench"]
     assert [r["speedup"] for r in third["readings"]] == [2.51, 0.32, 2.2]
     assert third["speedup"] == 2.2 and third["status"] == P.STATUS_REPRODUCED
-    assert L.readings_note(third) == "0.32–2.51x, 3 readings"
+    assert L.readings_note(third) == "0.32–2.51×, 3 readings"
     assert L.readings_note(first["policies"]["kernelbench"]) is None  # one reading: nothing to show
 
 

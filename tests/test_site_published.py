@@ -64,6 +64,8 @@ def test_headline_counts_released_kernels_only_and_matches_the_entry(tmp_path: P
         (lambda d: d["rows"][0]["policies"].update(lax={"verdict": "correct", "status": "x"}), "policy 'lax' is not declared"),
         (lambda d: d["rows"][0]["policies"]["kernelbench"].update(speedup="fast"), "speedup` must be a number"),
         (lambda d: d["rows"][1]["policies"]["strict"].pop("status"), "needs `verdict` and text `status`"),
+        (lambda d: d["rows"][0]["policies"]["kernelbench"].update(readings={}),
+         "row #1 (level1/1): `policies.kernelbench`: readings must be a non-empty list"),
     ],
 )  # fmt: skip
 def test_a_malformed_ledger_is_named_and_skipped(tmp_path: Path, mutate, words: str) -> None:
@@ -93,6 +95,11 @@ def test_ledger_csv_has_one_line_per_task_with_both_policies(tmp_path: Path) -> 
         rows[0]["strict_status"] == "library call, not a kernel" and rows[0]["kernelbench_speedup"] == "2.5"
     )
     assert rows[0]["commit"] == "c" * 40 and rows[0]["claim_value"] == "2.75"
+    assert (rows[0]["kernelbench_readings"], rows[0]["kernelbench_spread"], rows[0]["strict_readings"]) == (
+        "2",
+        "1.24",
+        "",
+    )
     files = download_files(pub)
     assert set(files) == {
         "ledger-cuda-l1-h100.json",
@@ -134,6 +141,12 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert row3.count("ka-fallback") == 1 and "ka-fallback" not in page[: page.index('id="cuda-l1-h100"')]
     assert "Released kernel not run." in page and "binding error in the source 1" in page
     assert "(1 PyTorch fallback)" in page
+    # Rows read more than once: the range and count beside the speedup, a differing verdict beside the status.
+    row1 = page[page.index('id="cuda-l1-h100-level1-1"') :].split("</tr>", 1)[0]
+    assert "2.50×" in row1 and "(2.50–3.10×, 2 readings)" in row1
+    row2 = page[page.index('id="cuda-l1-h100-level2-1"') :].split("</tr>", 1)[0]
+    assert "(accepted in 1 of 2 readings)" in row2
+    assert "Read more than once." in page and "2 of the 3 judged rows were measured again" in page
     assert "Released kernel not run" in entry and '<span class="ka-fallback">1</span>' in entry
     assert 'slower than claimed 1 <span class="ka-fallback">1 PyTorch fallback</span>' in entry
     assert "window.__xss=4" in page and "<script>window.__xss=4" not in page and "<b>softmax" not in page

@@ -107,14 +107,14 @@ def readings_problem(pol: dict[str, Any]) -> str | None:
 
 def readings_note(pol: dict[str, Any]) -> str | None:
     """How repeatable a policy's verdict is, in words, where it has two or more readings: the range of the
-    accepted speedups ("0.32–2.51x, 2 readings") and, where verdicts differ, how many accepted."""
+    accepted speedups ("0.32–2.51×, 2 readings") and, where verdicts differ, how many accepted."""
     readings = pol.get("readings") or []
     if len(readings) < 2:
         return None
     speeds = [s for r in readings if r.get("verdict") == "correct" and (s := r.get("speedup"))]
     parts = []
     if len(speeds) >= 2:
-        parts.append(f"{min(speeds):.2f}–{max(speeds):.2f}x")
+        parts.append(f"{min(speeds):.2f}–{max(speeds):.2f}×")
     parts.append(f"{len(readings)} readings")
     if pol.get("verdict_readings"):
         accepted = sum(r.get("verdict") == "correct" for r in readings)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repro.records.published_ledger import build_record_problem, derived
+from repro.records.published_ledger import build_record_problem, derived, readings_note, readings_problem
 
 LEDGER_FORMAT = "kernelatlas-published-ledger"
 BASELINES_FORMAT = "kernelatlas-kernelbench-baselines"
@@ -121,6 +121,28 @@ class Audit:
             if rows:
                 out.append((model, len(rows), headlines(self.policies, rows)))
         return out
+
+    def readings_tag(self, row: dict, policy: str) -> str | None:
+        """The words set beside a policy's speedup where `audit --retime` read the row more than once: the
+        range of the accepted speedups and the count ("0.32–2.51×, 2 readings"), and how many readings
+        accepted it where their verdicts differ; None for a row read once."""
+        return readings_note(row["policies"].get(policy) or {})
+
+    def verdicts_differ(self, row: dict, policy: str) -> str | None:
+        """ "accepted in 1 of 2 readings" where a policy's readings disagree on the verdict, else None."""
+        pol = row["policies"].get(policy) or {}
+        if not pol.get("verdict_readings"):
+            return None
+        readings = pol.get("readings") or []
+        return (
+            f"accepted in {sum(r.get('verdict') == 'correct' for r in readings)} of {len(readings)} readings"
+        )
+
+    def retimed(self) -> int:
+        """Judged rows read in more than one audit run under some policy."""
+        return sum(
+            any(len(p.get("readings") or []) >= 2 for p in r["policies"].values()) for r in self.judged_rows
+        )
 
     def not_judged(self) -> list[tuple[str, list[str]]]:
         """Rows with no kernel to judge, grouped by the reason the ledger gives, most frequent first."""
@@ -276,6 +298,9 @@ def _check_ledger(raw: object) -> dict:
                 raise ValueError(
                     f"row #{i + 1} ({row['task']}): `policies.{name}.speedup` must be a number or null"
                 )
+            wrong = readings_problem(pol)
+            if wrong:
+                raise ValueError(f"row #{i + 1} ({row['task']}): `policies.{name}`: {wrong}")
         problem = build_record_problem(row)
         if problem:
             raise ValueError(f"row #{i + 1} ({row['task']}): `{problem[0]}` {problem[1]}")
@@ -369,10 +394,11 @@ LEDGER_CSV_COLUMNS = ["task", "level", "name", "model", "claim_metric", "claim_v
 
 
 def ledger_csv(audit: Audit) -> str:
-    """One line per task; each policy's status, verdict, speedup and reason side by side."""
+    """One line per task; each policy's status, verdict, speedup, reason, number of readings and spread
+    side by side."""
     names = list(audit.policies)
     cols = LEDGER_CSV_COLUMNS + [
-        f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason")
+        f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason", "readings", "spread")
     ]
     cols += ["kernel_ran", "build_failure", "build_failures", "measured_on", "torch", "commit", "date"]
     buf = io.StringIO()
@@ -385,7 +411,8 @@ def ledger_csv(audit: Audit) -> str:
                            c.get("benchmark_version")]  # fmt: skip
         for n in names:
             p = r["policies"].get(n) or {}
-            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason")]
+            line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason"),
+                     len(p.get("readings") or []) or None, p.get("spread")]  # fmt: skip
         d = derived(r)
         line += [
             {True: "true", False: "false"}.get(d["kernel_ran"]),
