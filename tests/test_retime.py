@@ -47,6 +47,10 @@ def test_a_second_reading_is_kept_beside_the_first_and_the_row_follows_the_lower
     assert third["speedup"] == 2.2 and third["status"] == P.STATUS_REPRODUCED
     assert L.readings_note(third) == "0.32–2.51×, 3 readings"
     assert L.readings_note(first["policies"]["kernelbench"]) is None  # one reading: nothing to show
+    # a policy judged in the earlier run only keeps its record
+    both = row(1.5)
+    both["policies"]["strict"] = {"verdict": "rejected", "reason": "called aten::mm", "speedup": None}
+    assert add_reading(both, row(1.6))["policies"]["strict"] == both["policies"]["strict"]
 
 
 def test_a_verdict_that_differs_between_readings_is_kept_not_averaged() -> None:
@@ -155,6 +159,7 @@ def test_retime_through_the_command_appends_a_reading_and_refuses_what_it_cannot
     }  # fmt: skip
     assert p["speedup"] == min(r["speedup"] for r in p["readings"]) and p["spread"] >= 1.0
     assert led["summary"]["policies"]["kernelbench"]["retimed"] == 1
+    assert "kernelbench: 1 row(s) read more than once (--retime), 0 with verdicts that differ" in stdout
 
     # other settings than the row's: its readings could not be compared; nothing is measured
     status, _, err = audit("--retime", *SETTINGS, "--warmup", "2")

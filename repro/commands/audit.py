@@ -148,6 +148,9 @@ def policy_line(name: str, s: dict[str, Any]) -> str:
     if s.get("accepted_fallback"):
         line += (f"\n  {name}: {s['accepted_fallback']} of the accepted ran no released kernel (its build failed;"
                  f" the fallback was measured): {s['accepted_fallback_by_cause']}")  # fmt: skip
+    if s.get("retimed"):
+        line += (f"\n  {name}: {s['retimed']} row(s) read more than once (--retime), "
+                 f"{s.get('verdicts_differ', 0)} with verdicts that differ between readings")  # fmt: skip
     return line
 
 

@@ -751,8 +751,8 @@ def combine_readings(
 def add_reading(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """`new`'s measurement as one more reading of `old`'s row: each policy keeps its earlier readings (the
     first is the row's values from before readings were kept) and follows `combine_readings`; the row's
-    provenance and timings are the newest run's."""
-    row = {**new, "policies": {}}
+    provenance and timings are the newest run's; a policy not judged this time keeps its record."""
+    row = {**new, "policies": dict(old["policies"])}
     for name, rec in new["policies"].items():
         before = old["policies"].get(name)
         if before is None:
