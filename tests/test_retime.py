@@ -67,6 +67,12 @@ def test_a_verdict_that_differs_between_readings_is_kept_not_averaged() -> None:
     assert again["verdict_readings"] == {"correct": 2, "rejected": 1} and again["spread"] == pytest.approx(
         2.51 / 2.4, rel=1e-3
     )
+    # two kinds of refusal: counted as well; the latest decides
+    wrong = add_reading(refused, row(None, verdict="incorrect", reason="max abs error 3"))["policies"][
+        "kernelbench"
+    ]
+    assert (wrong["verdict"], wrong["status"]) == ("incorrect", P.STATUS_INCORRECT)
+    assert wrong["verdict_readings"] == {"correct": 1, "rejected": 1, "incorrect": 1}
     # the ledger's summary counts rows read more than once and rows whose verdicts differ
     led = L.new_ledger({}, {"kernelbench": {}}, {}, "h")
     L.upsert(led, refused)

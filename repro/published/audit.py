@@ -719,7 +719,8 @@ def combine_readings(
     middle ones for an even count: an actual reading, and the slower one), its candidate and baseline
     times, and the status the claim earns at that speedup. Where the readings' verdicts differ, the row
     keeps the latest refusing reading's verdict, reason and status (no speedup), and `verdict_readings`
-    counts the verdicts, so one accepting run never hides another's refusal. `spread` is the largest
+    counts the verdicts (wherever they differ, two kinds of refusal too), so one accepting run never
+    hides another's refusal. `spread` is the largest
     accepted speedup over the smallest, where two or more readings measured one."""
     claim = claim or {}
     speeds = sorted(s for r in readings if r.get("verdict") == "correct" and (s := r.get("speedup")))
@@ -729,7 +730,7 @@ def combine_readings(
     record.pop("spread", None)
     if len(speeds) >= 2:
         record["spread"] = round(speeds[-1] / speeds[0], 3)
-    if refused and len(refused) < len(readings):
+    if len({r.get("verdict") for r in readings}) > 1:
         counts: dict[str, int] = {}
         for r in readings:
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
