@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -720,8 +721,8 @@ def combine_readings(
     times, and the status the claim earns at that speedup. Where the readings' verdicts differ, the row
     keeps the latest refusing reading's verdict, reason and status (no speedup), and `verdict_readings`
     counts the verdicts (wherever they differ, two kinds of refusal too), so one accepting run never
-    hides another's refusal. `spread` is the largest
-    accepted speedup over the smallest, where two or more readings measured one."""
+    hides another's refusal. `spread` is the largest accepted speedup over the smallest, where two or
+    more readings measured one."""
     claim = claim or {}
     speeds = sorted(s for r in readings if r.get("verdict") == "correct" and (s := r.get("speedup")))
     refused = [r for r in readings if r.get("verdict") != "correct"]
@@ -731,10 +732,7 @@ def combine_readings(
     if len(speeds) >= 2:
         record["spread"] = round(speeds[-1] / speeds[0], 3)
     if len({r.get("verdict") for r in readings}) > 1:
-        counts: dict[str, int] = {}
-        for r in readings:
-            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-        record["verdict_readings"] = counts
+        record["verdict_readings"] = dict(Counter(r["verdict"] for r in readings))
     if refused:
         chosen = refused[-1]
     else:
