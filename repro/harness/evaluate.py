@@ -728,8 +728,7 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
         assert v.busy_per_call_ms is not None and v.busy_allowed_ms is not None
         busiest = min(b for b in clock["rounds_busy_ms"] if b is not None)
         return clock, ("rejected", (
-            f"the device's busy time, read from the GPU's activity counters by the evaluating process, contradicts "
-            f"the reported time of candidate {sha[:12]}: its worker "
+            f"the device's activity counters contradict the reported time of candidate {sha[:12]}: its worker "
             f"reported a median of {median_ms:.4g} ms per call, but over {calls} back-to-back calls on unseen "
             f"inputs the GPU was running kernels for {busiest:.4g} ms (the least of {len(rounds)} round(s), read "
             f"by the evaluating process from the GPU's performance monitors), {v.busy_per_call_ms:.4g} ms per "

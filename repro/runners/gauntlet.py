@@ -84,11 +84,9 @@ CASES: tuple[Case, ...] = (
          "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py"),
     # The same on a kernel of about 0.06 ms on an H200: its batch runs at the host's speed, which the
-    # parent's wall clock cannot tell from an honest host-bound candidate; on CUDA the device's busy time
-    # over the batch is to refuse it (harness README, the parent's clock): a known miss on CUDA until an
-    # H200 run shows it caught.
+    # parent's clock cannot tell from an honest host-bound candidate (harness README, the parent's clock).
     Case("forges_channel_short", T, "taking over the report channel with half its real time, on a short kernel",
-         "rejected", "contradicts the reported time", file="forges_channel.py", honest=True,
+         "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), known_miss_on="cuda"),
     Case("forges_batch", T, "taking over the report channel, the parent-clocked batch answered with made-up "
          "projections", "incorrect", "parent-clocked batch", file="forges_channel.py", honest=True,
