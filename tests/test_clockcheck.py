@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from repro.harness import channel, clockcheck, devicebusy, serve
+from repro.harness import channel, clockcheck, serve
 from repro.harness.serve import ProtocolViolation, Session
 from repro.harness.settings import EvalSettings
 
@@ -246,37 +246,6 @@ def test_the_cuda_rule_is_a_device_bound_or_a_host_bound() -> None:
         assert _cuda(dev + 0.25 + extra, k, 0.149, dev, launch).contradicts
 
 
-def test_the_devices_busy_time_refuses_what_the_host_bound_explains() -> None:
-    """Where the parent reads the GPU's activity counters, the least busy round's busy time per call less
-    D must be within 1.25 m, 5% of D and BUSY_FIXED_MS over the round: a short kernel whose batch the
-    host paces (the wall clock accepts half its time) is refused by what the device did."""
-    m, dev, launch, k = 0.06, 0.06, 0.3, 42
-    wall = [clockcheck.FIXED_MS["cuda"] + k * (2.3 * launch + 0.2)]  # host-paced: 0.89 ms a call
-    cost = _cost(dev + launch, launch, dev)
-    honest_busy = k * (dev + m)
-    honest = clockcheck.judge_time(wall, k, m, cost, "cuda", [None], [honest_busy])
-    assert not honest.contradicts and honest.bound == "host"
-    assert honest.busy_per_call_ms == pytest.approx(m)
-    assert honest.busy_allowed_ms == pytest.approx(1.25 * m + 0.05 * dev + clockcheck.BUSY_FIXED_MS / k)
-    forged = clockcheck.judge_time(wall, k, m / 2, cost, "cuda", [None], [honest_busy])  # half its time
-    assert not forged.contradicts_clock and forged.contradicts_busy and forged.contradicts
-    # The least busy round counts (other work on the device only adds), and a round not read is ignored.
-    assert not clockcheck.judge_time(
-        wall * 2, k, m, cost, "cuda", [], [5 * honest_busy, honest_busy]
-    ).contradicts
-    assert clockcheck.judge_time(wall * 2, k, m, cost, "cuda", [], [None, None]).busy_per_call_ms is None
-    # The counters' error allowance covers a busy reading BUSY_FIXED_MS over the honest work, not more.
-    edge = k * (dev + 1.25 * m + 0.05 * dev)
-    assert not clockcheck.judge_time(
-        wall, k, m, cost, "cuda", [], [edge + 0.99 * clockcheck.BUSY_FIXED_MS]
-    ).contradicts
-    assert clockcheck.judge_time(
-        wall, k, m, cost, "cuda", [], [edge + 1.01 * clockcheck.BUSY_FIXED_MS]
-    ).contradicts
-    # The CPU path has no counters: a busy reading there changes nothing.
-    assert clockcheck.judge_time([1000.0], 20, 50.0, _cost(0.5), "cpu", [], [1e9]).busy_per_call_ms is None
-
-
 def test_the_cuda_rule_bounds_every_honest_schedule_of_host_and_device() -> None:
     """The bound the CUDA rule rests on: a host that queues each call within Hc while the device runs it
     within Dc, never waiting for the device, finishes K calls within max(K Dc + Hc, K Hc + Dc). Checked
@@ -444,43 +413,6 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
         assert _ask(s, pipe, 2) == [] and s.batch_over
         s._on_report(pipe.parent, {"report": {"status": "done"}}, b"")
         assert s.report == {"status": "done"}
-    finally:
-        pipe.close()
-
-
-class _Counters:
-    """The GPU's activity counters as the session reads them (NVML is on GPU machines only): `mark`
-    returns a reading, `busy_ms` the busy time between two; `fail` makes the next reading fail."""
-
-    def __init__(self, busy_ms: float) -> None:
-        self.busy, self.fail, self.released = busy_ms, False, []
-
-    def mark(self) -> object:
-        if self.fail:
-            raise devicebusy.NvmlError("nvmlGpmSampleGet: Unknown Error (NVML error 999)")
-        return object()
-
-    def busy_ms(self, a: object, b: object) -> float:
-        return self.busy
-
-    def release(self, *marks: object) -> None:
-        self.released.extend(marks)
-
-
-def test_each_round_records_the_devices_busy_time_and_a_failed_reading_is_none() -> None:
-    pipe = Pipe()
-    try:
-        s = _session()
-        s.busy = counters = _Counters(12.5)
-        _ask(s, pipe, 0)
-        s._received_ns = s._go_ns + int(3 * 20e6)  # contradicts: a second round
-        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 3}, b"")
-        assert s.batch_rounds[0]["busy_ms"] == 12.5 and len(counters.released) == 2
-        _ask(s, pipe, 1)
-        counters.fail = True  # the reading at the round's end fails: no busy time, the start released
-        s._received_ns = s._go_ns + int(3 * 5e6)
-        s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 3}, b"")
-        assert s.batch_rounds[1]["busy_ms"] is None and len(counters.released) == 3
     finally:
         pipe.close()
 

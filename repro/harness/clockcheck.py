@@ -85,13 +85,6 @@ HOST_SPEED_SPREAD = 2.5
 # ... and projections may differ from the reference's by this many standard deviations of the sum of
 # errors within the output tolerance.
 SIGMAS = 6.0
-# On CUDA, where the parent can read the device's activity counters (`devicebusy`: Hopper and newer),
-# a round's busy time B is judged too: the device work per call of an honest batch is at most the own
-# work's device time D and the call, at most (1 + TOLERANCE) m, so B / K may exceed D + 1.25 m only by
-# OWN_COST_SHARE of D and BUSY_FIXED_MS over the round (the counters' error; measured by
-# `python -m repro.bench.devicebusy`). Unlike the wall clock this needs no bound on the host's speed: a
-# short kernel whose batch the host paces is judged by what the device did.
-BUSY_FIXED_MS = 0.5
 _W_SALT = 0x5DEECE66D
 
 
@@ -434,26 +427,10 @@ class Verdict:
     cpu_counted: bool = False  # the process tree's CPU time was the smaller, and counted
     bound: str = "device"  # CUDA: which explanation of the batch's time allows more ("device" or "host")
     rounds_per_call_ms: tuple[float, ...] = ()  # each round's per-call time as counted (the smallest wins)
-    # CUDA with the device's activity counters: the least busy round's busy time per call less D, and
-    # what is allowed (None where no round was read).
-    busy_per_call_ms: float | None = None
-    busy_allowed_ms: float | None = None
-
-    @property
-    def contradicts_clock(self) -> bool:
-        return self.per_call_ms > self.allowed_ms
-
-    @property
-    def contradicts_busy(self) -> bool:
-        return (
-            self.busy_per_call_ms is not None
-            and self.busy_allowed_ms is not None
-            and self.busy_per_call_ms > self.busy_allowed_ms
-        )
 
     @property
     def contradicts(self) -> bool:
-        return self.contradicts_clock or self.contradicts_busy
+        return self.per_call_ms > self.allowed_ms
 
 
 def cuda_allowance(median_ms: float, dev_ms: float, launch_ms: float, calls: int) -> tuple[float, str]:
@@ -470,23 +447,13 @@ def cuda_allowance(median_ms: float, dev_ms: float, launch_ms: float, calls: int
     return (by_device - dev_ms, "device") if by_device >= by_host else (by_host - dev_ms, "host")
 
 
-def busy_allowance(median_ms: float, dev_ms: float, calls: int) -> float:
-    """The most device-busy time per call, less the own device time D, an honest batch can show on the
-    device's activity counters: the call at (1 + TOLERANCE) m, OWN_COST_SHARE of D and the counters'
-    error BUSY_FIXED_MS spread over the calls."""
-    return (1 + TOLERANCE["cuda"]) * median_ms + OWN_COST_SHARE * dev_ms + BUSY_FIXED_MS / max(1, calls)
-
-
 def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: Mapping[str, Any], device: str,
-               rounds_cpu_ms: Sequence[float | None] = (),
-               rounds_busy_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
+               rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
     """The parent's clock against the reported median; the fastest round counts (load only ever slows a
     round down). On the CPU path a round's time is the smaller of its wall time less FIXED_MS and its
     process tree's CPU time less FIXED_CPU_MS, less the own cost (`gen_ms`), against (1 + TOLERANCE) m.
-    On CUDA, less the own device time (`dev_ms`), against `cuda_allowance`; and where the device's
-    activity counters were read (`rounds_busy_ms`), the least busy round's busy time per call less
-    `dev_ms` against `busy_allowance` (other work on the device only ever adds to it). A round that
-    contradicts either is a contradiction; `cost` is the reference worker's `overhead`."""
+    On CUDA, less the own device time (`dev_ms`), against `cuda_allowance`. `cost` is the reference
+    worker's `overhead`."""
     fixed = FIXED_MS.get(device, FIXED_MS["cpu"])
     own = cost["dev_ms"] if device == "cuda" else cost["gen_ms"]
     per_call, cpu_counted, each = math.inf, False, []
@@ -499,10 +466,6 @@ def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: M
             per_call, cpu_counted = est, by_cpu
     if device == "cuda":
         allowed, bound = cuda_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)
-        busy = [b for b in rounds_busy_ms if b is not None and math.isfinite(b)]
-        busy_per_call = min(busy) / calls - cost["dev_ms"] if busy else None
-        busy_allowed = busy_allowance(median_ms, cost["dev_ms"], calls) if busy else None
-        return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each),
-                       busy_per_call_ms=busy_per_call, busy_allowed_ms=busy_allowed)  # fmt: skip
+        return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each))
     allowed = median_ms * (1 + TOLERANCE.get(device, TOLERANCE["cpu"]))
     return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted, rounds_per_call_ms=tuple(each))

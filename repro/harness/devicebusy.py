@@ -16,8 +16,6 @@ GPU machines install nothing.
 from __future__ import annotations
 
 import ctypes
-import functools
-import os
 import time
 from dataclasses import dataclass
 
@@ -139,31 +137,3 @@ def open_device(uuid: str) -> DeviceBusy | None:
     if not support.isSupportedDevice:
         return None
     return DeviceBusy(handle, text)
-
-
-def for_gpu(gpu: int | None) -> DeviceBusy | None:
-    """The GPU a candidate on CUDA index `gpu` runs on, as the machine names it (an index behind
-    CUDA_VISIBLE_DEVICES mapped back, as `gpugate.gate_key` and nvidia-smi do), or None."""
-    ids = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-    index = gpu or 0
-    physical = ids[index] if index < len(ids) else str(index)
-    return _open(physical)
-
-
-@functools.cache
-def _open(physical: str) -> DeviceBusy | None:
-    if physical.startswith(("GPU-", "MIG-")):
-        return open_device(physical)
-    if not physical.isdigit():
-        return None
-    try:
-        lib = _nvml()
-    except (OSError, NvmlError):
-        return None
-    handle = ctypes.c_void_p()
-    if lib.nvmlDeviceGetHandleByIndex_v2(ctypes.c_uint(int(physical)), ctypes.byref(handle)) != _NVML_SUCCESS:
-        return None
-    uuid = ctypes.create_string_buffer(96)
-    if lib.nvmlDeviceGetUUID(handle, uuid, ctypes.c_uint(96)) != _NVML_SUCCESS:
-        return None
-    return open_device(uuid.value.decode())

@@ -30,7 +30,6 @@ from repro.harness import (
     cache,
     clockcheck,
     compare,
-    devicebusy,
     gpugate,
     isolation,
     peaks,
@@ -399,8 +398,6 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             batch=bundle.get("batch"),
             pid=worker.proc.pid,
         )
-        if settings.device == "cuda" and bundle.get("batch"):
-            session.busy = devicebusy.for_gpu(settings.gpu)
         # Other candidates may share the device (compiling, running trials); its timing has it alone.
         turn = gpugate.Turn(settings.device, settings.gpu, lambda: procfs.descendants(worker.proc.pid),
                             alone=alone)  # fmt: skip
@@ -704,7 +701,7 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
                                   f"rtol={rtol:g}): the output differs from the reference")  # fmt: skip
     calls = len(rounds[0]["pool"])
     v = clockcheck.judge_time([r["ms"] for r in rounds], calls, median_ms, ref, device,
-                              [r.get("cpu_ms") for r in rounds], [r.get("busy_ms") for r in rounds])  # fmt: skip
+                              [r.get("cpu_ms") for r in rounds])  # fmt: skip
     cuda = device == "cuda"
     own = ref["dev_ms"] if cuda else ref["gen_ms"]
     clock = {"calls": calls, "rounds_ms": [round(x, 4) for x in v.rounds_ms],
@@ -718,27 +715,9 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
             "own_device_ms": round(own, 6),
             "own_launch_ms": round(ref["launch_ms"], 6),
             "bound": v.bound,
-            "rounds_busy_ms": [None if r.get("busy_ms") is None else round(r["busy_ms"], 4) for r in rounds],
-            "busy_per_call_ms": None if v.busy_per_call_ms is None else round(v.busy_per_call_ms, 6),
-            "busy_allowed_ms": None if v.busy_allowed_ms is None else round(v.busy_allowed_ms, 6),
         }
     if not v.contradicts:
         return clock, None
-    if not v.contradicts_clock:  # the device's activity counters contradict the report, the wall clock not
-        assert v.busy_per_call_ms is not None and v.busy_allowed_ms is not None
-        busiest = min(b for b in clock["rounds_busy_ms"] if b is not None)
-        return clock, ("rejected", (
-            f"the device's activity counters contradict the reported time of candidate {sha[:12]}: its worker "
-            f"reported a median of {median_ms:.4g} ms per call, but over {calls} back-to-back calls on unseen "
-            f"inputs the GPU was running kernels for {busiest:.4g} ms (the least of {len(rounds)} round(s), read "
-            f"by the evaluating process from the GPU's performance monitors), {v.busy_per_call_ms:.4g} ms per "
-            f"call less the batch's own device time ({own:.3g} ms per call, timed by the reference worker); at "
-            f"most {v.busy_allowed_ms:.4g} ms is allowed ({clockcheck.TOLERANCE['cuda']:.0%} over the median, "
-            f"{clockcheck.OWN_COST_SHARE:.0%} of the own device time and {clockcheck.BUSY_FIXED_MS:g} ms a round "
-            "for the counters' error). The timing was tampered with, or the kernel is fast only on the timed "
-            "loop's reused buffers (the batch's are fresh); fix: leave the harness's channel to its worker, "
-            "which reports its own measurements, and do not key cached work on input addresses"
-        ))  # fmt: skip
     tol = clockcheck.TOLERANCE.get(device, clockcheck.TOLERANCE["cpu"])
     if not cuda:
         why = f"{tol:.0%} over the median"

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from repro.harness import channel, clockcheck, devicebusy, timing
+from repro.harness import channel, clockcheck, timing
 from repro.harness.compare import TIMED_EDGE, TIMED_FULL_MAX, TIMED_POSITIONS
 from repro.harness.settings import EvalSettings
 
@@ -101,10 +101,6 @@ class Session:
     # until the parent-clocked batch is over; the time it waits there or is stopped extends the deadline.
     turn: Any = None
     timing_begun: bool = False
-    # The candidate's GPU's activity counters (`devicebusy.DeviceBusy`), read by this process around each
-    # round of the parent-clocked batch; None where they cannot be read (the CPU path, GPUs before Hopper).
-    busy: Any = None
-    _go_mark: Any = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -144,26 +140,6 @@ class Session:
             pass  # the worker is gone; what it sent so far is judged
         finally:
             self._hold_switch(False)
-
-    def _mark(self) -> Any:
-        """A sample of the device's activity counters, or None (none to read, or reading failed)."""
-        if self.busy is None:
-            return None
-        try:
-            return self.busy.mark()
-        except devicebusy.NvmlError:
-            return None
-
-    def _busy_since(self, start: Any) -> float | None:
-        """Milliseconds the device was busy since mark `start` (None where there is none to compare)."""
-        end = self._mark()
-        try:
-            return float(self.busy.busy_ms(start, end)) if start is not None and end is not None else None
-        except devicebusy.NvmlError:
-            return None
-        finally:
-            if self.busy is not None:
-                self.busy.release(*(m for m in (start, end) if m is not None))
 
     def _hold_switch(self, on: bool) -> None:
         if on != self._switching:
@@ -296,7 +272,7 @@ class Session:
             calls = len(self.batch_rounds[0]["pool"])
             last = self.batch_rounds[-1]
             v = clockcheck.judge_time([last["ms"]], calls, median, ref, self.settings.device,
-                                      [last.get("cpu_ms")], [last.get("busy_ms")])  # fmt: skip
+                                      [last.get("cpu_ms")])  # fmt: skip
             again = v.contradicts and r < clockcheck.ROUNDS
         else:
             calls = (
@@ -315,7 +291,6 @@ class Session:
             time.sleep(pause)
         self.batch_rounds.append({"pool": picked, "pause_s": pause})
         self._go_cpu = clockcheck.tree_cpu(self.pid) if self.settings.device != "cuda" else None
-        self._go_mark = self._mark()
         self._hold_switch(True)
         self._go_ns = time.perf_counter_ns()
         ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self.deadline)
@@ -334,8 +309,6 @@ class Session:
         ):
             raise ProtocolViolation("a malformed parent-clocked batch result")
         rnd["ms"] = (received - self._go_ns) / 1e6
-        rnd["busy_ms"] = self._busy_since(self._go_mark)
-        self._go_mark = None
         cpu = clockcheck.tree_cpu(self.pid) if self._go_cpu is not None else None
         rnd["cpu_ms"] = (
             clockcheck.cpu_between(self._go_cpu, cpu)
