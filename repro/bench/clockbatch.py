@@ -13,10 +13,7 @@ calls only on prepared inputs). Then:
 - `margin_ms`: what the rule allows less what it measured, this batch judged as the parent would (plus
   the rule's fixed allowance per batch): negative refuses this honest kernel;
 - `forged_margin_ms`: the same batch judged against half the median (a half-time forgery of this very
-  kernel): positive refuses it;
-- on CUDA where the GPU's activity counters can be read (`repro.harness.devicebusy`), `busy_ms` (the
-  device's busy time over the batch), `busy_margin_ms` and `forged_busy_margin_ms`, the same two
-  margins under the busy-time rule; `honest_accepted` and `forged_refused` under both rules together.
+  kernel): positive refuses it.
 Writes JSON with provenance to repro/results/bench/clockbatch-<device>.json. On the CPU, the Triton
 solutions need `TRITON_INTERPRET=1` (and their times mean little there).
 """
@@ -53,24 +50,14 @@ def _wall_ms(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
 
 
 def _parts(fn: Any, outs: list[Any], inputs_for: Callable[[int], list[Any]], seeds: list[int],
-           sync: Callable[[], None], busy: Any = None) -> dict[str, float | None]:  # fmt: skip
-    """The batch and its parts, each timed on the host with a synchronisation at both ends (ms, K calls);
-    with `busy` (the GPU's activity counters) also the device's busy time over the batch (`busy_ms`)."""
+           sync: Callable[[], None]) -> dict[str, float]:  # fmt: skip
+    """The batch and its parts, each timed on the host with a synchronisation at both ends (ms, K calls)."""
     from repro.harness import clockcheck
     from repro.harness import problem as prob
 
     prepared = [inputs_for(s) for s in seeds]
-    sync()
-    start = busy.mark() if busy is not None else None
-    batch_ms = _wall_ms(lambda: clockcheck.run(fn, inputs_for, prob.flatten_outputs, seeds, sync), sync)
-    busy_ms = None
-    if start is not None:
-        end = busy.mark()
-        busy_ms = busy.busy_ms(start, end)
-        busy.release(start, end)
     return {
-        "batch_ms": batch_ms,
-        "busy_ms": busy_ms,
+        "batch_ms": _wall_ms(lambda: clockcheck.run(fn, inputs_for, prob.flatten_outputs, seeds, sync), sync),
         "inputs_only_ms": _wall_ms(lambda: [inputs_for(s) for s in seeds], sync),
         "projections_only_ms": _wall_ms(
             lambda: clockcheck.run(lambda: outs, lambda s: [], lambda o: o, seeds, sync), sync
@@ -83,11 +70,10 @@ def study(name: str, device: str, repeats: int) -> list[dict[str, Any]]:
     """Rows for one task: per callable (reference, solution) and repeat, the times above in ms per call."""
     import torch
 
-    from repro.harness import clockcheck, devicebusy, timing
+    from repro.harness import clockcheck, timing
     from repro.harness import problem as prob
 
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    busy = devicebusy.for_gpu(torch.cuda.current_device()) if device == "cuda" else None
     problem_file, solution_file = TASKS[name]
     problem = prob.load_module(REPO / problem_file, f"clockbatch_{name}")
     shape = prob.shapes_for(problem, device)[0]
@@ -112,28 +98,19 @@ def study(name: str, device: str, repeats: int) -> list[dict[str, Any]]:
             seeds = list(range(5000, 5000 + calls))
             for rep in range(repeats):
                 own = clockcheck.overhead(inputs_for, outs, seeds[:16], sync, device=device)
-                parts = _parts(fn, outs, inputs_for, seeds, sync, busy)
-                per_call = {k: None if v is None else v / calls for k, v in parts.items()}
+                parts = _parts(fn, outs, inputs_for, seeds, sync)
+                per_call = {k: v / calls for k, v in parts.items()}
                 subtracted = own["dev_ms"] if own["dev_ms"] is not None else own["gen_ms"]
-                batch_ms = parts["batch_ms"] or 0.0
-                rounds = [batch_ms + clockcheck.FIXED_MS.get(device, clockcheck.FIXED_MS["cpu"])]
-                honest = clockcheck.judge_time(rounds, calls, median, own, device, [], [parts["busy_ms"]])
-                forged = clockcheck.judge_time(rounds, calls, median / 2, own, device, [], [parts["busy_ms"]])
-                busy_margin = forged_busy = None
-                if honest.busy_per_call_ms is not None and honest.busy_allowed_ms is not None:
-                    busy_margin = honest.busy_allowed_ms - honest.busy_per_call_ms
-                if forged.busy_per_call_ms is not None and forged.busy_allowed_ms is not None:
-                    forged_busy = forged.busy_per_call_ms - forged.busy_allowed_ms
+                rounds = [parts["batch_ms"] + clockcheck.FIXED_MS.get(device, clockcheck.FIXED_MS["cpu"])]
+                honest = clockcheck.judge_time(rounds, calls, median, own, device)
+                forged = clockcheck.judge_time(rounds, calls, median / 2, own, device)
                 row: dict[str, Any] = {"task": name, "callable": label, "repeat": rep, "calls": calls,
                        "loop_median_ms": median, "own_cost_ms": own["gen_ms"], "own_launch_ms": own["launch_ms"],
                        "own_device_ms": own["dev_ms"], **per_call,
-                       "err_ms": batch_ms / calls - subtracted - median,
-                       "err_wall_ms": batch_ms / calls - own["gen_ms"] - median,
+                       "err_ms": per_call["batch_ms"] - subtracted - median,
+                       "err_wall_ms": per_call["batch_ms"] - own["gen_ms"] - median,
                        "margin_ms": honest.allowed_ms - honest.per_call_ms, "bound": honest.bound,
-                       "forged_margin_ms": forged.per_call_ms - forged.allowed_ms,
-                       "busy_margin_ms": busy_margin, "forged_busy_margin_ms": forged_busy,
-                       "honest_accepted": not honest.contradicts,
-                       "forged_refused": forged.contradicts}  # fmt: skip
+                       "forged_margin_ms": forged.per_call_ms - forged.allowed_ms}  # fmt: skip
                 rows.append(row)
     sys.modules.pop(f"clockbatch_{name}", None)
     sys.modules.pop(f"clockbatch_{name}_solution", None)
@@ -143,10 +120,8 @@ def study(name: str, device: str, repeats: int) -> list[dict[str, Any]]:
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| task | callable | K | median ms | own device ms | own queuing ms | own wall ms | batch ms/call "
-        "| err ms | margin ms | forged margin ms | busy ms/call | busy margin ms | forged busy margin ms "
-        "| inputs | projections | calls |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: | ---: |",
+        "| err ms | margin ms | forged margin ms | inputs | projections | calls |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     keys: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
@@ -157,16 +132,11 @@ def table(rows: list[dict[str, Any]]) -> str:
             vals = [r[k] for r in rs if r[k] is not None]
             return statistics.median(vals) if vals else float("nan")
 
-        def least(k: str, rs: list[dict[str, Any]] = rs) -> float:
-            vals = [r[k] for r in rs if r.get(k) is not None]
-            return min(vals) if vals else float("nan")
-
         lines.append(
             f"| {task} | {label} | {rs[0]['calls']} | {med('loop_median_ms'):.4f} | {med('own_device_ms'):.4f} "
             f"| {med('own_launch_ms'):.4f} | {med('own_cost_ms'):.4f} | {med('batch_ms'):.4f} "
             f"| {med('err_ms'):+.4f} | {min(r['margin_ms'] for r in rs):+.4f} "
-            f"| {min(r['forged_margin_ms'] for r in rs):+.4f} | {med('busy_ms'):.4f} "
-            f"| {least('busy_margin_ms'):+.4f} | {least('forged_busy_margin_ms'):+.4f} | {med('inputs_only_ms'):.4f} "
+            f"| {min(r['forged_margin_ms'] for r in rs):+.4f} | {med('inputs_only_ms'):.4f} "
             f"| {med('projections_only_ms'):.4f} | {med('calls_only_ms'):.4f} |"
         )
     return "\n".join(lines)
