@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from repro.harness import devicebusy, timing
+from repro.bench import gpm
+from repro.harness import timing
 from repro.records.provenance import provenance
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def _host_busy(us: float) -> None:
 
 
 def _window(
-    dev: devicebusy.DeviceBusy, work: Any, calls: int, host_us: float, tail_ms: float
+    dev: gpm.DeviceBusy, work: Any, calls: int, host_us: float, tail_ms: float
 ) -> dict[str, float]:
     """One window: mark, `calls` launches of `work` (each event-timed, `host_us` of host work after each),
     synchronise, wait `tail_ms`, mark. Returns the counters' busy time and the events' sum."""
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print("devicebusy: no CUDA device; nothing to measure")
         return 2
     uuid = str(torch.cuda.get_device_properties(0).uuid)
-    dev = devicebusy.open_device(uuid)
+    dev = gpm.open_device(uuid)
     if dev is None:
         print(f"devicebusy: NVML GPU performance monitoring is not available for GPU-{uuid}")
         return 2

@@ -1,16 +1,12 @@
-"""How long a GPU's engines were busy between two moments, read by NVML's GPU performance monitoring.
+"""How long a GPU's engines were busy between two moments, as NVML's GPU performance monitoring says.
 
-The parent-clocked batch (`clockcheck`) clocks wall time. Where the host's queuing is the bottleneck
-(kernels of about 0.1 ms and less), wall time says nothing of the device time, and a candidate that
-has taken over the report channel could claim up to twice its speed. The device's own activity
-counters, read by the parent (a process the candidate cannot reach, through the driver's management
-library rather than a CUDA context), say how long any kernel was running over the batch's window: the
-candidate's kernels included, whatever process, stream or engine queued them. A busy time cannot be
-made shorter from inside the candidate; a report it contradicts is refused (`clockcheck.judge_time`).
-
-GPU performance monitoring (GPM) exists on Hopper and newer; elsewhere, and where NVML is missing (the
-CPU path, CI), `open_device` returns None and the batch is judged by the clocks alone. ctypes only: the
-GPU machines install nothing.
+A reader of the device's own activity counters (GPM, Hopper and newer), through `libnvidia-ml` with
+ctypes and no CUDA context: the parent-clocked batch cannot bound the device time of a short kernel by
+the wall clock (the host paces its batch), and a reading the candidate's process cannot influence would.
+`python -m repro.bench.devicebusy` measures whether it can serve: on an H200 it cannot (BENCHMARKS.md,
+"The device's activity counters"): over windows of 4-26 ms holding 42-200 kernels it read 0 busy time,
+and over an idle 40 ms window up to 37 ms, so the harness does not use it. `open_device` returns None
+where NVML or GPM is missing.
 """
 
 from __future__ import annotations
