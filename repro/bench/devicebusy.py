@@ -32,9 +32,7 @@ def _host_busy(us: float) -> None:
         pass
 
 
-def _window(
-    dev: gpm.DeviceBusy, work: Any, calls: int, host_us: float, tail_ms: float
-) -> dict[str, float]:
+def _window(dev: gpm.DeviceBusy, work: Any, calls: int, host_us: float, tail_ms: float) -> dict[str, float]:
     """One window: mark, `calls` launches of `work` (each event-timed, `host_us` of host work after each),
     synchronise, wait `tail_ms`, mark. Returns the counters' busy time and the events' sum."""
     events = [

@@ -54,7 +54,7 @@ from repro.records.provenance import git_commit, provenance, utc_now
 #    CUDA the batch's own device time timed apart (`dev_ms`); a pool of 128 seeds.
 # 9: on the CPU path, workers run one intra-op thread (the batch's cost is timed that way) and the batch's
 #    CPU time is read to the nanosecond, less 10 ms rather than 30; confirming rounds start after a pause.
-HARNESS_VERSION = "9"
+HARNESS_VERSION = "10"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -722,7 +722,8 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
     if not cuda:
         why = f"{tol:.0%} over the median"
     elif v.bound == "device":
-        why = (f"the device's bound: {tol:.0%} over the median, plus {clockcheck.OWN_COST_SHARE:.0%} of the own "
+        why = (f"the device's bound: the call up to {tol:.0%} or {clockcheck.CALL_SLACK_MS:g} ms over the median, "
+               f"plus {clockcheck.OWN_COST_SHARE:.0%} of the own "
                "device time for its error and the host's queuing of one call spread over the calls")  # fmt: skip
     else:
         why = (f"the host's bound: queuing the own work ({ref['launch_ms']:.3g} ms a call in the reference "
