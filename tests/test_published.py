@@ -757,6 +757,14 @@ def test_audit_end_to_end_both_policies_and_resume(tmp_path: Path, monkeypatch: 
     # Resumed: nothing is measured again; a changed kernel is.
     again = Auditor(rel, out, settings, work_dir=tmp_path / "work", log=lambda s: None).run(rel.kernels)
     assert (again["skipped"], again["judged"]) == (5, 0)
+    # Each run is recorded in the ledger, so a throughput over resumed runs is read from the file itself.
+    runs = L.load(out)["runs"]
+    assert [(r["judged"], r["not_released"], r["skipped"], r["finished"]) for r in runs] == [
+        (4, 1, 0, True),
+        (0, 0, 5, True),
+    ]
+    assert runs[0]["seconds"] > runs[1]["seconds"] >= 0 and runs[0]["lane_s_median"] > 0
+    assert runs[0]["harness_version"] and runs[0]["date"] and runs[0]["lanes"] == 1
     # Where the rows say they came from: the release file's name, never the auditing machine's folders;
     # resumed from a copy elsewhere, the kept rows name the copy (same bytes, same sha256).
     assert row["origin"] == "rel.jsonl:1" and led["release"]["source"] == "rel.jsonl"

@@ -1040,12 +1040,14 @@ class Auditor:
         threads = [
             threading.Thread(target=guarded, args=(g,), name=f"audit lane {g}", daemon=True) for g in lanes
         ]
+        interrupted = True
         try:
             for t in threads:
                 t.start()
             for t in threads:
                 while t.is_alive():  # polled: a join cut by Ctrl-C can return early
                     t.join(0.2)
+            interrupted = False
         except KeyboardInterrupt:
             with self.lock:
                 state["stopped"] = True
@@ -1056,11 +1058,45 @@ class Auditor:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
                 stop_builds()
+            counts["seconds"] = round(time.monotonic() - t0, 1)
+            counts["reference_processes"] = sandbox.REFERENCES.started
+            if lane_s:
+                counts["lane_s_median"] = round(statistics.median(lane_s), 1)
+                counts["lane_s_mean"] = round(statistics.fmean(lane_s), 1)
+            self._record_run(counts, mode, deadline_s, len(lanes), not interrupted and not crashed)
         if crashed:
             raise crashed[0]
-        counts["seconds"] = round(time.monotonic() - t0, 1)
-        counts["reference_processes"] = sandbox.REFERENCES.started
-        if lane_s:
-            counts["lane_s_median"] = round(statistics.median(lane_s), 1)
-            counts["lane_s_mean"] = round(statistics.fmean(lane_s), 1)
         return counts
+
+    def _record_run(self, counts: dict[str, float], mode: str, deadline_s: float | None, lanes: int,
+                    finished: bool) -> None:  # fmt: skip
+        """Append this run to the ledger's `runs`: when, at which commit and harness version, how, and what
+        it did in how long. An audit resumed over several runs (`--only-missing`) is measured by their sum,
+        so its throughput is read from the ledger itself rather than from the runs' logs."""
+        from repro.harness.evaluate import HARNESS_VERSION
+        from repro.records.provenance import utc_now
+
+        keys = (
+            "judged",
+            "not_released",
+            "skipped",
+            "left",
+            "replayed",
+            "seconds",
+            "lane_s_median",
+            "lane_s_mean",
+        )
+        entry: dict[str, Any] = {
+            "date": utc_now(),
+            "commit": git_commit().get("commit"),
+            "harness_version": HARNESS_VERSION,
+            "mode": mode,
+            "lanes": lanes,
+            "build_workers": self.build_workers,
+            "deadline_s": deadline_s,
+            "finished": finished,
+            **{k: counts[k] for k in keys if k in counts},
+        }
+        with self.lock:
+            self.ledger.setdefault("runs", []).append(entry)
+            ledger_mod.write(self.out, self.ledger)
