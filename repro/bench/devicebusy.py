@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -61,16 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m repro.bench.devicebusy", description=__doc__.split("\n\n")[0]
     )
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--repeats", type=int, default=7, help="windows per workload (default 7)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON (default repro/results/bench/devicebusy-nvidia-h200.json)",
+    )
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats must be at least 1 (got {args.repeats})")
     if not torch.cuda.is_available():
-        print("devicebusy: no CUDA device; nothing to measure")
+        print("devicebusy: needs a CUDA GPU (none is visible here); nothing to measure", file=sys.stderr)
         return 2
     uuid = str(torch.cuda.get_device_properties(0).uuid)
     dev = gpm.open_device(uuid)
     if dev is None:
-        print(f"devicebusy: NVML GPU performance monitoring is not available for GPU-{uuid}")
+        print(
+            f"devicebusy: NVML GPU performance monitoring is not available for GPU-{uuid} (it needs the "
+            "NVIDIA driver's libnvidia-ml and a Hopper or newer GPU)",
+            file=sys.stderr,
+        )
         return 2
     marks = [dev.mark() for _ in range(21)]
     sample_us = statistics.median(m.took_ns for m in marks) / 1e3

@@ -5,7 +5,8 @@ read (format, source, the bytes' sha256, paper, GPU of the claims), the policies
 settings, and one row per kernel: the headline claim (and the others), and per policy the verdict,
 reason, status and measured speedup, with the provenance of the measurement (GPU, driver, CUDA, torch,
 triton, commit, date). It is rewritten atomically after every row, so an interrupted audit keeps what
-it measured; `--only-missing` resumes it.
+it measured; `--only-missing` resumes it. Each audit run is appended to `runs` (date, commit, harness
+version, lanes, kernels judged, seconds), so an audit resumed over several runs is timed from the file.
 
 `audit --retime` takes another reading of a row in fresh processes under the same settings: each policy
 then keeps `readings` (the first is the row's values from before), carries its median reading, `spread`
