@@ -109,6 +109,63 @@ def test_the_batchs_own_work_is_one_dot_per_output_chunk(monkeypatch: pytest.Mon
         assert row == pytest.approx([float(p) for p in clockcheck.project(outs, seed)], rel=1e-12)
 
 
+def test_an_output_is_projected_in_its_memory_order_without_a_copy() -> None:
+    """A channels-last or transposed output (as a convolution or a permuted matmul returns it) is projected
+    in the order its elements lie in memory, as a view: copying it to logical order cost an honest kernel
+    as much as the kernel on an H200 and got it refused. The reference's pool holds its projections in
+    each order, and a wrong element is refused in any of them."""
+    gen = torch.Generator().manual_seed(5)
+    ref = torch.randn(2, 6, 5, 4, generator=gen)
+    nhwc = ref.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)  # same values, channels-last memory
+    mat = torch.randn(7, 9, generator=gen)
+    mat_t = mat.t().contiguous().t()  # same values, column-major
+    assert [clockcheck.layout(t) for t in (ref, nhwc, mat, mat_t)] == ["c", "cl", "c", "t"]
+    odd = ref.permute(0, 3, 2, 1).contiguous().permute(0, 3, 2, 1)  # another permutation: logical order
+    assert clockcheck.layout(odd) == "c"
+    assert clockcheck._flat(nhwc, "cl").data_ptr() == nhwc.data_ptr()
+    assert clockcheck._flat(mat_t, "t").data_ptr() == mat_t.data_ptr()
+    assert clockcheck.layout(torch.randn(3, 4).t()) == "t"  # a 2-d transpose of a 2-d output only
+
+    terms = clockcheck.reference_terms([ref, mat], seed=21)
+    assert terms["p_cl"][1] is None and terms["p_t"][0] is not None  # channels-last applies to rank 4/5
+    for outs in ([nhwc, mat_t], [ref, mat]):
+        orders: list[list[str]] = []
+        values, _ = clockcheck.run(
+            lambda *a, o=outs: o, lambda s: [], lambda o: o, [21], lambda: None, orders
+        )
+        for k, (p, order) in enumerate(zip(values[0], orders[0], strict=True)):
+            q, wr = clockcheck.reference_projection(terms, k, order)
+            assert abs(p - q) <= clockcheck.allowed_difference(terms, k, 1e-4, 1e-4, wr), (order, k)
+    wrong = nhwc.clone(memory_format=torch.channels_last)
+    wrong[1, 3, 2, 1] += 1.0
+    assert clockcheck.layout(wrong) == "cl"
+    q, wr = clockcheck.reference_projection(terms, 0, "cl")
+    dots: list[torch.Tensor] = []
+    clockcheck._queue_projections([wrong], 21, dots, [])
+    assert abs(float(dots[0]) - q) > clockcheck.allowed_difference(terms, 0, 1e-4, 1e-4, wr)
+    # A bundle from before orders has no projection in them: the parent says so rather than guess.
+    old = {k: v for k, v in terms.items() if not k.startswith(("p_", "wr_"))}
+    assert clockcheck.reference_projection(old, 0, "cl") is None
+    assert clockcheck.reference_projection(old, 0, "c") == (terms["p"][0], terms["wr"][0])
+
+
+def test_a_channels_last_output_costs_the_batch_no_copy() -> None:
+    """The own work per call on a channels-last output is still one dot (no clone, no copy)."""
+    out = torch.randn(2, 8, 6, 5).contiguous(memory_format=torch.channels_last)
+    clockcheck.warm([out.numel()], "cpu")
+    seen: list[str] = []
+
+    class Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func.__name__.split(".")[0])
+            return func(*args, **(kwargs or {}))
+
+    with Log():
+        clockcheck.run(lambda *a: [out], lambda s: [], lambda o: o, [3, 4], lambda: None, [])
+    work = [op for op in seen if op not in {"detach", "view", "slice", "alias", "permute"}]
+    assert work == ["dot", "dot", "stack"]
+
+
 class _FakeEvent:
     """A CUDA event for the CPU: `query` says whether the device had reached it (here: whether the host
     took longer than the spin queued before it), `elapsed_time` gives a fixed device time."""
@@ -401,7 +458,7 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
         assert len(first) == 3 and set(first) <= set(s.batch["seeds"])  # type: ignore[index]
         assert not set(first) & {1, 2, 3}  # never a seed the timed loop could have sent
         s._received_ns = s._go_ns + int(3 * 20e6)  # 20 ms a call against a reported 5 ms: contradicts
-        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 3}, b"")
+        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 3, "orders": [["c"]] * 3}, b"")
         assert sys.getswitchinterval() == pytest.approx(default)
         t0 = time.monotonic()
         second = _ask(s, pipe, 1)
@@ -413,7 +470,7 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
         )
         assert len(second) == 3 and not set(second) & set(first)
         s._received_ns = s._go_ns + int(3 * 5e6)  # agrees: no third round
-        s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 3}, b"")
+        s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 3, "orders": [["c"]] * 3}, b"")
         assert _ask(s, pipe, 2) == [] and s.batch_over
         s._on_report(pipe.parent, {"report": {"status": "done"}}, b"")
         assert s.report == {"status": "done"}
@@ -435,6 +492,21 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
             "malformed",
         ),  # 1 of 3 calls
         ([("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [["0"]] * 3})], "malformed"),
+        (
+            [("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [[0.0]] * 3})],
+            "malformed",
+        ),  # no orders
+        (
+            [
+                ("batch", {"r": 0}),
+                ("batch_done", {"r": 0, "projections": [[0.0]] * 3, "orders": [["f"]] * 3}),
+            ],
+            "malformed",
+        ),  # an order the harness does not know
+        (
+            [("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [[0.0]] * 3, "orders": [[]] * 3})],
+            "malformed",
+        ),  # an order per output
         ([("batch_done", {"r": 0, "projections": []})], "out of turn"),  # a result before the seeds
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,54 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
     clock = d["checks"]["parent_clock"]  # the reported median checked on the evaluating process's clock
     assert clock["calls"] >= 2 and clock["per_call_ms"] <= clock["allowed_ms"]
     assert clock["reported_ms"] == d["candidate_ms"]["median"]
+    # The evaluating process's own phases account for its wall time, so the overhead can be traced.
+    parent, wall = d["overhead"]["parent_s"], d["overhead"]["wall_s"]
+    assert list(parent)[:2] == ["reference bundle", "take a worker (and start its replacement)"]
+    assert {"candidate process", "judge"} <= set(parent)
+    assert 0.9 * wall <= sum(parent.values()) <= wall + 0.01
+    assert parent["candidate process"] == pytest.approx(d["overhead"]["candidate_process_s"], abs=0.05)
+
+
+CHANNELS_LAST_PROBLEM = """
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+SHAPES = [{"b": 2, "c": 16, "h": 12, "w": 10}]
+
+
+def get_inputs(b=2, c=16, h=12, w=10):
+    return [torch.randn(b, c, h, w)]
+
+
+def get_init_inputs(**shape):
+    return []
+"""
+
+CHANNELS_LAST_CANDIDATE = """
+import torch
+import torch.nn as nn
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        # computed in NHWC and returned as a view: an NCHW tensor laid out channels-last
+        return torch.relu(x.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
+"""
+
+
+def test_a_channels_last_output_is_judged_in_its_memory_order(settings: EvalSettings, tmp_path: Path) -> None:
+    problem = tmp_path / "problem_relu4d.py"
+    problem.write_text(CHANNELS_LAST_PROBLEM)
+    d = evaluate(problem, CHANNELS_LAST_CANDIDATE, replace(settings, ops_policy="any")).to_dict()
+    assert d["verdict"] == "correct", d["reason"]
+    clock = d["checks"]["parent_clock"]
+    assert clock["orders"] == ["cl"] and clock["per_call_ms"] <= clock["allowed_ms"]
 
 
 # The honest kernel, slowed in the first calls of the parent-clocked batch as a burst of load on the

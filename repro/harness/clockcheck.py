@@ -217,16 +217,57 @@ def warm(numels: Sequence[int], device: Any) -> None:
             torch.dot(w[:4096].half().float(), w[:4096])  # other dtypes' conversion
 
 
-def _flat(out: torch.Tensor) -> torch.Tensor:
-    flat = out.detach().reshape(-1)
+# The element orders an output is projected in: its logical order ("c"), or, for an output laid out
+# otherwise, its memory order when that is channels-last ("cl": an NCHW/NCDHW tensor stored NHWC/NDHWC,
+# as a convolution or a permuted matmul returns it) or its last two dimensions swapped ("t": a transposed
+# matrix). Flattening such an output in logical order copies it, and that copy, on the candidate's side
+# of the batch only (the reference's outputs are contiguous), cost an honest 1x1 convolution written as a
+# matmul 0.35 ms a call on an H200 and got it refused. The reference's pool projects each output in all
+# three orders; any other layout is still copied.
+ORDERS = ("c", "cl", "t")
+
+
+def _perm(order: str, ndim: int) -> tuple[int, ...] | None:
+    """The permutation that puts an output in `order`'s memory order (None: logical order, or the order
+    does not apply to this rank)."""
+    if order == "cl" and ndim in (4, 5):
+        return (0, *range(2, ndim), 1)
+    if order == "t" and ndim >= 2:
+        return (*range(ndim - 2), ndim - 1, ndim - 2)
+    return None
+
+
+def applies(order: str, ndim: int) -> bool:
+    return order == "c" or _perm(order, ndim) is not None
+
+
+def layout(out: torch.Tensor) -> str:
+    """The order in which an output's elements lie in memory, of ORDERS ("c" for any other layout)."""
+    t = out.detach()
+    if t.is_contiguous():
+        return "c"
+    for order in ORDERS[1:]:
+        perm = _perm(order, t.dim())
+        if perm is not None and t.permute(perm).is_contiguous():
+            return order
+    return "c"
+
+
+def _flat(out: torch.Tensor, order: str = "c") -> torch.Tensor:
+    """The output's elements in `order` (a view, no copy, when the output lies in memory that way)."""
+    t = out.detach()
+    perm = _perm(order, t.dim())
+    flat = (t.permute(perm) if perm is not None else t).reshape(-1)
     if flat.is_complex():
         flat = torch.view_as_real(flat.resolve_conj()).reshape(-1)
     return flat
 
 
-def _chunks(out: torch.Tensor, seed: int, k: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(part of the flattened output, its random vector), chunk by chunk."""
-    flat = _flat(out)
+def _chunks(
+    out: torch.Tensor, seed: int, k: int, order: str = "c"
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(part of the output flattened in `order`, its random vector), chunk by chunk."""
+    flat = _flat(out, order)
     if 0 < flat.numel() <= CHUNK:  # one chunk, no slicing (host time per call is what the rule allows)
         yield flat, weights(seed, k, 0, flat.numel(), flat.device)
         return
@@ -247,21 +288,28 @@ def _dot(part: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return torch.dot(part, w)
 
 
-def _queue_projections(outs: Sequence[torch.Tensor], seed: int, dots: list[torch.Tensor]) -> list[int]:
-    """Queue one dot per chunk of each output onto `dots`; returns the number of chunks per output."""
+def _queue_projections(outs: Sequence[torch.Tensor], seed: int, dots: list[torch.Tensor],
+                       orders: list[str] | None = None) -> list[int]:  # fmt: skip
+    """Queue one dot per chunk of each output onto `dots`; returns the number of chunks per output. Each
+    output is projected in its memory order (`layout`), appended to `orders`, or in logical order when
+    `orders` is None."""
     counts = []
     for k, out in enumerate(outs):
+        order = "c"
+        if orders is not None:
+            order = layout(out)
+            orders.append(order)
         before = len(dots)
-        dots.extend(_dot(part, w) for part, w in _chunks(out, seed, k))
+        dots.extend(_dot(part, w) for part, w in _chunks(out, seed, k, order))
         counts.append(len(dots) - before)
     return counts
 
 
-def _sums(dots: list[torch.Tensor], layout: Sequence[Sequence[int]]) -> list[list[float]]:
+def _sums(dots: list[torch.Tensor], chunks: Sequence[Sequence[int]]) -> list[list[float]]:
     """One transfer for every queued dot, then each output's chunks summed on the host (float64)."""
     flat = torch.stack(dots).cpu().tolist() if dots else []  # float32 values convert exactly
     values, i = [], 0
-    for counts in layout:
+    for counts in chunks:
         row = []
         for n in counts:
             row.append(math.fsum(flat[i : i + n]))
@@ -271,16 +319,26 @@ def _sums(dots: list[torch.Tensor], layout: Sequence[Sequence[int]]) -> list[lis
 
 
 def project(outs: Sequence[torch.Tensor], seed: int) -> torch.Tensor:
-    """One float64 projection per output (on the host: this synchronises)."""
+    """One float64 projection per output, in logical order (on the host: this synchronises)."""
     dots: list[torch.Tensor] = []
     counts = _queue_projections(outs, seed, dots)
     return torch.tensor(_sums(dots, [counts])[0], dtype=torch.float64)
 
 
+def _project_in(out: torch.Tensor, seed: int, k: int, order: str) -> tuple[float, float]:
+    """Output `k`'s projection in `order`, and its sum |w r| (float32 products)."""
+    p = wr = 0.0
+    for part, w in _chunks(out, seed, k, order):
+        r = part if part.dtype == torch.float64 else part.to(torch.float32)
+        p += float(_dot(part, w))
+        wr += float((r * w.to(r.dtype)).abs().sum(dtype=torch.float64))
+    return p, wr
+
+
 def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[float]]:
     """The reference's projections, and what the allowed difference is computed from for any (atol,
     rtol): per output, the element count, sum |r|, sum r^2 and sum |w r| (float32 products round)."""
-    terms: dict[str, list[float]] = {"p": [], "n": [], "s1": [], "s2": [], "wr": []}
+    terms: dict[str, list[Any]] = {"p": [], "n": [], "s1": [], "s2": [], "wr": []}
     for k, out in enumerate(outs):
         s1 = s2 = wr = 0.0
         for part, w in _chunks(out, seed, k):
@@ -293,49 +351,77 @@ def reference_terms(outs: Sequence[torch.Tensor], seed: int) -> dict[str, list[f
         terms["s2"].append(s2)
         terms["wr"].append(wr)
     terms["p"] = [float(p) for p in project(outs, seed).cpu()]
+    for order in ORDERS[1:]:  # the other memory orders a candidate's output may lie in (`layout`)
+        alt = [
+            _project_in(out, seed, k, order) if applies(order, out.dim()) else None
+            for k, out in enumerate(outs)
+        ]
+        terms[f"p_{order}"] = [a[0] if a else None for a in alt]
+        terms[f"wr_{order}"] = [a[1] if a else None for a in alt]
     return terms
 
 
-def allowed_difference(terms: dict[str, list[float]], k: int, atol: float, rtol: float) -> float:
+def reference_projection(terms: Mapping[str, Any], k: int, order: str) -> tuple[float, float] | None:
+    """The reference's projection of output `k` in `order` and its sum |w r|; None where the pool has
+    none (the order does not apply to the output's rank, or a bundle from before orders)."""
+    if order == "c":
+        return terms["p"][k], terms["wr"][k]
+    ps, wrs = terms.get(f"p_{order}"), terms.get(f"wr_{order}")
+    if not isinstance(ps, list) or k >= len(ps) or ps[k] is None or wrs[k] is None:
+        return None
+    return ps[k], wrs[k]
+
+
+def allowed_difference(
+    terms: Mapping[str, Any], k: int, atol: float, rtol: float, wr: float | None = None
+) -> float:
     """|candidate projection - reference projection| allowed for output `k`: SIGMAS standard deviations
-    of sum w_i e_i for errors |e_i| <= atol + rtol |r_i| (w standard normal), plus float rounding."""
+    of sum w_i e_i for errors |e_i| <= atol + rtol |r_i| (w standard normal), plus float rounding (of
+    sum |w r| in the order projected: `wr`, logical order's by default)."""
     var = terms["n"][k] * atol * atol + 2 * atol * rtol * terms["s1"][k] + rtol * rtol * terms["s2"][k]
-    return SIGMAS * math.sqrt(max(var, 0.0)) + 2.4e-7 * terms["wr"][k] + 1e-9
+    return SIGMAS * math.sqrt(max(var, 0.0)) + 2.4e-7 * (terms["wr"][k] if wr is None else wr) + 1e-9
 
 
 def _queue(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-           seeds: Sequence[int]) -> tuple[list[torch.Tensor], list[list[int]], float]:  # fmt: skip
+           seeds: Sequence[int], orders: list[list[str]] | None = None,
+           ) -> tuple[list[torch.Tensor], list[list[int]], float]:  # fmt: skip
     """The batch's calls and projections, queued without synchronising: (the dots, chunks per output
     per call, host ms spent queuing). Per call the harness's own host work is the seeding (no device
-    work), the task's `get_inputs`, and one dot per output chunk."""
+    work), the task's `get_inputs`, and one dot per output chunk. With `orders`, each output is projected
+    in its memory order, noted there per call."""
     dots: list[torch.Tensor] = []
-    layout: list[list[int]] = []
+    chunks: list[list[int]] = []
     held: list[Any] = []
     t0 = _perf_counter_ns()
     for seed in seeds:
         inputs = inputs_for(seed)
         out = fn(*inputs)
-        layout.append(_queue_projections(flatten(out), seed, dots))
+        noted: list[str] | None = None if orders is None else []
+        chunks.append(_queue_projections(flatten(out), seed, dots, noted))
+        if orders is not None and noted is not None:
+            orders.append(noted)
         del out
         held = inputs  # the previous call's inputs are released only now
     del held
-    return dots, layout, (_perf_counter_ns() - t0) / 1e6
+    return dots, chunks, (_perf_counter_ns() - t0) / 1e6
 
 
 def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-        seeds: Sequence[int], sync: Callable[[], None]) -> tuple[list[list[float]], float]:  # fmt: skip
+        seeds: Sequence[int], sync: Callable[[], None],
+        orders: list[list[str]] | None = None) -> tuple[list[list[float]], float]:  # fmt: skip
     """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
     still held, so never at their addresses; at most two sets alive, as in the timed loop), one call,
-    its projections queued; one synchronisation and one transfer at the end. Returns the projections
-    and the host time spent queuing (ms).
+    its projections queued (with `orders`: each output in its memory order, noted there, so that no
+    output is copied to be projected); one synchronisation and one transfer at the end. Returns the
+    projections and the host time spent queuing (ms).
 
     Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
     costs a copy that a forger would skip and the parent would have subtracted (for an elementwise
     kernel as long as the kernel itself). Every call here is checked, so behaving differently on these
     buffers gains nothing; a kernel fast only on reused addresses shows its speed on fresh ones."""
-    dots, layout, launched = _queue(fn, inputs_for, flatten, seeds)
+    dots, chunks, launched = _queue(fn, inputs_for, flatten, seeds, orders)
     sync()
-    return _sums(dots, layout), launched
+    return _sums(dots, chunks), launched
 
 
 # The own work's device time is timed behind a GPU spin this many times as long as queuing it took (and

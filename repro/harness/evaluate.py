@@ -56,7 +56,9 @@ from repro.records.provenance import git_commit, provenance, utc_now
 #    CPU time is read to the nanosecond, less 10 ms rather than 30; confirming rounds start after a pause.
 # 10: on CUDA the batch's call may exceed its median by 10% or 0.035 ms (25% before), and 2% of the own
 #     device time is allowed for its error (5% before).
-HARNESS_VERSION = "10"
+# 11: the batch projects each output in its memory order (channels-last, transposed), so an honest output
+#     laid out so is not copied on the candidate's side; the pool holds the reference's projections in each.
+HARNESS_VERSION = "11"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -371,7 +373,17 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
     # The device facts come from the (cached) reference run; the commit and the date are this evaluation's,
     # taken here because candidate processes see neither the checkout's .git nor KERNELATLAS_* variables.
     prov.update(git=git_commit(), date=utc_now(), reference_date=ref_prov.get("date"))
+    marks = [("reference bundle", ref_s)]  # the evaluating process's own phases (`overhead.parent_s`)
+    t_mark = time.monotonic()
+
+    def mark(name: str) -> None:
+        nonlocal t_mark
+        now = time.monotonic()
+        marks.append((name, now - t_mark))
+        t_mark = now
+
     worker = sandbox.POOL.take(settings.device, settings.gpu, replace=not last)
+    mark("take a worker (and start its replacement)")
     job_dir = worker.job_dir
     turn: gpugate.Turn | None = None
     try:
@@ -404,9 +416,12 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         turn = gpugate.Turn(settings.device, settings.gpu, lambda: procfs.descendants(worker.proc.pid),
                             alone=alone)  # fmt: skip
         session.turn = turn
+        mark("prepare the job")
         turn.start()  # the plan goes out (and CUDA is initialised) once the device may be shared
+        mark("gate")
         spawned = time.time()
         outcome = sandbox.wait(worker, plan_path, settings.timeout_s, serve=session, turn=turn)
+        mark("candidate process")
         phase = _last_phase(job_dir)
         phases = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
     finally:
@@ -414,11 +429,14 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             turn.close()
         if not os.environ.get("KERNELATLAS_KEEP_JOBS"):
             shutil.rmtree(job_dir, ignore_errors=True)
+    mark("clean up")
     results: dict[str, EvalResult] = {}
     gpugate.quiet(settings.device, settings.gpu)  # a sibling's candidate may be timed on our device
+    mark("wait for a sibling's timing")
     for name, s in judged.items():
         stopped = _strict_stop(s, settings, session, bundle, base, own(s)) if strict_stops else None
         results[name] = stopped or _judge(problem_path, s, bundle, phase, outcome, session, base, own(s))
+    mark("judge")
     wall = time.monotonic() - t_start
     for result in results.values():
         timed_s = (result.candidate_ms or {}).get("median") or 0.0
@@ -429,6 +447,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             "compile_s": round((result.compile_ms or 0.0) / 1e3, 3),
             "timed_region_s": round(timed_s * ((result.candidate_ms or {}).get("n") or 0) / 1e3, 3),
             "phases_s": phases,
+            "parent_s": {name: round(sec, 3) for name, sec in marks},
             "reference_phases_s": bundle.get("phases_s") or {},
             "runs_judged_together": len(judged),
             "gate": turn.report() if turn is not None else None,
@@ -688,14 +707,22 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
         return None, ("rejected", "the parent-clocked batch did not run to its end: the candidate's worker "
                       "left the harness's protocol")  # fmt: skip
     for r, rnd in enumerate(rounds):
-        for c, (j, got) in enumerate(zip(rnd["pool"], rnd["projections"], strict=True)):
+        orders = rnd.get("orders") or [["c"] * len(got) for got in rnd["projections"]]
+        for c, (j, got, order) in enumerate(zip(rnd["pool"], rnd["projections"], orders, strict=True)):
             terms = ref["pool"][j]
             if len(got) != len(terms["p"]):
                 return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs): "
                               f"{len(got)} output(s), expected {len(terms['p'])}")  # fmt: skip
-            for k, (p, q) in enumerate(zip(got, terms["p"], strict=True)):
+            for k, p in enumerate(got):
                 atol, rtol = tols[k] if k < len(tols) else (0.0, 0.0)
-                allowed = clockcheck.allowed_difference(terms, k, atol, rtol)
+                known = clockcheck.reference_projection(terms, k, order[k])
+                if known is None:
+                    return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs), "
+                                  f"output {k}: projected in memory order {order[k]!r}, which the reference's "
+                                  "pool has no projection in for an output of this rank: return outputs of "
+                                  "the reference's shape")  # fmt: skip
+                q, wr = known
+                allowed = clockcheck.allowed_difference(terms, k, atol, rtol, wr)
                 if not math.isfinite(p) or abs(p - q) > allowed:
                     return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs), "
                                   f"output {k}: its projection on a random vector is {p:.6g}, the "
@@ -711,7 +738,8 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
              "rounds_per_call_ms": [round(x, 6) for x in v.rounds_per_call_ms],
              "rounds_pause_s": [r.get("pause_s", 0.0) for r in rounds], "per_call_ms": round(v.per_call_ms, 6),
              "allowed_ms": round(v.allowed_ms, 6), "reported_ms": median_ms,
-             "overhead_per_call_ms": round(ref["gen_ms"], 6)}  # fmt: skip
+             "overhead_per_call_ms": round(ref["gen_ms"], 6),
+             "orders": sorted({o for rnd in rounds for call in rnd.get("orders") or [] for o in call})}  # fmt: skip
     if cuda:
         clock |= {
             "own_device_ms": round(own, 6),

@@ -298,7 +298,7 @@ class Session:
     def _on_batch_done(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         received = self._received_ns
         self._hold_switch(False)
-        r, projections = h.get("r"), h.get("projections")
+        r, projections, orders = h.get("r"), h.get("projections"), h.get("orders")
         if type(r) is not int or r != len(self.batch_rounds) - 1 or "ms" in self.batch_rounds[r]:
             raise ProtocolViolation("a parent-clocked batch's result out of turn")
         rnd = self.batch_rounds[r]
@@ -306,6 +306,12 @@ class Session:
             not isinstance(projections, list)
             or len(projections) != len(rnd["pool"])
             or not all(isinstance(p, list) and all(type(x) is float for x in p) for p in projections)
+            or not isinstance(orders, list)
+            or len(orders) != len(projections)
+            or not all(
+                isinstance(o, list) and len(o) == len(p) and all(x in clockcheck.ORDERS for x in o)
+                for o, p in zip(orders, projections, strict=True)
+            )
         ):
             raise ProtocolViolation("a malformed parent-clocked batch result")
         rnd["ms"] = (received - self._go_ns) / 1e6
@@ -316,6 +322,7 @@ class Session:
             else None
         )
         rnd["projections"] = projections
+        rnd["orders"] = orders
 
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         report = h.get("report")

@@ -406,14 +406,16 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         seeds = [int(x) for x in header["seeds"]]
         if not seeds:
             return
+        orders: list[list[str]] = []
         projections, _ = clockcheck.run(
             fn,
             lambda seed: prob.make_inputs(problem, shape, seed, job.device),
             _flatten_or_reject,
             seeds,
             job.sync,
+            orders,
         )
-        ch.send("batch_done", {"r": r, "projections": projections})
+        ch.send("batch_done", {"r": r, "projections": projections, "orders": orders})
         with torch.enable_grad():
             _check_guards(job, snapshot, f"the parent-clocked batch (round {r})")
         r += 1

@@ -60,8 +60,10 @@ def _take_over(model, first_out):
         header, _ = ch.expect("batch")
         if not header["seeds"]:
             break
+        orders: list = []
         if BATCH == "fabricate":
             projections = [[0.0] for _ in header["seeds"]]
+            orders = [["c"] for _ in header["seeds"]]
         else:
             projections, _ = check.run(
                 lambda *inputs: honest(model.weight, *inputs),
@@ -69,8 +71,9 @@ def _take_over(model, first_out):
                 prob.flatten_outputs,
                 header["seeds"],
                 sync,
+                orders,
             )
-        ch.send("batch_done", {"r": r, "projections": projections})
+        ch.send("batch_done", {"r": r, "projections": projections, "orders": orders})
         r += 1
     # The remaining shapes' correctness trials, as the worker would have sent them.
     for si, shape in enumerate(prob.shapes_for(problem, device)[1:], start=1):
