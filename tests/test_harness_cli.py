@@ -138,3 +138,17 @@ def test_suite_metrics() -> None:
     assert (m["fast_1_compile"], m["fast_1.5_compile"]) == (0.25, 0.0)
     assert m["geomean_speedup_eager"] == pytest.approx((2.5 * 0.5) ** 0.5)
     assert m["mean_sol_fraction"] == pytest.approx(0.3)
+
+
+def test_bench_harness_breaks_the_overhead_down_by_phase() -> None:
+    from repro.bench.harness import breakdown
+
+    runs = [
+        {"phases_s": {"start-up": 0.3, "forward": 0.8}, "parent_s": {"judge": 0.5, "clean up": 1.0}},
+        {"phases_s": {"start-up": 0.9, "forward": 1.0}, "parent_s": {"judge": 0.7}},
+        {"phases_s": {"start-up": 0.4, "forward": 0.9}, "parent_s": {"judge": 0.6, "clean up": 2.0}},
+    ]
+    assert breakdown(runs) == {
+        "candidate process": {"start-up": 0.4, "forward": 0.9},
+        "evaluating process": {"judge": 0.6, "clean up": 1.0},  # a phase a run lacks counts 0 there
+    }
