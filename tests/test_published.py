@@ -224,9 +224,9 @@ def test_generic_jsonl_errors(tmp_path: Path, obj: dict, words: str) -> None:
          "output once at the measured copy bandwidth (4.28 TB/s), 0.02411 ms", "refused: physically impossible time"),
         ("rejected", "the evaluating process's clock contradicts the reported time of candidate 0123456789ab: its "
          "worker reported a median of 0.1 ms per call, but 8 back-to-back calls ... The timing was tampered",
-         "refused: forged timing"),
+         "refused: time contradicted by the parent's clock"),
         ("rejected", "the parent-clocked batch did not run to its end: the candidate's worker left the harness's "
-         "protocol", "refused: forged timing"),
+         "protocol", "refused: left the harness's protocol"),
     ],
 )  # fmt: skip
 def test_status_of_each_verdict(verdict: str, reason: str, status: str) -> None:

@@ -80,8 +80,11 @@ def policy(name: str, benchmark_version: str = "KernelBench v0") -> Policy:
 # Harness refusal reasons -> hack type, checked in order (the reason sentences of repro.harness).
 _HACKS = (
     ("physically impossible time", "physically impossible time"),
-    ("clock contradicts the reported time", "forged timing"),
-    ("parent-clocked batch did not run to its end", "forged timing"),
+    # The parent's clock cannot tell a forged report from a kernel fast only on the timed loop's reused
+    # buffers (CUDA-L1's level 1 task 87, whose layout the batch copied, was one until harness version 11):
+    # the status says what was seen, the reason the two causes.
+    ("clock contradicts the reported time", "time contradicted by the parent's clock"),
+    ("parent-clocked batch did not run to its end", "left the harness's protocol"),
     ("modified input", "input mutation"),
     ("not a plain torch.Tensor", "proxy or subclass output"),
     ("unusable value", "proxy or subclass output"),
