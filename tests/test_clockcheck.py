@@ -270,6 +270,32 @@ def _cuda(ms_per_call: float, calls: int, median: float, dev: float, launch: flo
     return clockcheck.judge_time(rounds, calls, median, _cost(dev + launch, launch, dev), "cuda", [1.0])
 
 
+def test_on_the_cpu_path_a_round_slower_throughout_counts_at_its_own_calls_median() -> None:
+    """A shared CPU's speed varies between moments: a round that contradicts the timed loop's median but
+    agrees with its own calls' median (as the worker timed them in the round) is accepted at that median;
+    a round whose own median is halved too (a forger) is refused, and a burst that leaves the median alone
+    is left to the confirming rounds."""
+    cost = {"gen_ms": 0.0, "launch_ms": 0.0, "dev_ms": None}
+    fixed = clockcheck.FIXED_MS["cpu"]
+    batch = 10 * 20.0 + fixed  # 10 calls of 20 ms on the parent's wall clock
+    refused = clockcheck.judge_time([batch], 10, 10.0, cost, "cpu")  # the timed loop said 10 ms
+    assert refused.contradicts and refused.raised_ms is None
+    ok = clockcheck.judge_time([batch], 10, 10.0, cost, "cpu", [None], [19.0])
+    assert not ok.contradicts and ok.raised_ms == 19.0 and ok.allowed_ms == pytest.approx(19.0 * 1.5)
+    forged = clockcheck.judge_time([batch], 10, 10.0, cost, "cpu", [None], [10.0])  # halved in the round too
+    assert forged.contradicts and forged.raised_ms is None
+    too_short = clockcheck.judge_time([batch], 10, 10.0, cost, "cpu", [None], [12.0])  # 20 > 1.5 x 12
+    assert too_short.contradicts
+    # Of two rounds that would agree, the smaller raise counts; an unusable reading is ignored.
+    two = clockcheck.judge_time([batch, batch], 10, 10.0, cost, "cpu", [None, None], [25.0, 15.0])
+    assert two.raised_ms == 15.0
+    assert clockcheck.judge_time([batch], 10, 10.0, cost, "cpu", [None], [float("nan")]).contradicts
+    # A round that agrees with the timed loop is never raised, and CUDA is not judged this way.
+    assert clockcheck.judge_time([10 * 9.0 + fixed], 10, 10.0, cost, "cpu", [None], [30.0]).raised_ms is None
+    cuda = {"gen_ms": 0.0, "launch_ms": 0.01, "dev_ms": 0.0}
+    assert clockcheck.judge_time([batch], 10, 10.0, cuda, "cuda", [None], [19.0]).raised_ms is None
+
+
 def test_the_cuda_rule_is_a_device_bound_or_a_host_bound() -> None:
     """On CUDA the own device time D is subtracted, and a batch is accepted when the device explains its
     time (D, 2% of D, the call at 1.1 m or m + 0.035 ms) or the host does (2.5x the own queuing H, the
@@ -507,6 +533,23 @@ def test_rounds_run_on_fresh_seeds_only_while_the_parent_clock_contradicts() -> 
             [("batch", {"r": 0}), ("batch_done", {"r": 0, "projections": [[0.0]] * 3, "orders": [[]] * 3})],
             "malformed",
         ),  # an order per output
+        (
+            [
+                ("batch", {"r": 0}),
+                ("batch_done", {"r": 0, "projections": [[0.0]] * 3, "orders": [["c"]] * 3, "call_ms": [1.0]}),
+            ],
+            "malformed",
+        ),  # a call time per call
+        (
+            [
+                ("batch", {"r": 0}),
+                (
+                    "batch_done",
+                    {"r": 0, "projections": [[0.0]] * 3, "orders": [["c"]] * 3, "call_ms": [-1.0] * 3},
+                ),
+            ],
+            "malformed",
+        ),  # fmt: skip
         ([("batch_done", {"r": 0, "projections": []})], "out of turn"),  # a result before the seeds
     ],
 )

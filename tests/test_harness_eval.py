@@ -146,6 +146,24 @@ def test_a_round_slowed_by_a_burst_of_load_is_confirmed_by_the_next_before_any_r
     assert clock["rounds_pause_s"][:2] == [0.0, 0.25] and len(clock["rounds_ms"]) == len(per_round)
 
 
+# The honest kernel under load that lasts the whole batch (every call of every round slowed, as a busy
+# shared CPU slows it): the batch agrees with its own calls' times, not with the timed loop's.
+SLOW_BATCH = BURST.replace('_LEFT = {"calls": 3}', '_LEFT = {"calls": 10**9}').replace("< 0.1:", "< 0.03:")
+
+
+def test_a_batch_slowed_throughout_counts_at_its_own_calls_time_not_refused(settings: EvalSettings) -> None:
+    d = evaluate(PROBLEM, kernel_source("good_triton.py") + SLOW_BATCH, settings).to_dict()
+    assert d["verdict"] == "correct", d["reason"]
+    clock = d["checks"]["parent_clock"]
+    raised = clock["median_raised_to_ms"]
+    # Every round contradicted the timed loop's median; the report counts at the round's own median,
+    # which includes the 30 ms of CPU each call was slowed by, and the speedup follows it.
+    assert raised is not None and raised >= 30.0 and raised > 2 * d["candidate_ms"]["timed_loop_median"]
+    assert d["candidate_ms"]["median"] == raised
+    assert d["speedup"] == pytest.approx(d["baseline_ms"]["eager"]["median"] / raised)
+    assert "not the timed loop's" in d["reason"]
+
+
 def test_provenance_names_the_commit_of_this_evaluation_not_of_the_cached_reference(
     settings: EvalSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -383,19 +383,23 @@ def allowed_difference(
 
 
 def _queue(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-           seeds: Sequence[int], orders: list[list[str]] | None = None,
+           seeds: Sequence[int], orders: list[list[str]] | None = None, call_ms: list[float] | None = None,
            ) -> tuple[list[torch.Tensor], list[list[int]], float]:  # fmt: skip
     """The batch's calls and projections, queued without synchronising: (the dots, chunks per output
     per call, host ms spent queuing). Per call the harness's own host work is the seeding (no device
     work), the task's `get_inputs`, and one dot per output chunk. With `orders`, each output is projected
-    in its memory order, noted there per call."""
+    in its memory order, noted there per call; with `call_ms`, each call's host time is noted there (on
+    the CPU path, where a call runs to its end, the call's time)."""
     dots: list[torch.Tensor] = []
     chunks: list[list[int]] = []
     held: list[Any] = []
     t0 = _perf_counter_ns()
     for seed in seeds:
         inputs = inputs_for(seed)
+        c0 = _perf_counter_ns()
         out = fn(*inputs)
+        if call_ms is not None:
+            call_ms.append((_perf_counter_ns() - c0) / 1e6)
         noted: list[str] | None = None if orders is None else []
         chunks.append(_queue_projections(flatten(out), seed, dots, noted))
         if orders is not None and noted is not None:
@@ -407,19 +411,20 @@ def _queue(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatt
 
 
 def run(fn: Callable[..., Any], inputs_for: Callable[[int], list[Any]], flatten: Callable[[Any], list],
-        seeds: Sequence[int], sync: Callable[[], None],
-        orders: list[list[str]] | None = None) -> tuple[list[list[float]], float]:  # fmt: skip
+        seeds: Sequence[int], sync: Callable[[], None], orders: list[list[str]] | None = None,
+        call_ms: list[float] | None = None) -> tuple[list[list[float]], float]:  # fmt: skip
     """The batch as the worker runs it: per seed, fresh inputs (allocated while the previous call's are
     still held, so never at their addresses; at most two sets alive, as in the timed loop), one call,
     its projections queued (with `orders`: each output in its memory order, noted there, so that no
-    output is copied to be projected); one synchronisation and one transfer at the end. Returns the
-    projections and the host time spent queuing (ms).
+    output is copied to be projected; with `call_ms`: each call's host time, noted there); one
+    synchronisation and one transfer at the end. Returns the projections and the host time spent
+    queuing (ms).
 
     Fresh buffers, unlike the timed loop's: writing each call's inputs into the previous call's buffers
     costs a copy that a forger would skip and the parent would have subtracted (for an elementwise
     kernel as long as the kernel itself). Every call here is checked, so behaving differently on these
     buffers gains nothing; a kernel fast only on reused addresses shows its speed on fresh ones."""
-    dots, chunks, launched = _queue(fn, inputs_for, flatten, seeds, orders)
+    dots, chunks, launched = _queue(fn, inputs_for, flatten, seeds, orders, call_ms)
     sync()
     return _sums(dots, chunks), launched
 
@@ -519,6 +524,8 @@ class Verdict:
     cpu_counted: bool = False  # the process tree's CPU time was the smaller, and counted
     bound: str = "device"  # CUDA: which explanation of the batch's time allows more ("device" or "host")
     rounds_per_call_ms: tuple[float, ...] = ()  # each round's per-call time as counted (the smallest wins)
+    # CPU path: the median the report was raised to, the round's own per-call time (see `judge_time`)
+    raised_ms: float | None = None
 
     @property
     def contradicts(self) -> bool:
@@ -546,24 +553,58 @@ def cuda_allowance(median_ms: float, dev_ms: float, launch_ms: float, calls: int
 
 
 def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: Mapping[str, Any], device: str,
-               rounds_cpu_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
+               rounds_cpu_ms: Sequence[float | None] = (),
+               rounds_call_ms: Sequence[float | None] = ()) -> Verdict:  # fmt: skip
     """The parent's clock against the reported median; the fastest round counts (load only ever slows a
     round down). On the CPU path a round's time is the smaller of its wall time less FIXED_MS and its
     process tree's CPU time less FIXED_CPU_MS, less the own cost (`gen_ms`), against (1 + TOLERANCE) m.
     On CUDA, less the own device time (`dev_ms`), against `cuda_allowance`. `cost` is the reference
-    worker's `overhead`."""
+    worker's `overhead`.
+
+    On the CPU path a round may also be judged against its own calls' median as the worker timed them
+    in the round (`rounds_call_ms`): the speed of a shared CPU varies by 1.4x from one moment to the next,
+    which refused honest candidates whose timed loop ran at a fast moment and whose batch at a slow
+    one. A round that contradicts the timed loop's median but not its own is accepted, and the report
+    is raised to that median (`raised_ms`): a forger that times its round honestly is then reported at
+    its honest time, and one that halves both is refused as before."""
     fixed = FIXED_MS.get(device, FIXED_MS["cpu"])
     own = cost["dev_ms"] if device == "cuda" else cost["gen_ms"]
-    per_call, cpu_counted, each = math.inf, False, []
+    per_call, cpu_counted, each, counted = math.inf, False, [], []
     for r, ms in enumerate(rounds_ms):
         cpu = rounds_cpu_ms[r] if device != "cuda" and r < len(rounds_cpu_ms) else None
         by_cpu = cpu is not None and cpu - FIXED_CPU_MS < ms - fixed
         est = ((cpu - FIXED_CPU_MS) if by_cpu and cpu is not None else (ms - fixed)) / calls - own
         each.append(est)
+        counted.append(by_cpu)
         if est < per_call:
             per_call, cpu_counted = est, by_cpu
     if device == "cuda":
         allowed, bound = cuda_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)
         return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each))
-    allowed = median_ms * (1 + TOLERANCE.get(device, TOLERANCE["cpu"]))
-    return Verdict(per_call, allowed, list(rounds_ms), calls, cpu_counted, rounds_per_call_ms=tuple(each))
+    factor = 1 + TOLERANCE.get(device, TOLERANCE["cpu"])
+    verdict = Verdict(per_call, median_ms * factor, list(rounds_ms), calls, cpu_counted,
+                      rounds_per_call_ms=tuple(each))  # fmt: skip
+    if not verdict.contradicts:
+        return verdict
+    # Rounds that agree with their own calls' median, the smallest such median first (the least raise).
+    agree = [
+        (own, r)
+        for r, own in enumerate(rounds_call_ms)
+        if r < len(each)
+        and own is not None
+        and math.isfinite(own)
+        and own > median_ms
+        and each[r] <= own * factor
+    ]
+    if not agree:
+        return verdict
+    own, r = min(agree)
+    return Verdict(each[r], own * factor, list(rounds_ms), calls, counted[r], rounds_per_call_ms=tuple(each),
+                   raised_ms=own)  # fmt: skip
+    for r, est in sorted(enumerate(each), key=lambda x: x[1]):
+        own = rounds_call_ms[r] if r < len(rounds_call_ms) else None
+        if own is not None and math.isfinite(own) and own > median_ms and est <= own * factor:
+            by_cpu = rounds_cpu_ms[r] is not None if r < len(rounds_cpu_ms) else False
+            return Verdict(est, own * factor, list(rounds_ms), calls, by_cpu and est < rounds_ms[r],
+                           rounds_per_call_ms=tuple(each), raised_ms=own)  # fmt: skip
+    return verdict

@@ -13,8 +13,10 @@ and it keeps the raw times and values as they arrive, so nothing the worker writ
 
 from __future__ import annotations
 
+import math
 import os
 import random
+import statistics
 import sys
 import threading
 import time
@@ -272,7 +274,7 @@ class Session:
             calls = len(self.batch_rounds[0]["pool"])
             last = self.batch_rounds[-1]
             v = clockcheck.judge_time([last["ms"]], calls, median, ref, self.settings.device,
-                                      [last.get("cpu_ms")])  # fmt: skip
+                                      [last.get("cpu_ms")], [last.get("call_ms")])  # fmt: skip
             again = v.contradicts and r < clockcheck.ROUNDS
         else:
             calls = (
@@ -299,6 +301,7 @@ class Session:
         received = self._received_ns
         self._hold_switch(False)
         r, projections, orders = h.get("r"), h.get("projections"), h.get("orders")
+        call_ms = h.get("call_ms", [])
         if type(r) is not int or r != len(self.batch_rounds) - 1 or "ms" in self.batch_rounds[r]:
             raise ProtocolViolation("a parent-clocked batch's result out of turn")
         rnd = self.batch_rounds[r]
@@ -312,6 +315,9 @@ class Session:
                 isinstance(o, list) and len(o) == len(p) and all(x in clockcheck.ORDERS for x in o)
                 for o, p in zip(orders, projections, strict=True)
             )
+            or not isinstance(call_ms, list)
+            or len(call_ms) not in (0, len(projections))
+            or not all(type(x) is float and math.isfinite(x) and x >= 0 for x in call_ms)
         ):
             raise ProtocolViolation("a malformed parent-clocked batch result")
         rnd["ms"] = (received - self._go_ns) / 1e6
@@ -323,6 +329,8 @@ class Session:
         )
         rnd["projections"] = projections
         rnd["orders"] = orders
+        # The round's own calls' median as the worker timed them (CPU path; see `clockcheck.judge_time`).
+        rnd["call_ms"] = statistics.median(call_ms) if call_ms else None
 
     def _on_report(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         report = h.get("report")

@@ -407,6 +407,8 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         if not seeds:
             return
         orders: list[list[str]] = []
+        # On the CPU path a call runs to its end: the round's own per-call times (`clockcheck.judge_time`).
+        call_ms: list[float] | None = [] if job.device != "cuda" else None
         projections, _ = clockcheck.run(
             fn,
             lambda seed: prob.make_inputs(problem, shape, seed, job.device),
@@ -414,8 +416,11 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
             seeds,
             job.sync,
             orders,
+            call_ms,
         )
-        ch.send("batch_done", {"r": r, "projections": projections, "orders": orders})
+        ch.send(
+            "batch_done", {"r": r, "projections": projections, "orders": orders, "call_ms": call_ms or []}
+        )
         with torch.enable_grad():
             _check_guards(job, snapshot, f"the parent-clocked batch (round {r})")
         r += 1
