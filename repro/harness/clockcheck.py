@@ -367,7 +367,9 @@ def reference_projection(terms: Mapping[str, Any], k: int, order: str) -> tuple[
     if order == "c":
         return terms["p"][k], terms["wr"][k]
     ps, wrs = terms.get(f"p_{order}"), terms.get(f"wr_{order}")
-    if not isinstance(ps, list) or k >= len(ps) or ps[k] is None or wrs[k] is None:
+    if not isinstance(ps, list) or not isinstance(wrs, list) or k >= min(len(ps), len(wrs)):
+        return None
+    if ps[k] is None or wrs[k] is None:
         return None
     return ps[k], wrs[k]
 
