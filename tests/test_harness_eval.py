@@ -138,10 +138,11 @@ class ModelNew(ModelNew):
                 pass
         return out
 """
-# A burst: the batch's first call 24x as long again (the round's mean moves, its median not).
-BURST = SLOWED % {"calls": 1, "factor": 24.0}
-# Load for the whole batch: every call 2x as long again.
-SLOW_BATCH = SLOWED % {"calls": 10**9, "factor": 2.0}
+# The factors are in CPU time, the timed loop's median a wall time, which a loaded test machine inflates
+# (up to 3x allowed for): a burst, the batch's first call 80x as long again (the round's mean moves by
+# at least 80/21 calls' time, its median not); load for the whole batch, every call 6x as long again.
+BURST = SLOWED % {"calls": 1, "factor": 80.0}
+SLOW_BATCH = SLOWED % {"calls": 10**9, "factor": 6.0}
 
 
 def test_a_round_slowed_by_a_burst_of_load_is_confirmed_by_the_next_before_any_refusal(
