@@ -603,10 +603,3 @@ def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: M
     own, r = min(agree)
     return Verdict(each[r], own * factor, list(rounds_ms), calls, counted[r], rounds_per_call_ms=tuple(each),
                    raised_ms=own)  # fmt: skip
-    for r, est in sorted(enumerate(each), key=lambda x: x[1]):
-        own = rounds_call_ms[r] if r < len(rounds_call_ms) else None
-        if own is not None and math.isfinite(own) and own > median_ms and est <= own * factor:
-            by_cpu = rounds_cpu_ms[r] is not None if r < len(rounds_cpu_ms) else False
-            return Verdict(est, own * factor, list(rounds_ms), calls, by_cpu and est < rounds_ms[r],
-                           rounds_per_call_ms=tuple(each), raised_ms=own)  # fmt: skip
-    return verdict
