@@ -398,3 +398,27 @@ def test_lanes_reserve_one_standby_each_on_the_device_they_run_on() -> None:
         assert calls == [("cpu", None, 3)]
     finally:
         pool.close()
+
+
+def test_a_candidates_job_gets_triton_host_modules_from_the_seed_and_no_compiled_kernels(tmp_path) -> None:
+    """The reference's `torch.compile` baselines leave hundreds of compiled-kernel files in the seed;
+    only the driver and launcher modules (built with the C compiler, about 1 s each) are worth a copy."""
+    seed = tmp_path / "seed"
+    for key, names in {
+        "a1": ["cuda_utils.cpython-311-x86_64-linux-gnu.so"],
+        "b2": ["__triton_launcher.cpython-311-x86_64-linux-gnu.so"],
+        "c3": ["triton_poi_fused_add_0.cubin", "triton_poi_fused_add_0.json", "triton_poi_fused_add_0.ptx"],
+        "d4": ["__grp__triton_poi_fused_add_0.json"],
+    }.items():
+        (seed / key).mkdir(parents=True)
+        for name in names:
+            (seed / key / name).write_bytes(b"x")
+    (seed / "stray.so").write_bytes(b"x")
+    dest = tmp_path / "job" / "triton"
+    dest.mkdir(parents=True)
+    assert sandbox.copy_triton_seed(seed, dest) == 2
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "a1", "a1/cuda_utils.cpython-311-x86_64-linux-gnu.so",
+        "b2", "b2/__triton_launcher.cpython-311-x86_64-linux-gnu.so",
+    ]  # fmt: skip
+    assert sandbox.copy_triton_seed(tmp_path / "no-seed-yet", dest) == 0

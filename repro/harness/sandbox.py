@@ -85,6 +85,27 @@ def triton_seed_dir() -> Path:
     return cache.cache_dir() / "triton-seed"
 
 
+# What of the seed a candidate's job gets: the host modules Triton builds with the system's C compiler
+# (its driver, and a launcher per kernel signature, about 1 s each), never the reference's compiled
+# kernels. The reference's `torch.compile` baselines fill the seed with those (hundreds of files each);
+# copying and handing them over with every candidate cost 1.4-1.9 s a candidate on an H200 host.
+SEED_MODULES = ("cuda_utils", "__triton_launcher", "hip_utils")
+
+
+def copy_triton_seed(seed: Path, dest: Path) -> int:
+    """Copy the seed's host-module entries (one folder per cache key) into `dest`; returns how many."""
+    copied = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(seed):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            names = os.listdir(entry.path)
+            if any(n.startswith(SEED_MODULES) and n.endswith(".so") for n in names):
+                shutil.copytree(entry.path, dest / entry.name, dirs_exist_ok=True)
+                copied += 1
+    return copied
+
+
 def temp_root() -> str | None:
     """KERNELATLAS_TMP, else /dev/shm when roomy (outputs then never touch a disk), else the default."""
     if os.environ.get("KERNELATLAS_TMP"):
@@ -215,9 +236,9 @@ def start_worker(
         raise ValueError("start_worker: only a reference worker without a plan can serve")
     (job_dir / "tmp").mkdir(exist_ok=True)
     seed = triton_seed_dir()
-    if candidate and seed.is_dir():  # Triton's driver module, built by a trusted process: not rebuilt per job
-        shutil.copytree(seed, job_dir / "triton", dirs_exist_ok=True)
     (job_dir / "triton").mkdir(exist_ok=True)
+    if candidate:  # Triton's host modules, built by a trusted process: not rebuilt per job
+        copy_triton_seed(seed, job_dir / "triton")
     uid = isolation.new_uid() if candidate else None
     if uid is not None:
         _chown_tree(job_dir, uid)
