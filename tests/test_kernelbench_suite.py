@@ -79,7 +79,14 @@ def test_discover_in_numeric_order_and_errors(tmp_path: Path) -> None:
         discover(root, [2])
 
 
-def test_suite_counts_flops_and_bytes_times_and_resumes(tmp_path: Path) -> None:
+def test_suite_counts_flops_and_bytes_times_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR, "3_broken.py": BROKEN})
     out = tmp_path / "out.json"
     kw = dict(device="cpu", baselines=("eager", "cuda-graph"), timing=TIMING, timeout_s=120,
@@ -98,6 +105,7 @@ def test_suite_counts_flops_and_bytes_times_and_resumes(tmp_path: Path) -> None:
     assert mm["bound"] in ("compute", "memory") and mm["sol_fraction"]["eager"] > 0
     assert "deliberate" in broken["error"]
     assert data["peaks"]["copy_bytes_per_s"] > 0 and data["provenance"]["torch"]
+    assert list(scratch.iterdir()) == []  # the run's plans and worker logs do not outlive it
     again = run_suite(root, [1], out, **kw)
     assert (again["skipped"], again["measured"]) == (2, 0)  # the failed one is tried again
     (root / "KernelBench" / "level1" / "1_matmul.py").write_text(MATMUL.replace("N = 64", "N = 32"))
@@ -351,3 +359,52 @@ def test_a_baseline_out_of_memory_beside_other_workers_is_tried_again(tmp_path: 
     assert eager.get("retry", False) is (workers > 1)
     again = run_suite(root, [1], out, **kw)
     assert again["skipped"] == (1 if workers > 1 else 2)
+
+
+def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Two files from separate runs combine: what the first lacks is taken with its run's provenance,
+    what it has stays; a changed problem source, another GPU model or another checkout is refused."""
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR})
+    kw = dict(device="cpu", timing=TIMING, timeout_s=120, log=lambda s: None)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    run_suite(root, [1], a, baselines=("eager",), tasks=["level1/1_matmul"], **kw)
+    run_suite(root, [1], b, baselines=("eager", "cuda-graph"), **kw)
+    first = _tasks(a)["level1/1_matmul"]["baselines"]["eager"]
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert r.returncode == 0 and "'added': 3, 'kept': 1" in r.stdout
+    data = json.loads(a.read_text())
+    matmul, linear = data["tasks"]["level1/1_matmul"], data["tasks"]["level1/2_linear"]
+    assert matmul["baselines"]["eager"] == first  # the first reading, not the other file's
+    assert matmul["baselines"]["cuda-graph"]["error"] == "CUDA graphs need a GPU"
+    assert len(data["runs"]) == 2 and matmul["baselines"]["cuda-graph"]["run"] == 1
+    assert linear["baselines"]["eager"]["run"] == 1 and linear["sol_fraction"]["eager"] > 0
+    # Merging again adds nothing; a problem whose source changed is left out and counted.
+    assert "'added': 0" in repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b)).stdout
+    changed = json.loads(b.read_text())
+    changed["tasks"]["level1/2_linear"]["problem_sha256"] = "0" * 64
+    data["tasks"].pop("level1/2_linear")
+    a.write_text(json.dumps(data))
+    b.write_text(json.dumps(changed))
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert "'different_source': 0" in r.stdout  # absent from a: taken whole
+    data["tasks"]["level1/2_linear"] = {**linear, "baselines": {}}
+    a.write_text(json.dumps(data))
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert "'different_source': 1" in r.stdout
+    # Other GPU models or checkouts, and a missing file, are refused with the file named.
+    changed["runs"][0]["provenance"]["name"] = "NVIDIA A100"
+    b.write_text(json.dumps(changed))
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert r.returncode == 2 and "merge only files of one GPU model" in r.stderr and str(b) in r.stderr
+    changed["runs"][0]["provenance"]["name"] = data["runs"][0]["provenance"]["name"]
+    changed["kernelbench"]["commit"] = "f" * 40
+    b.write_text(json.dumps(changed))
+    data["kernelbench"]["commit"] = "e" * 40
+    a.write_text(json.dumps(data))
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert r.returncode == 2 and "KernelBench commits differ" in r.stderr
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(tmp_path / "none.json"))
+    assert r.returncode == 2 and "none.json: no such results file" in r.stderr
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a))
+    assert r.returncode == 2 and "--root: give the KernelBench checkout" in r.stderr

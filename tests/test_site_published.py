@@ -53,6 +53,7 @@ def test_headline_counts_released_kernels_only_and_matches_the_entry(tmp_path: P
     ]
     (lv,) = b.levels
     assert lv["measured"] == 2 and lv["median_sol"]["eager"] == pytest.approx((0.9958 + 0.4882) / 2)
+    assert lv["counted"] == {"eager": 2, "cuda-graph": 1}  # a median over 1 of 2 problems says so
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,11 @@ are prepared and compiled at once while the timed regions take turns on each GPU
 
     python -m repro kernelbench --root ~/KernelBench --out nvidia-h200.json --baselines compile --workers 8
 
+Runs made apart (two machines of one GPU model, or a run cut short and continued elsewhere) are combined
+with `--merge`: baselines the file lacks are taken from the other file, with their runs' provenance.
+
+    python -m repro kernelbench --out nvidia-h200.json --merge other-run.json
+
 Exit status 0 when the run completed, 2 when the checkout or the results file is unusable.
 """
 
@@ -27,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "kernelbench", help="KernelBench baselines (eager, CUDA graph, compile) and SOL"
     )
     p.add_argument(
-        "--root", required=True, type=Path, help="a KernelBench checkout (holds KernelBench/level1 ...)"
+        "--root", type=Path, default=None, help="a KernelBench checkout (holds KernelBench/level1 ...)"
     )
     p.add_argument("--levels", default="1,2,3", help="comma-separated levels (default 1,2,3)")
     p.add_argument("--tasks", default=None, help="comma-separated task keys, e.g. level1/19_ReLU")
@@ -56,13 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rederive", action="store_true",
                    help="only recompute the SOL fields of --out from its stored measurements (no GPU needed)")  # fmt: skip
+    p.add_argument("--merge", type=Path, action="append", default=[], metavar="FILE",
+                   help="take the baselines --out lacks from FILE, another results file (no GPU needed)")  # fmt: skip
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from repro.published.kernelbench import run_suite
-    from repro.records.kernelbench_results import SuiteError, rederive
+    from repro.records.kernelbench_results import SuiteError, merge, rederive
 
+    if args.merge:
+        try:
+            for other in args.merge:
+                print(f"{args.out}: from {other}: {merge(args.out, other)}")
+        except SuiteError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.rederive:
         try:
             print(f"{args.out}: SOL recomputed for {rederive(args.out)} task(s)")
@@ -71,6 +86,11 @@ def main(args: argparse.Namespace) -> int:
             return 2
         return 0
 
+    if args.root is None:
+        print(
+            "error: --root: give the KernelBench checkout to measure (or --merge/--rederive)", file=sys.stderr
+        )
+        return 2
     baselines = tuple(b for b in args.baselines.split(",") if b)
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown or not baselines:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -363,6 +364,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     counts: dict[str, float] = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
+    keep_logs = threading.Event()
     lock = threading.Lock()  # guards `data`, `counts` and the file
 
     def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
@@ -462,6 +464,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             elif proc.returncode not in (0, None) and queue_ and seen == 0:
                 with lock:
                     counts["failed"] += len(queue_)
+                keep_logs.set()
                 log(
                     f"worker {slot} exited with status {proc.returncode} before its first problem; see {errlog.name}"
                 )
@@ -475,6 +478,10 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         t.start()
     for t in threads:
         t.join()
+    if (
+        not keep_logs.is_set()
+    ):  # the plans, results lines and worker logs; kept when a worker's log is referred to
+        shutil.rmtree(work, ignore_errors=True)
     counts["seconds"] = round(time.monotonic() - t0, 1)
     return counts
 

@@ -97,3 +97,63 @@ def load_results(path: Path) -> dict[str, Any] | None:
     if not isinstance(data.get("tasks"), dict):
         raise SuiteError(f"{path}: 'tasks' must be an object keyed by task")
     return data
+
+
+def _gpu(run: dict[str, Any]) -> str | None:
+    return ((run.get("provenance") or {}).get("name")) or None
+
+
+def merge(into: Path, other: Path) -> dict[str, int]:
+    """Fold the measurements of `other` (another run of the same suite, e.g. on another machine of the same
+    GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
+    with its run's settings and provenance; a baseline `into` already measured stays (the first reading
+    is kept, never averaged). Tasks whose problem source differs are left out and counted. Refused when
+    the files come from different GPU models or KernelBench commits."""
+    data, add = load_results(into), load_results(other)
+    if data is None:
+        raise SuiteError(f"{into}: no such results file (the --out to merge into)")
+    if add is None:
+        raise SuiteError(f"{other}: no such results file (the --merge to take from)")
+    gpus = {g for f in (data, add) for r in f.get("runs") or [] if (g := _gpu(r))}
+    if len(gpus) > 1:
+        raise SuiteError(f"{other}: measured on {sorted(gpus)}; merge only files of one GPU model")
+    commits = {str(c) for f in (data, add) if (c := (f.get("kernelbench") or {}).get("commit"))}
+    if len(commits) > 1:
+        raise SuiteError(
+            f"{other}: KernelBench commits differ ({sorted(commits)}); merge only one checkout's runs"
+        )
+    runs = data.setdefault("runs", [])
+    remap: dict[int, int] = {}
+    counts = {"added": 0, "kept": 0, "different_source": 0}
+    for key, theirs in add["tasks"].items():
+        ours = data["tasks"].get(key)
+        if ours is not None and ours.get("problem_sha256") != theirs.get("problem_sha256"):
+            counts["different_source"] += 1
+            continue
+        have = (ours or {}).get("baselines") or {}
+        taken = {}
+        for name, b in (theirs.get("baselines") or {}).items():
+            if b.get("retry"):  # their own loss, measured again by a later run: nothing to take
+                continue
+            if name in have and not have[name].get("retry"):
+                counts["kept"] += 1
+                continue
+            if "run" in b:
+                src = b["run"]
+                if src not in remap:
+                    runs.append((add.get("runs") or [])[src])
+                    remap[src] = len(runs) - 1
+                b = {**b, "run": remap[src]}
+            taken[name] = b
+            counts["added"] += 1
+        if not taken:
+            continue
+        base = ours if ours is not None and not ours.get("error") else {**theirs, "baselines": {}}
+        rec = {**base, "baselines": {**have, **taken}}
+        for k in ("sol_ms", "bound", "sol_fraction", "sol_method"):
+            rec.pop(k, None)
+        rec.update(sol(rec, data.get("peaks")))
+        data["tasks"][key] = rec
+    data["updated"] = max(str(data.get("updated") or ""), str(add.get("updated") or "")) or None
+    write_json_atomic(into, data)
+    return counts

@@ -169,17 +169,18 @@ class Baselines:
 
     @property
     def levels(self) -> list[dict]:
-        """Per level: problems measured, and median SOL fraction of each baseline."""
+        """Per level: problems measured, and median SOL fraction of each baseline over the problems it was
+        measured on (`counted`: fewer than `measured` while a baseline's runs are still under way)."""
         out = []
         for level in sorted({t["level"] for t in self.tasks}):
             rows = [t for t in self.tasks if t["level"] == level]
             names = sorted({b for t in rows for b in t.get("baselines", {})}, key=_baseline_order)
-            medians = {}
+            medians, counted = {}, {}
             for b in names:
                 xs = [t["sol_fraction"][b] for t in rows if (t.get("sol_fraction") or {}).get(b)]
-                medians[b] = statistics.median(xs) if xs else None
+                medians[b], counted[b] = (statistics.median(xs) if xs else None), len(xs)
             out.append({"level": level, "measured": sum(not t.get("error") for t in rows), "median_sol": medians,
-                        "baselines": names})  # fmt: skip
+                        "counted": counted, "baselines": names})  # fmt: skip
         return out
 
     @property
