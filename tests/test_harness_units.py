@@ -422,3 +422,40 @@ def test_a_candidates_job_gets_triton_host_modules_from_the_seed_and_no_compiled
         "b2", "b2/__triton_launcher.cpython-311-x86_64-linux-gnu.so",
     ]  # fmt: skip
     assert sandbox.copy_triton_seed(tmp_path / "no-seed-yet", dest) == 0
+
+
+def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
+    """`prejudge`: a result made while the candidate ran is taken only for the very tensors, positions
+    and tolerance the judge holds, and says what the judge's own comparison says."""
+    from repro.harness.prejudge import Prejudge
+
+    ref = torch.arange(1000, dtype=torch.float32)
+    refs, tols = {"s0/t0": [ref]}, {"s0/t0": [[1e-5, 1e-4]]}
+    early = Prejudge(refs, tols, lambda key, tag: f"{key} {tag}")
+    try:
+        pos = [torch.tensor([0, 999, 500])]
+        good, bad = [ref[pos[0]].clone()], [ref[pos[0]] + torch.tensor([0.0, 0.0, 1.0])]
+        early.submit("s0/t0/first", good, pos, [[1000]])
+        early.submit("s0/t0/repeat", bad, pos, [[1000]])
+        early.submit("s9/t0/first", good, pos, [[1000]])  # no such reference output: left to the judge
+        early.submit("s0/t0@positions", good, pos, [[1000]])
+        early.settle()
+        assert early.take("s0/t0/first", good, tols["s0/t0"], pos, [[1000]]) == (None, 0.0)
+        mismatch, worst = early.take("s0/t0/repeat", bad, tols["s0/t0"], pos, [[1000]])
+        own = compare.compare_one(bad, [ref], tols["s0/t0"], "s0/t0 repeat", pos, [[1000]])
+        assert mismatch is not None and own[0] is not None and mismatch.reason == own[0].reason
+        assert worst == own[1] == 1.0 and "at 1 of 3 elements (first at index (500,)" in mismatch.reason
+        # Anything else than what was compared on arrival is the judge's to compare.
+        assert early.take("s0/t0/first", [good[0].clone()], tols["s0/t0"], pos, [[1000]]) is None
+        assert early.take("s0/t0/first", good, [[1e-3, 1e-3]], pos, [[1000]]) is None
+        assert early.take("s0/t0/first", good, tols["s0/t0"], [pos[0].clone()], [[1000]]) is None
+        assert early.take("s0/t0/first", good, tols["s0/t0"], pos, [[10, 100]]) is None
+        assert early.take("s0/t0/after_ref", good, tols["s0/t0"], pos, [[1000]]) is None
+        assert early.take("s9/t0/first", good, tols["s0/t0"], pos, [[1000]]) is None
+        # A comparison that raised raises again where the judge takes it, as its own call would.
+        odd: list = [object()]
+        early.submit("s0/t0/after_ref", odd, None, None)
+        with pytest.raises(AttributeError):
+            early.take("s0/t0/after_ref", odd, tols["s0/t0"], None, None)
+    finally:
+        early.close()

@@ -61,7 +61,7 @@ def compare_one(
         if pos is not None:
             if pos.shape != c.shape or pos.numel() == 0 or int(pos.max()) >= r.numel() or int(pos.min()) < 0:
                 return Mismatch(f"{name}: the sampled positions are malformed"), float("inf")
-            r = r.reshape(-1)[pos.long()]
+            r = r.reshape(-1).index_select(0, pos.long())
             name += f" ({pos.numel()} sampled positions, indices flattened)"
         if c.is_floating_point() or c.is_complex():
             bad_c = ~torch.isfinite(c)

@@ -33,6 +33,7 @@ from repro.harness import (
     gpugate,
     isolation,
     peaks,
+    prejudge,
     procfs,
     sandbox,
     timing,
@@ -387,6 +388,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
     mark("take a worker (and start its replacement)")
     job_dir = worker.job_dir
     turn: gpugate.Turn | None = None
+    on_arrival: prejudge.Prejudge | None = None
     try:
         cand_file = job_dir / f"candidate_{cand_sha[:12]}.py"
         cand_file.write_text(candidate_source)
@@ -417,6 +419,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         turn = gpugate.Turn(settings.device, settings.gpu, lambda: procfs.descendants(worker.proc.pid),
                             alone=alone)  # fmt: skip
         session.turn = turn
+        session.prejudge = on_arrival = _prejudge(session, bundle, next(iter(judged.values())))
         mark("prepare the job")
         turn.start()  # the plan goes out (and CUDA is initialised) once the device may be shared
         mark("gate")
@@ -425,6 +428,10 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
         mark("candidate process")
         phase = _last_phase(job_dir)
         phases = _phase_times(job_dir, spawned, spawned + outcome.wall_s)
+    except BaseException:
+        if on_arrival is not None:
+            on_arrival.close()
+        raise
     finally:
         if turn is not None:
             turn.close()
@@ -434,9 +441,13 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
     results: dict[str, EvalResult] = {}
     gpugate.quiet(settings.device, settings.gpu)  # a sibling's candidate may be timed on our device
     mark("wait for a sibling's timing")
-    for name, s in judged.items():
-        stopped = _strict_stop(s, settings, session, bundle, base, own(s)) if strict_stops else None
-        results[name] = stopped or _judge(problem_path, s, bundle, phase, outcome, session, base, own(s))
+    try:
+        for name, s in judged.items():
+            stopped = _strict_stop(s, settings, session, bundle, base, own(s)) if strict_stops else None
+            results[name] = stopped or _judge(problem_path, s, bundle, phase, outcome, session, base, own(s))
+    finally:
+        if session.prejudge is not None:
+            session.prejudge.close()
     mark("judge")
     wall = time.monotonic() - t_start
     for result in results.values():
@@ -555,6 +566,31 @@ def _override_tolerance(tols: dict[str, list], refs: dict[str, list[torch.Tensor
 FAILURE_VERDICTS = ("incorrect", "rejected", "compile_error", "runtime_error")
 
 
+def _trial_label(bundle: dict[str, Any], key: str, tag: str) -> str:
+    """How a mismatch names a trial output `s{i}/t{j}` of run `tag`: its shape, the run and the trial."""
+    si, trial = key.split("/t")
+    where = {"first": "trial", "repeat": "repeated run of trial",
+             "after_ref": "run after the reference of trial"}[tag]  # fmt: skip
+    return f"shape {si[1:]} {bundle['shapes'][int(si[1:])]}, {where} {trial}"
+
+
+def _prejudge(session: Session, bundle: dict[str, Any], settings: EvalSettings) -> prejudge.Prejudge | None:
+    """On CUDA, compare trial outputs as they arrive (`prejudge`), with the tolerance of `settings`."""
+    if settings.device != "cuda":
+        return None
+    refs, tols = bundle["outputs"], bundle.get("tolerance", {})
+    if settings.tolerance is not None:
+        tols = _override_tolerance(tols, refs, settings.tolerance)
+    judge = prejudge.Prejudge(refs, tols, lambda key, tag: _trial_label(bundle, key, tag))
+
+    def arrived(ck: str) -> None:
+        judge.submit(ck, session.outputs[ck], _positions(session.outputs.get(f"{ck}@positions")),
+                     session.out_shapes.get(ck))  # fmt: skip
+
+    session.on_output, session.before_batch = arrived, judge.settle
+    return judge
+
+
 def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session, base, prov) -> EvalResult:
     """The verdict, from what the parent received over the channel (never from files the candidate's
     process could rewrite afterwards) and the reference bundle; `phase` is the last the worker entered."""
@@ -612,12 +648,11 @@ def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session
                         "crash", f"the candidate's worker did not send the output {ck}", **common
                     )
                 continue
-            where = {"first": "trial", "repeat": "repeated run of trial",
-                     "after_ref": "run after the reference of trial"}[tag]  # fmt: skip
-            label = f"shape {si[1:]} {bundle['shapes'][int(si[1:])]}, {where} {key.split('/t')[1]}"
+            label = _trial_label(bundle, key, tag)
             pos = _positions(outputs.get(f"{ck}@positions"))
             shp = out_shapes.get(ck)
-            mismatch, worst = compare.compare_one(outputs[ck], refs[key], tols[key], label, pos, shp)
+            done = session.prejudge.take(ck, outputs[ck], tols[key], pos, shp) if session.prejudge else None
+            mismatch, worst = done or compare.compare_one(outputs[ck], refs[key], tols[key], label, pos, shp)
             d["max_abs_err"] = max(d["max_abs_err"], worst)
             d["checked"] += 1
             if mismatch:

@@ -20,6 +20,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,11 @@ class Session:
     # until the parent-clocked batch is over; the time it waits there or is stopped extends the deadline.
     turn: Any = None
     timing_begun: bool = False
+    # Called with each trial output's key as it arrives (`prejudge`: compared while the candidate runs),
+    # and before the first parent-clocked batch round (that work is waited for: the batch is clocked here).
+    on_output: Callable[[str], None] | None = None
+    before_batch: Callable[[], None] | None = None
+    prejudge: Any = None  # the comparisons made on arrival (`prejudge.Prejudge`), which the judge takes
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -174,6 +180,8 @@ class Session:
         if any(p.numel() for p in positions):
             self.outputs[f"{key}@positions"] = positions
         self.out_shapes[key] = h["shapes"]
+        if self.on_output is not None:
+            self.on_output(key)
 
     def _on_op(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:
         name = h.get("name")
@@ -287,6 +295,8 @@ class Session:
                 self.turn.timing_end()  # back to a shared turn before the worker goes on
             ch.send("batch", {"seeds": []}, deadline=self.deadline)
             return
+        if r == 0 and self.before_batch is not None:
+            self.before_batch()
         picked = list(range(r * calls, (r + 1) * calls))
         pause = clockcheck.CONFIRM_PAUSE_S.get(self.settings.device, 0.0) * r
         if pause:  # a round that confirms a contradiction: a burst of load on the machine may pass meanwhile
