@@ -22,7 +22,12 @@ import torch
 from repro.harness import compare
 
 TAGS = ("first", "repeat", "after_ref")
-WORKERS = 4
+WORKERS = 2
+# The evaluating process's intra-op threads once it compares on arrival: each comparison is a gather and a
+# few elementwise passes over a million values (about 20 ms on one core), and a full pool of intra-op
+# threads spinning beside the candidate's process took cores from it (its start-up and forward ran
+# 0.2-1.5 s slower on an H200 host with 4 comparing threads and 16 intra-op threads).
+PARENT_THREADS = 2
 Result = tuple[compare.Mismatch | None, float]
 
 
@@ -33,6 +38,8 @@ class Prejudge:
     def __init__(self, refs: dict[str, list[torch.Tensor]], tols: dict[str, list[list[float]]],
                  label: Callable[[str, str], str], workers: int = WORKERS) -> None:  # fmt: skip
         self._refs, self._tols, self._label = refs, tols, label
+        if torch.get_num_threads() > PARENT_THREADS:
+            torch.set_num_threads(PARENT_THREADS)
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="kernelatlas-prejudge")
         self._jobs: dict[str, tuple[cf.Future[Result], list[torch.Tensor], Any, Any]] = {}
 
