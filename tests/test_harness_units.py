@@ -431,7 +431,9 @@ def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
 
     ref = torch.arange(1000, dtype=torch.float32)
     refs, tols = {"s0/t0": [ref]}, {"s0/t0": [[1e-5, 1e-4]]}
+    threads = torch.get_num_threads()
     early = Prejudge(refs, tols, lambda key, tag: f"{key} {tag}")
+    assert torch.get_num_threads() == min(threads, 2)  # the candidate's cores are left alone
     try:
         pos = [torch.tensor([0, 999, 500])]
         good, bad = [ref[pos[0]].clone()], [ref[pos[0]] + torch.tensor([0.0, 0.0, 1.0])]
@@ -459,3 +461,4 @@ def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
             early.take("s0/t0/after_ref", odd, tols["s0/t0"], None, None)
     finally:
         early.close()
+        torch.set_num_threads(threads)
