@@ -462,3 +462,31 @@ def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
     finally:
         early.close()
         torch.set_num_threads(threads)
+
+
+def test_cuda_keeps_two_processes_ready_and_the_cpu_path_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CUDA process's start-up outlasts a short evaluation: two wait in reserve there, so a back-to-back
+    run never waits for one; the CPU path keeps one (a second would start beside the timed loop)."""
+    from types import SimpleNamespace
+
+    pool = sandbox.StandbyPool()
+    current = sandbox._env_key(sandbox.scrubbed_env("cuda", 0, home=Path("/")))
+    started: list[str] = []
+
+    def fake_start(device: str, gpu: int | None) -> SimpleNamespace:
+        started.append(device)
+        env = sandbox._env_key(sandbox.scrubbed_env(device, gpu, home=Path("/")))
+        return SimpleNamespace(
+            env_key=env, proc=SimpleNamespace(poll=lambda: None), job_dir=Path("/nonexistent")
+        )
+
+    monkeypatch.setattr(pool, "_start", fake_start)
+    first = pool.take("cuda", 0)
+    assert first.env_key == current and len(pool._ready[("cuda", 0)]) == 2 and len(started) == 3
+    second = pool.take("cuda", 0)
+    assert second is not first and len(pool._ready[("cuda", 0)]) == 2 and len(started) == 4
+    pool.take("cpu", None)
+    assert len(pool._ready[("cpu", None)]) == 1
+    pool.reserve("cuda", 1, 3)
+    assert len(pool._ready[("cuda", 1)]) == 3  # more lanes than the default: one each
+    pool._ready.clear()
