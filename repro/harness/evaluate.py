@@ -60,7 +60,9 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 11: the batch projects each output in its memory order (channels-last, transposed), so an honest output
 #     laid out so is not copied on the candidate's side; the pool holds the reference's projections in each.
 #     On the CPU path a round slower than the timed loop throughout counts at its own calls' median.
-HARNESS_VERSION = "11"
+# 12: the worker reads outputs (and compares inputs) with torch function handling off, and before reading a
+#     call's outputs refuses a torch function mode left active or a replaced method it reads them with.
+HARNESS_VERSION = "12"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8

@@ -74,6 +74,27 @@ def _timer_functions() -> dict[str, Any]:
     return funcs
 
 
+def _read_functions() -> dict[str, Any]:
+    """What the worker calls on a candidate's outputs to read them (store, sample, project): replaced,
+    they could fill an output only when the harness looks at it."""
+    return {
+        "torch.Tensor.detach": torch.Tensor.detach,
+        "torch.Tensor.reshape": torch.Tensor.reshape,
+        "torch.Tensor.to": torch.Tensor.to,
+        "torch.Tensor.__getitem__": torch.Tensor.__getitem__,
+        "torch.Tensor.numel": torch.Tensor.numel,
+        "torch.Tensor.contiguous": torch.Tensor.contiguous,
+        "torch.Tensor.view": torch.Tensor.view,
+        "torch.Tensor.tolist": torch.Tensor.tolist,
+        "torch.dot": torch.dot,
+        "torch.stack": torch.stack,
+    }
+
+
+def _function_modes() -> int:
+    return int(torch._C._len_torch_function_stack())
+
+
 def _harness_functions() -> dict[str, Any]:
     """Every callable of the harness's modules, and the methods of its classes (by code object too, so
     swapping a function's `__code__` shows)."""
@@ -136,20 +157,35 @@ class Snapshot:
 
     def __init__(self) -> None:
         self.flags = global_flags()
-        self.functions = {**_timer_functions(), **_harness_functions()}
+        self.functions = {**_timer_functions(), **_read_functions(), **_harness_functions()}
+        self.reads = _read_functions()
+        self.function_modes = _function_modes()
         self.threads = {t.ident for t in threading.enumerate()}
         self.compiled = compiled_frames()
 
+    def reads_intact(self) -> list[str]:
+        """Cheap enough for every call, before the worker reads its outputs: a torch function mode left
+        active, or a replaced method the worker reads outputs with."""
+        found = []
+        if _function_modes() != self.function_modes:
+            found.append(
+                f"left a torch function mode active ({_function_modes()} on the stack): it would see, and could "
+                "answer, the harness's own torch calls on the outputs"
+            )
+        now = _read_functions()
+        found += [f"replaced {name}" for name, fn in self.reads.items() if now.get(name) is not fn]
+        return found
+
     def violations(self) -> list[str]:
         """Human sentences, one per change since the snapshot."""
-        found: list[str] = []
+        found: list[str] = self.reads_intact()
         now = global_flags()
         for name, before in self.flags.items():
             if now.get(name) != before:
                 found.append(f"changed {name} from {before!r} to {now.get(name)!r}")
-        current = {**_timer_functions(), **_harness_functions()}
+        current = {**_timer_functions(), **_read_functions(), **_harness_functions()}
         for name, fn in self.functions.items():
-            if current.get(name) is not fn:
+            if current.get(name) is not fn and f"replaced {name}" not in found:
                 found.append(f"replaced {name}")
         if compiled_frames() != self.compiled:
             found.append(

@@ -31,6 +31,9 @@ from repro.harness import problem as prob
 
 _perf_counter_ns = time.perf_counter_ns
 _urandom = os.urandom
+# The worker reads a candidate's outputs (and compares its inputs) with torch function handling off: a
+# TorchFunctionMode the candidate left active, or a tensor subclass, must not see or answer those calls.
+_NoTorchFunction = torch._C.DisableTorchFunction
 _exit = os._exit
 
 TIMED_FULL_MAX, TIMED_POSITIONS, TIMED_EDGE = (
@@ -97,6 +100,11 @@ def _cpu_copy(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def _store(job: Job, key: str, outs: list[torch.Tensor], also_at: str | None = None) -> None:
+    with _NoTorchFunction():
+        _store_values(job, key, outs, also_at)
+
+
+def _store_values(job: Job, key: str, outs: list[torch.Tensor], also_at: str | None) -> None:
     """Send outputs to the parent: in full, or (large ones) at sampled positions (see `compare`).
 
     The positions are drawn here, after forward returned and the device was synchronised, from
@@ -358,6 +366,7 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
     numels: list[int] = []
 
     def after(ti: int, out: Any, event_ms: float, host_ms: float) -> bool:
+        _check_reads(snapshot, f"timed iteration {ti}")
         try:
             outs = prob.flatten_outputs(out)
         except TypeError as exc:
@@ -367,10 +376,11 @@ def _timed_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
                            "shapes": [list(o.shape) for o in outs]})  # fmt: skip
         header, payload = ch.expect("positions")
         positions = chan_mod.unpack_tensors(header["meta"], payload)
-        values = [
-            o.detach().reshape(-1)[p.to(o.device)] if p.numel() else o.detach()
-            for o, p in zip(outs, positions, strict=True)
-        ]
+        with _NoTorchFunction():
+            values = [
+                o.detach().reshape(-1)[p.to(o.device)] if p.numel() else o.detach()
+                for o, p in zip(outs, positions, strict=True)
+            ]
         with torch.enable_grad():  # the snapshot was taken with grad on; timing runs under no_grad
             _check_guards(job, snapshot, f"timed iteration {ti}")
         meta, raw = chan_mod.pack_tensors(values)
@@ -518,6 +528,7 @@ def run_candidate(job: Job) -> None:
                 if tripwire.tripped:
                     _strict_stop(job, {"kind": "tripwire", "op": tripwire.tripped[0]})
                 call_ms.append((_perf_counter_ns() - t0) / 1e6)
+                _check_reads(snapshot, f"forward (shape {si}, trial {t})")
                 for op, n in rec.counts.items():
                     ops[op] = ops.get(op, 0) + n
                 try:
@@ -525,7 +536,9 @@ def run_candidate(job: Job) -> None:
                 except TypeError as exc:
                     raise Failure("rejected", f"ModelNew.forward returned an unusable value: {exc}") from None
                 for k, (a, b) in enumerate(zip(before, inputs, strict=True)):
-                    if isinstance(a, torch.Tensor) and not torch.equal(a, b):
+                    with _NoTorchFunction():
+                        same = not isinstance(a, torch.Tensor) or torch.equal(a, b)
+                    if not same:
                         raise Failure(
                             "rejected", f"ModelNew.forward modified input {k} in place (shape {si})"
                         )
@@ -580,6 +593,13 @@ def _strict_stop(job: Job, what: dict[str, Any]) -> None:
     if job.plan.get("strict_stops") and job.channel is not None and not job.strict_stopped:
         job.strict_stopped = True
         job.channel.send("strict_stop", what)
+
+
+def _check_reads(snapshot: guards.Snapshot, phase: str) -> None:
+    """Before the worker reads a call's outputs: nothing may stand between them and the harness."""
+    found = snapshot.reads_intact()
+    if found:
+        raise Failure("rejected", f"the candidate {found[0]} (seen after {phase})")
 
 
 def _check_guards(job: Job, snapshot: guards.Snapshot, phase: str) -> None:

@@ -102,6 +102,10 @@ CASES: tuple[Case, ...] = (
          "timed iteration", honest=True, device="cuda"),
     Case("deferred_output", T, "a lazy/deferred output, filled during the next call", "incorrect",
          "timed iteration", honest=True),
+    Case("function_mode", T, "a TorchFunctionMode left active: forward does nothing, the mode fills the "
+         "output when the harness reads it", "rejected", "torch function mode", honest=True),
+    Case("patches_tensor_read", T, "Tensor.detach swapped during forward: the harness's first read fills "
+         "the output and puts the method back", "rejected", "replaced torch.Tensor.detach", honest=True),
     Case("l2_persist", T, "L2 persistence (access policy window) to defeat the flush", "correct",
          "match the reference", honest=True, device="cuda", no_gain=1.1),
     Case("empty_timed_shape", T, "a zero-time shape: the timed shape's output is empty", "harness_error",
