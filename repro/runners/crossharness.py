@@ -103,6 +103,9 @@ KERNELBENCH: dict[str, Translation] = {
     "forges_channel": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel_plausible": Translation(not_applicable=_OURS.format(what="the report channel")),
     "forges_channel_short": Translation(not_applicable=_OURS.format(what="the report channel")),
+    "patches_tensor_read": Translation(
+        not_applicable=_OURS.format(what="the method its worker reads outputs with")
+    ),
     # Refused here on the parent-clocked batch's fresh buffers; elsewhere, what counts is that the trick
     # gains nothing (both are honest on the inputs a harness reuses).
     "observed_address": Translation(rule=NO_GAIN),
