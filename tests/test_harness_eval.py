@@ -58,6 +58,7 @@ def test_correct_result_has_timings_ops_and_provenance(settings: EvalSettings) -
     assert {"candidate process", "judge"} <= set(parent)
     assert 0.9 * wall <= sum(parent.values()) <= wall + 0.01
     assert parent["candidate process"] == pytest.approx(d["overhead"]["candidate_process_s"], abs=0.05)
+    assert d["overhead"]["compared_on_arrival"] is None  # the CPU path compares after the run
 
 
 CHANNELS_LAST_PROBLEM = """

@@ -443,6 +443,7 @@ def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
         early.submit("s0/t0@positions", good, pos, [[1000]])
         early.settle()
         assert early.take("s0/t0/first", good, tols["s0/t0"], pos, [[1000]]) == (None, 0.0)
+        assert early.taken == 1
         mismatch, worst = early.take("s0/t0/repeat", bad, tols["s0/t0"], pos, [[1000]])
         own = compare.compare_one(bad, [ref], tols["s0/t0"], "s0/t0 repeat", pos, [[1000]])
         assert mismatch is not None and own[0] is not None and mismatch.reason == own[0].reason
@@ -454,6 +455,7 @@ def test_outputs_compared_on_arrival_give_the_judges_own_verdict() -> None:
         assert early.take("s0/t0/first", good, tols["s0/t0"], pos, [[10, 100]]) is None
         assert early.take("s0/t0/after_ref", good, tols["s0/t0"], pos, [[1000]]) is None
         assert early.take("s9/t0/first", good, tols["s0/t0"], pos, [[1000]]) is None
+        assert early.taken == 2  # only the two results the judge could use
         # A comparison that raised raises again where the judge takes it, as its own call would.
         odd: list = [object()]
         early.submit("s0/t0/after_ref", odd, None, None)

@@ -464,6 +464,9 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             "parent_s": {name: round(sec, 3) for name, sec in marks},
             "reference_phases_s": bundle.get("phases_s") or {},
             "runs_judged_together": len(judged),
+            # Trial outputs judged from comparisons made while the candidate ran (`prejudge`; None: the CPU
+            # path, which compares after the run).
+            "compared_on_arrival": session.prejudge.taken if session.prejudge is not None else None,
             "gate": turn.report() if turn is not None else None,
             **({"build_replay": _replay_note(session.report, build_replay)} if build_replay else {}),
         }

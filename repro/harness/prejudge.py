@@ -42,6 +42,7 @@ class Prejudge:
             torch.set_num_threads(PARENT_THREADS)
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="kernelatlas-prejudge")
         self._jobs: dict[str, tuple[cf.Future[Result], list[torch.Tensor], Any, Any]] = {}
+        self.taken = 0  # outputs whose verdict came from a comparison made on arrival
 
     def submit(self, ck: str, values: list[torch.Tensor], positions: list[torch.Tensor | None] | None,
                shapes: Any) -> None:  # fmt: skip
@@ -62,7 +63,9 @@ class Prejudge:
         fut, v, p, s = job
         if v is not values or s != shapes or not _same_positions(p, positions):
             return None
-        return fut.result()
+        result = fut.result()
+        self.taken += 1
+        return result
 
     def settle(self, timeout_s: float = 10.0) -> None:
         cf.wait([j[0] for j in self._jobs.values()], timeout=timeout_s)
