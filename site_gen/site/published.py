@@ -187,6 +187,25 @@ class Baselines:
     def baseline_names(self) -> list[str]:
         return sorted({b for t in self.tasks for b in t.get("baselines", {})}, key=_baseline_order)
 
+    @property
+    def gaps(self) -> list[dict]:
+        """Per baseline that some problem lacks: the problems where its measurement failed, with the
+        reason stored (a compilation that outlasted the timeout, memory), and how many are not yet run."""
+        out = []
+        rows = [t for t in self.tasks if not t.get("error")]
+        for name in self.baseline_names:
+            failed = [(t["task"], str(b.get("error")), bool(b.get("retry")))
+                      for t in rows if isinstance(b := (t.get("baselines") or {}).get(name), dict)
+                      and b.get("error")]  # fmt: skip
+            absent = sum(name not in (t.get("baselines") or {}) for t in rows)
+            if failed or absent:
+                parts = [f"{absent} not run yet"] if absent else []
+                if failed:
+                    parts.append(f"{len(failed)} failed")
+                out.append({"baseline": name, "failed": failed, "absent": absent, "of": len(rows),
+                            "summary": "; ".join(parts) + (":" if failed else ".")})  # fmt: skip
+        return out
+
 
 @dataclass
 class Published:
