@@ -60,7 +60,10 @@ def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: 
     data = copy.deepcopy(KB_BASELINES)
     data["tasks"]["level1/23_Softmax"]["baselines"]["cuda-graph"] = {"error": "did not finish within 280 s",
                                                                      "retry": True}  # fmt: skip
-    data["tasks"]["level1/24_LogSoftmax"] = {**data["tasks"]["level1/19_ReLU"], "baselines": {"eager": {"median": 1.0}}}
+    data["tasks"]["level1/24_LogSoftmax"] = {
+        **data["tasks"]["level1/19_ReLU"],
+        "baselines": {"eager": {"median": 1.0}},
+    }
     (b,) = load_published(write(tmp_path / "results", None, data)).baselines
     (gap,) = b.gaps  # eager is measured everywhere: no note for it
     assert gap["baseline"] == "cuda-graph" and gap["of"] == 3 and gap["absent"] == 1
@@ -201,7 +204,10 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     ] == ("llama-3.1-405b")
     kb_page = (built_site.site / "results" / "kernelbench" / "index.html").read_text(encoding="utf-8")
     assert "level1/23_Softmax" in kb_page and "49%" in kb_page and "d" * 12 in kb_page
-    assert "cuda-graph: 1 of 2 problems without a measurement" in kb_page and "<code>level1/23_Softmax</code>: x" in kb_page
+    assert (
+        "cuda-graph: 1 of 2 problems without a measurement" in kb_page
+        and "<code>level1/23_Softmax</code>: x" in kb_page
+    )
 
 
 def test_reasons_show_file_names_not_the_run_machine_folders() -> None:
