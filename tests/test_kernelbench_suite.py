@@ -361,6 +361,40 @@ def test_a_baseline_out_of_memory_beside_other_workers_is_tried_again(tmp_path: 
     assert again["skipped"] == (1 if workers > 1 else 2)
 
 
+def test_a_merge_records_the_others_failures_only_where_nothing_is_known(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """A failure flagged for retry in the other file fills a gap (the site then says why the baseline is
+    missing, and the next run measures it again) but never replaces a reading or a failure of our own."""
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR})
+    kw = dict(device="cpu", timing=TIMING, timeout_s=120, log=lambda s: None)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    run_suite(root, [1], a, baselines=("eager",), tasks=["level1/1_matmul"], **kw)
+    run_suite(root, [1], b, baselines=("eager",), **kw)
+    other = json.loads(b.read_text())
+    lost = {"error": "the measurement did not finish within 280 s", "retry": True}
+    other["tasks"]["level1/2_linear"]["baselines"]["eager"] = dict(lost)
+    # A problem lost whole in their run (a fresh file keeps no baselines for it): the failure of each
+    # baseline their run asked for.
+    other["settings"]["baselines"] = ["eager", "max-autotune"]
+    matmul = other["tasks"]["level1/1_matmul"]
+    other["tasks"]["level1/1_matmul"] = {k: matmul[k] for k in ("level", "file", "problem_sha256", "date")}
+    other["tasks"]["level1/1_matmul"]["error"] = "the worker crashed"
+    b.write_text(json.dumps(other))
+    first = _tasks(a)["level1/1_matmul"]["baselines"]["eager"]
+    r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
+    assert r.returncode == 0 and "'added': 0, 'kept': 0, 'to_retry': 2" in r.stdout
+    tasks = _tasks(a)
+    assert tasks["level1/1_matmul"]["baselines"]["eager"] == first
+    assert tasks["level1/1_matmul"]["baselines"]["max-autotune"] == {
+        "error": "the worker crashed",
+        "retry": True,
+    }
+    assert tasks["level1/2_linear"]["baselines"]["eager"] == lost
+    # The next run measures the failure again (it resumes over what is flagged for retry).
+    run_suite(root, [1], a, baselines=("eager",), **kw)
+    assert _tasks(a)["level1/2_linear"]["baselines"]["eager"].get("median", 0) > 0
+
+
 def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     """Two files from separate runs combine: what the first lacks is taken with its run's provenance,
@@ -372,7 +406,7 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     run_suite(root, [1], b, baselines=("eager", "cuda-graph"), **kw)
     first = _tasks(a)["level1/1_matmul"]["baselines"]["eager"]
     r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
-    assert r.returncode == 0 and "'added': 3, 'kept': 1" in r.stdout
+    assert r.returncode == 0 and "'added': 3, 'kept': 1, 'to_retry': 0" in r.stdout
     data = json.loads(a.read_text())
     matmul, linear = data["tasks"]["level1/1_matmul"], data["tasks"]["level1/2_linear"]
     assert matmul["baselines"]["eager"] == first  # the first reading, not the other file's

@@ -107,7 +107,8 @@ def merge(into: Path, other: Path) -> dict[str, int]:
     """Fold the measurements of `other` (another run of the same suite, e.g. on another machine of the same
     GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
     with its run's settings and provenance; a baseline `into` already measured stays (the first reading
-    is kept, never averaged). Tasks whose problem source differs are left out and counted. Refused when
+    is kept, never averaged). A failure flagged `retry` in `other` is taken only where `into` has nothing
+    for that baseline (counted as `to_retry`; the next run measures it again). Tasks whose problem source differs are left out and counted. Refused when
     the files come from different GPU models or KernelBench commits."""
     data, add = load_results(into), load_results(other)
     if data is None:
@@ -124,20 +125,29 @@ def merge(into: Path, other: Path) -> dict[str, int]:
         )
     runs = data.setdefault("runs", [])
     remap: dict[int, int] = {}
-    counts = {"added": 0, "kept": 0, "different_source": 0}
+    counts = {"added": 0, "kept": 0, "to_retry": 0, "different_source": 0}
     for key, theirs in add["tasks"].items():
         ours = data["tasks"].get(key)
         if ours is not None and ours.get("problem_sha256") != theirs.get("problem_sha256"):
             counts["different_source"] += 1
             continue
         have = (ours or {}).get("baselines") or {}
+        theirs_b = theirs.get("baselines") or {}
+        if theirs.get("error") and not theirs_b and ours is not None and not ours.get("error"):
+            # Their whole problem was lost (a crash, the timeout): the failure of each baseline it asked for.
+            asked = (add.get("settings") or {}).get("baselines") or []
+            theirs_b = {k: {"error": theirs["error"], "retry": True} for k in asked}
         taken = {}
-        for name, b in (theirs.get("baselines") or {}).items():
-            if b.get("retry"):  # their own loss, measured again by a later run: nothing to take
-                continue
-            if name in have and not have[name].get("retry"):
+        for name, b in theirs_b.items():
+            if b.get("retry"):  # their loss (a timeout, memory), measured again by the next run: taken only
+                if name in have:  # where ours has nothing, so the file says it was tried and how it failed
+                    continue
+                counts["to_retry"] += 1
+            elif name in have and not have[name].get("retry"):
                 counts["kept"] += 1
                 continue
+            else:
+                counts["added"] += 1
             if "run" in b:
                 src = b["run"]
                 if src not in remap:
@@ -145,7 +155,6 @@ def merge(into: Path, other: Path) -> dict[str, int]:
                     remap[src] = len(runs) - 1
                 b = {**b, "run": remap[src]}
             taken[name] = b
-            counts["added"] += 1
         if not taken:
             continue
         base = ours if ours is not None and not ours.get("error") else {**theirs, "baselines": {}}
