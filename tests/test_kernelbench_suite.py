@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_run import repro_in_process
 
-from repro.published.kernelbench import discover, run_suite
+from repro.published.kernelbench import discover, gpu_lock, run_suite, warm_compile
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
 
 MATMUL = """import torch
@@ -442,3 +442,38 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     assert r.returncode == 2 and "none.json: no such results file" in r.stderr
     r = repro_in_process(capsys, "kernelbench", "--out", str(a))
     assert r.returncode == 2 and "--root: give the KernelBench checkout" in r.stderr
+
+
+RECORDS_ENV = LINEAR.replace(
+    "import torch\n",
+    "import json, os, pathlib, torch\n"
+    "pathlib.Path(__file__).with_suffix('.env').write_text(json.dumps("
+    "{k: os.environ.get(k) for k in ('TORCHINDUCTOR_CACHE_DIR', 'TRITON_CACHE_DIR')}))\n",
+    1,
+)
+FAST = {"backend": "eager"}  # dynamo only: the same child, lock and folders, without inductor's C++ build
+
+
+def test_warm_compile_builds_in_a_child_with_its_own_inductor_cache(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """max-autotune's compile done first beside other workers: a child process under the shared lock, with
+    an inductor cache of its own (removed after) and the worker's Triton cache; failures are reported,
+    never raised."""
+    problem = tmp_path / "1_linear.py"
+    problem.write_text(RECORDS_ENV)
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "triton"))
+    lock = str(tmp_path / "gpu.lock")
+    warm = warm_compile(problem, "cpu", 42, lock, FAST, 240)
+    assert warm["status"] == "ok" and warm["ms"] > 0, warm
+    env = json.loads(problem.with_suffix(".env").read_text())
+    assert env["TRITON_CACHE_DIR"] == str(tmp_path / "triton")  # shared with the worker
+    own = Path(env["TORCHINDUCTOR_CACHE_DIR"])
+    assert own.name == "inductor" and "kernelatlas-warm-" in own.parent.name and not own.parent.exists()
+    # It waits its turn: with the lock held alone (a timing), the child cannot start and is given up.
+    with gpu_lock(lock):
+        held = warm_compile(problem, "cpu", 42, lock, FAST, 3)
+    assert held["status"] == "did not finish within 3 s", held
+    # A problem that fails is a status, not an exception.
+    (tmp_path / "2_broken.py").write_text(MATMUL.replace("N = 64", "raise RuntimeError('deliberate')"))
+    bad = warm_compile(tmp_path / "2_broken.py", "cpu", 42, None, FAST, 120)
+    assert bad["status"].startswith("exited with status 1: RuntimeError: deliberate"), bad
