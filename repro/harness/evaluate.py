@@ -62,7 +62,10 @@ from repro.records.provenance import git_commit, provenance, utc_now
 #     On the CPU path a round slower than the timed loop throughout counts at its own calls' median.
 # 12: the worker reads outputs (and compares inputs) with torch function handling off, and before reading a
 #     call's outputs refuses a torch function mode left active or a replaced method it reads them with.
-HARNESS_VERSION = "12"
+# 13: on the CPU path a round's wall time is allowed 15 ms beyond its calls, not 30 (the CPU-time reading,
+#     the smaller on a busy machine, covers the scheduler's delays), which had let a half-time forger of a
+#     5.5 ms kernel through on a quiet machine.
+HARNESS_VERSION = "13"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
