@@ -15,7 +15,13 @@ on, without changing the harness:
   or runs it once at capture and leaves it out of the graph;
 - `timing`: per call, an eager batch (seeding, inputs, a 0.05 ms elementwise kernel, a projection)
   against the same batch as one graph, and the graph of the own work alone, on the parent's wall clock
-  and in device time.
+  and in device time;
+- `suite` (with `--suite`): the same design on this project's tasks with their reference solutions as
+  the candidates: K calls, each drawing its inputs from the device's generator (no seeding inside) and
+  projecting every output on weights drawn next, captured as one graph and replayed after one seed;
+  whether capture works, whether the replay's projections equal those of the task's reference computed
+  eagerly after the same seed (the reference worker's side), and per call the replay less the own work's
+  graph against the candidate's median in the harness's timed loop: the slack a device-paced rule needs.
 
 Writes JSON with provenance (default repro/results/bench/graphprobe-<device>.json). CUDA only.
 """
@@ -221,9 +227,139 @@ def timing(calls: int = 42, numel: int = 8 << 20, rounds: int = 7) -> dict[str, 
     return result
 
 
+def pairs(root: Path = REPO) -> list[tuple[str, Path, Path]]:
+    """(key, task, reference solution) for every task of the suite that has a solution."""
+    out = []
+    for task in sorted((root / "repro" / "tasks").glob("level*/*.py")):
+        solution = root / "repro" / "solutions" / task.parent.name / task.name
+        if solution.is_file():
+            out.append((f"{task.parent.name}/{task.stem}", task, solution))
+    return out
+
+
+def _round(
+    problem: Any, shape: dict[str, Any], fn: Callable[..., Any], calls: int, device: str = "cuda"
+) -> Any:
+    """K calls as a graph-paced batch would make them: inputs drawn from the device's generator as it
+    stands, the call, one projection per output on weights drawn right after (logical order)."""
+    import torch
+
+    from repro.harness import problem as prob
+
+    dots = []
+    for _ in range(calls):
+        with torch.device(device):
+            inputs = list(problem.get_inputs(**shape))
+        for o in prob.flatten_outputs(fn(*inputs)):
+            flat = o.reshape(-1).float()
+            dots.append(torch.dot(flat, torch.randn(flat.numel(), device=flat.device)))
+    return torch.stack(dots)
+
+
+def suite_task(task: Path, solution: Path, calls: int = 42, rounds: int = 5) -> dict[str, Any]:
+    import torch
+
+    from repro.harness import problem as prob
+    from repro.harness import timing as harness_timing
+
+    problem = prob.load_module(task, "kernelatlas_graphprobe_task")
+    shape = prob.shapes_for(problem, "cuda")[0]
+    model = prob.build_model(problem.Model, problem, shape, 42, "cuda")
+    cand_mod = prob.load_module(solution, "kernelatlas_graphprobe_candidate")
+    cand = prob.build_model(cand_mod.ModelNew, problem, shape, 42, "cuda")
+    out: dict[str, Any] = {"calls": calls, "shape": {k: str(v) for k, v in shape.items()}}
+    with torch.no_grad():
+        med = harness_timing.measure(
+            cand, lambda i: prob.make_inputs(problem, shape, prob.timing_seed(7, i), "cuda"), "cuda",
+            warmup=3, min_iters=10, max_iters=50, target_rel_ci=0.01, max_time_s=2.0,
+        )  # fmt: skip
+        out["median_ms"] = med.summary()["median"]
+        sample = prob.flatten_outputs(model(*prob.make_inputs(problem, shape, 1, "cuda")))
+        fixed = [t.clone() for t in sample]
+        try:
+            graph, static = _capture(lambda: _round(problem, shape, cand, calls))
+        except Exception as exc:  # what capture says is the finding
+            torch.cuda.synchronize()
+            out["captured"] = False
+            out["error"] = f"{type(exc).__name__}: {exc}"[:400]
+            return out
+        own, own_static = _capture(lambda: _round(problem, shape, lambda *a: fixed, calls))
+        out["captured"] = True
+        worst = 0.0
+        for s in (1234, 99):
+            _seed(s)
+            graph.replay()
+            got = static.clone()
+            _seed(s)
+            want = _round(problem, shape, model, calls)
+            worst = max(worst, float(((got - want).abs() / (want.abs() + 1e-6)).max()))
+        out["max_rel_diff_against_eager_reference"] = worst
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+        def timed(run: Callable[[int], None]) -> dict[str, float]:
+            run(0)
+            walls, devs = [], []
+            for r in range(rounds):
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                start.record()
+                run(1000 * (r + 1))
+                end.record()
+                torch.cuda.synchronize()
+                walls.append((time.perf_counter() - t0) * 1e3 / calls)
+                devs.append(start.elapsed_time(end) / calls)
+            return {"wall": min(walls), "device": min(devs)}
+
+        def replay(g: Any, st: Any) -> Callable[[int], None]:
+            def run(s: int) -> None:
+                _seed(s)
+                g.replay()
+                st.cpu()
+
+            return run
+
+        def eager(fn: Callable[..., Any]) -> Callable[[int], None]:
+            def run(s: int) -> None:
+                _seed(s)
+                _round(problem, shape, fn, calls).cpu()
+
+            return run
+
+        t = {"graph": timed(replay(graph, static)), "own_graph": timed(replay(own, own_static)),
+             "eager": timed(eager(cand)), "own_eager": timed(eager(lambda *a: fixed))}  # fmt: skip
+        out["per_call_ms"] = {k: {a: round(b, 4) for a, b in v.items()} for k, v in t.items()}
+        out["graph_less_own_wall_ms"] = t["graph"]["wall"] - t["own_graph"]["device"]
+        out["eager_less_own_wall_ms"] = t["eager"]["wall"] - t["own_eager"]["device"]
+        out["graph_slack_ms"] = out["graph_less_own_wall_ms"] - out["median_ms"]
+    return out
+
+
+def suite(calls: int, only: list[str] | None) -> dict[str, Any]:
+    import torch
+
+    found: dict[str, Any] = {}
+    for key, task, solution in pairs():
+        if only and key not in only and key.split("/")[-1] not in only:
+            continue
+        try:
+            found[key] = suite_task(task, solution, calls)
+        except Exception:  # one task failing is a finding; the others still run
+            torch.cuda.synchronize()
+            found[key] = {"error": traceback.format_exc()[-1200:]}
+        print(f"  {key}: {found[key]}", flush=True)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m repro.bench.graphprobe", description=__doc__.splitlines()[0])
     p.add_argument("--extension", action="store_true", help="also build a load_inline kernel (about 45 s)")
+    p.add_argument(
+        "--suite", action="store_true", help="also the suite's tasks with their reference solutions"
+    )
+    p.add_argument(
+        "--tasks", default="", help="with --suite: comma-separated task keys (e.g. level1/01_gelu)"
+    )
+    p.add_argument("--calls", type=int, default=42, help="with --suite: calls per graph (default 42)")
     p.add_argument(
         "--out", type=Path, default=None, help="JSON (default repro/results/bench/graphprobe-<device>.json)"
     )
@@ -239,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     from repro.records.provenance import provenance
 
     found: dict[str, Any] = {}
-    for name, part in (("rng", rng), ("capture", lambda: capture(args.extension)), ("timing", timing)):
+    parts: list[tuple[str, Callable[[], Any]]] = [("rng", rng), ("capture", lambda: capture(args.extension)),
+                                                  ("timing", timing)]  # fmt: skip
+    if args.suite:
+        only = [t for t in args.tasks.split(",") if t]
+        parts.append(("suite", lambda: suite(args.calls, only)))
+    for name, part in parts:
         try:
             found[name] = part()
         except Exception:  # one part failing is a finding; the others still run
