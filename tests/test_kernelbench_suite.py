@@ -477,3 +477,70 @@ def test_warm_compile_builds_in_a_child_with_its_own_inductor_cache(tmp_path: Pa
     (tmp_path / "2_broken.py").write_text(MATMUL.replace("N = 64", "raise RuntimeError('deliberate')"))
     bad = warm_compile(tmp_path / "2_broken.py", "cpu", 42, None, FAST, 120)
     assert bad["status"].startswith("exited with status 1: RuntimeError: deliberate"), bad
+
+
+# A worker that waits for the device's lock (told to the parent as the real worker does, or not), then
+# measures for real.
+WAITING_WORKER = """
+import json, sys, time
+from pathlib import Path
+from repro.published import kernelbench as kb
+plan = json.loads(Path(sys.argv[1]).read_text())
+out = Path(plan["results"])
+def line(msg):
+    with open(out, "a") as f:
+        f.write(json.dumps(msg) + "\\n")
+for key, path, baselines in plan["problems"]:
+    kb.measure_problem(Path(path), plan["device"], tuple(baselines), plan["timing"], plan["seed"])  # warm-up
+    line({"start": key})
+    for _ in range(3):
+        time.sleep(1.0)
+        if TELL:
+            line({"waited_ms": 1000.0})
+    rec = kb.measure_problem(Path(path), plan["device"], tuple(baselines), plan["timing"], plan["seed"])
+    rec["seconds"] = 3.0
+    line({"done": key, "record": rec})
+"""
+
+
+@pytest.mark.parametrize("tell", [True, False])
+def test_waits_for_the_device_lock_do_not_count_against_the_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   tell: bool) -> None:  # fmt: skip
+    """Three seconds waiting for other workers' turns, against a 2 s timeout: told, the wait extends the
+    problem's allowance and it is measured; untold (a hang), it is stopped at the timeout."""
+    from repro.published import kernelbench as kb
+
+    monkeypatch.setattr(kb, "_WORKER", f"TELL = {tell}\n" + WAITING_WORKER)
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL})
+    out = tmp_path / "out.json"
+    counts = run_suite(root, [1], out, baselines=("eager",), device="cpu", timing=TIMING, timeout_s=2,
+                       log=lambda s: None)  # fmt: skip
+    matmul = _tasks(out)["level1/1_matmul"]
+    if tell:
+        assert counts["measured"] == 1 and matmul["baselines"]["eager"]["median"] > 0, (
+            counts,
+            matmul.get("error"),
+        )
+    else:
+        assert counts["failed"] == 1 and matmul["error"] == "the measurement did not finish within 2 s"
+
+
+def test_a_wait_for_the_lock_is_told_once_it_is_long_enough(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repro.published import kernelbench as kb
+
+    told: list[float] = []
+    monkeypatch.setattr(kb, "_on_wait", told.append)
+    lock = str(tmp_path / "gpu.lock")
+    with gpu_lock(lock):
+        pass  # no wait: nothing told
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from repro.published.kernelbench import gpu_lock\n"
+        "with gpu_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(0.6)"), lock],
+        stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with gpu_lock(lock, shared=True) as waited_ms:
+        pass
+    holder.wait()
+    assert len(told) == 1 and told[0] == waited_ms and waited_ms >= kb.WAIT_REPORTED_MS
