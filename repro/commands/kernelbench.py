@@ -41,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--baselines", default=",".join(BASELINES), help=f"comma-separated subset of {','.join(BASELINES)}"
     )
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda if available")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per problem, not counting its waits for the device (default 600)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds per problem, not counting its waits for the device (default 600)",
+    )
     p.add_argument("--deadline-s", type=float, default=None, help="start no problem after this many seconds")
     p.add_argument("--timing-iters", type=int, default=100, help="most timed iterations (default 100)")
     p.add_argument("--min-timing-iters", type=int, default=20)
