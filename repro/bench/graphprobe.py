@@ -159,6 +159,25 @@ void current(torch::Tensor x) {
     return out
 
 
+def _per_call(run: Callable[[int], None], calls: int, rounds: int) -> tuple[list[float], list[float]]:
+    """`rounds` runs of `run(seed)` (K calls each, a new seed each): per call, the wall time with the final
+    synchronisation and the device time between two events."""
+    import torch
+
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    walls, devs = [], []
+    for r in range(rounds):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        start.record()
+        run(1000 * (r + 1))
+        end.record()
+        torch.cuda.synchronize()
+        walls.append((time.perf_counter() - t0) * 1e3 / calls)
+        devs.append(start.elapsed_time(end) / calls)
+    return walls, devs
+
+
 def timing(calls: int = 42, numel: int = 8 << 20, rounds: int = 7) -> dict[str, Any]:
     import torch
 
@@ -202,16 +221,7 @@ def timing(calls: int = 42, numel: int = 8 << 20, rounds: int = 7) -> dict[str, 
     ):
         for _ in range(2):
             run(0)  # warm
-        walls, devs = [], []
-        for r in range(rounds):
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            start.record()
-            run(1000 * (r + 1))
-            end.record()
-            torch.cuda.synchronize()
-            walls.append((time.perf_counter() - t0) * 1e3 / calls)
-            devs.append(start.elapsed_time(end) / calls)
+        walls, devs = _per_call(run, calls, rounds)
         result[name] = {"wall_ms_per_call": sorted(walls)[rounds // 2], "device_ms_per_call": sorted(devs)[rounds // 2],
                         "wall_ms_per_call_rounds": [round(w, 4) for w in walls]}  # fmt: skip
     a, b = inputs()
@@ -294,20 +304,10 @@ def suite_task(task: Path, solution: Path, calls: int = 42, rounds: int = 5) -> 
             want = _round(problem, shape, model, calls)
             worst = max(worst, float(((got - want).abs() / (want.abs() + 1e-6)).max()))
         out["max_rel_diff_against_eager_reference"] = worst
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
 
         def timed(run: Callable[[int], None]) -> dict[str, float]:
-            run(0)
-            walls, devs = [], []
-            for r in range(rounds):
-                torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                start.record()
-                run(1000 * (r + 1))
-                end.record()
-                torch.cuda.synchronize()
-                walls.append((time.perf_counter() - t0) * 1e3 / calls)
-                devs.append(start.elapsed_time(end) / calls)
+            run(0)  # warm
+            walls, devs = _per_call(run, calls, rounds)
             return {"wall": min(walls), "device": min(devs)}
 
         def replay(g: Any, st: Any) -> Callable[[int], None]:
