@@ -14,13 +14,14 @@ calls only on prepared inputs). Then:
   the rule's fixed allowance per batch): negative refuses this honest kernel;
 - `forged_margin_ms`: the same batch judged against half the median (a half-time forgery of this very
   kernel): positive refuses it.
-Writes JSON with provenance to repro/results/bench/clockbatch-<device>.json. On the CPU, the Triton
-solutions need `TRITON_INTERPRET=1` (and their times mean little there).
+Writes JSON with provenance to repro/results/bench/clockbatch-<device>.json. On the CPU the Triton
+solutions run in Triton's interpreter, as on the harness's CPU path (their times mean little there).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if device == "cpu":
         torch.set_num_threads(1)  # as the harness's workers on the CPU path
+        os.environ.setdefault("TRITON_INTERPRET", "1")  # the Triton solutions, as the CPU path runs them
     rows: list[dict[str, Any]] = []
     for t in tasks:
         rows += study(t, device, args.repeats)
