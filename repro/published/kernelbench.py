@@ -313,10 +313,14 @@ def _worker_main(plan_path: str) -> int:
 
     if device == "cuda":
         torch.cuda.set_device(0)
-        # Fixed before anything compiles, so `warm_compile`'s child builds into the same Triton cache.
-        from torch._inductor.runtime.cache_dir_utils import triton_cache_dir
+        # Fixed before anything compiles, so `warm_compile`'s child builds into the same Triton cache
+        # (where torch does not say where its default is, the child's compile is simply not reused).
+        try:
+            from torch._inductor.runtime.cache_dir_utils import triton_cache_dir
 
-        os.environ.setdefault("TRITON_CACHE_DIR", triton_cache_dir(0))
+            os.environ.setdefault("TRITON_CACHE_DIR", triton_cache_dir(0))
+        except ImportError:
+            pass
     with gpu_lock(plan.get("lock"), shared=True):
         count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
         harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
