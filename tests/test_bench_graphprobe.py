@@ -68,3 +68,13 @@ def test_a_round_is_the_same_sequence_after_the_same_seed() -> None:
             rounds.append(graphprobe._round(problem, shape, model, 3, "cpu"))
     assert rounds[0].shape == (3,) and torch.equal(rounds[0], rounds[1])
     assert not torch.equal(rounds[0], rounds[2])
+
+
+def test_an_unknown_task_is_named_with_the_ones_there_are(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        graphprobe.main(["--suite", "--tasks", "level1/01_gelu,gelu"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--tasks: ['gelu'] not among" in err and "level1/01_gelu" in err
+    assert graphprobe.selected("level1/01_gelu", ["01_gelu"]) and not graphprobe.selected(
+        "level1/01_gelu", ["gelu"]
+    )

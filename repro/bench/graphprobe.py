@@ -334,12 +334,17 @@ def suite_task(task: Path, solution: Path, calls: int = 42, rounds: int = 5) -> 
     return out
 
 
+def selected(key: str, only: list[str]) -> bool:
+    """`--tasks` names a task by its key (level1/01_gelu) or its file's stem (01_gelu)."""
+    return key in only or key.split("/")[-1] in only
+
+
 def suite(calls: int, only: list[str] | None) -> dict[str, Any]:
     import torch
 
     found: dict[str, Any] = {}
     for key, task, solution in pairs():
-        if only and key not in only and key.split("/")[-1] not in only:
+        if only and not selected(key, only):
             continue
         try:
             found[key] = suite_task(task, solution, calls)
@@ -364,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON (default repro/results/bench/graphprobe-<device>.json)"
     )
     args = p.parse_args(argv)
+    only = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in only if not any(selected(key, [t]) for key, _, _ in pairs())]
+    if unknown:
+        p.error(f"--tasks: {unknown} not among the suite's tasks with a solution "
+                f"({', '.join(key for key, _, _ in pairs())})")  # fmt: skip
     import torch
 
     if not torch.cuda.is_available():
@@ -378,7 +388,6 @@ def main(argv: list[str] | None = None) -> int:
     parts: list[tuple[str, Callable[[], Any]]] = [("rng", rng), ("capture", lambda: capture(args.extension)),
                                                   ("timing", timing)]  # fmt: skip
     if args.suite:
-        only = [t for t in args.tasks.split(",") if t]
         parts.append(("suite", lambda: suite(args.calls, only)))
     for name, part in parts:
         try:

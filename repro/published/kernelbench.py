@@ -177,6 +177,15 @@ def gpu_lock(path: str | None, *, shared: bool = False) -> Iterator[float]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _model_and_sample(module: Any, seed: int, device: str) -> tuple[Any, list[Any]]:
+    """A problem's model and the inputs its compiled baselines are first called on (KernelBench's
+    problems take no shape arguments): the worker and `warm_compile`'s child build the same ones."""
+    from repro.harness import problem as prob
+
+    model = prob.build_model(module.Model, module, {}, seed, device)
+    return model, prob.make_inputs(module, {}, prob.trial_seed(seed, 0, 0), device)
+
+
 def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing: dict[str, Any],
                     seed: int = 42, lock: str | None = None,
                     warm_timeout_s: float | None = None) -> dict[str, Any]:  # fmt: skip
@@ -199,8 +208,7 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
     module = prob.load_module(path, "kernelatlas_kb_problem")
     shape: dict[str, Any] = {}
     with gpu_lock(lock, shared=True):
-        model = prob.build_model(module.Model, module, shape, seed, device)
-        sample = prob.make_inputs(module, shape, prob.trial_seed(seed, 0, 0), device)
+        model, sample = _model_and_sample(module, seed, device)
         rec: dict[str, Any] = count_work(model, sample)
         sync()
     rec["baselines"] = {}
@@ -292,8 +300,7 @@ def _warm_main(plan_path: str) -> int:
         torch.cuda.set_device(0)
     module = prob.load_module(Path(plan["path"]), "kernelatlas_kb_problem")
     with gpu_lock(plan["lock"], shared=True):
-        model = prob.build_model(module.Model, module, {}, seed, device)
-        sample = prob.make_inputs(module, {}, prob.trial_seed(seed, 0, 0), device)
+        model, sample = _model_and_sample(module, seed, device)
         with torch.no_grad():
             torch.compile(model, **plan["options"])(*sample)
         if device == "cuda":

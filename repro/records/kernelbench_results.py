@@ -108,8 +108,9 @@ def merge(into: Path, other: Path) -> dict[str, int]:
     GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
     with its run's settings and provenance; a baseline `into` already measured stays (the first reading
     is kept, never averaged). A failure flagged `retry` in `other` is taken only where `into` has nothing
-    for that baseline (counted as `to_retry`; the next run measures it again). Tasks whose problem source differs are left out and counted. Refused when
-    the files come from different GPU models or KernelBench commits."""
+    for that baseline (counted as `to_retry`; the next run measures it again). Tasks whose problem source
+    differs are left out and counted. Refused when the files come from different GPU models or
+    KernelBench commits."""
     data, add = load_results(into), load_results(other)
     if data is None:
         raise SuiteError(f"{into}: no such results file (the --out to merge into)")
