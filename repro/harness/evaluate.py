@@ -65,7 +65,7 @@ from repro.records.provenance import git_commit, provenance, utc_now
 # 13: on the CPU path a round's wall time is allowed 15 ms beyond its calls, not 30 (the CPU-time reading,
 #     the smaller on a busy machine, covers the scheduler's delays), which had let a half-time forger of a
 #     5.5 ms kernel through on a quiet machine.
-HARNESS_VERSION = "13"
+HARNESS_VERSION = "14"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8
@@ -240,6 +240,10 @@ def _compute_bundle(problem_path: Path, settings: EvalSettings, folder: Path, de
                 int.from_bytes(os.urandom(8), "little") >> 1
                 for _ in range(clockcheck.pool_max(settings.device))
             ],
+            # CUDA: one seed per graph round (`graphbatch`), each drawing its calls' inputs in sequence.
+            "graph_seeds": [int.from_bytes(os.urandom(8), "little") >> 1 for _ in range(clockcheck.ROUNDS)]
+            if settings.device == "cuda"
+            else [],
         }
         t0 = time.monotonic()
         plan_path = _plan("reference", job_dir, plan, settings)
@@ -407,7 +411,8 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             except OSError as exc:
                 raise HarnessError(f"cannot hand {d} to the candidate: {exc}") from None
         plan = {"problem": str(problem_copy), "candidate": str(cand_file), "strict_stops": strict_stops,
-                "writable": extra, "build_replay": build_replay or []}  # fmt: skip
+                "writable": extra, "build_replay": build_replay or [],
+                "graph_calls": ((bundle.get("batch") or {}).get("graph") or {}).get("calls")}  # fmt: skip
         plan_path = _plan("candidate", job_dir, plan, settings)
         prov["isolation"] = isolation.describe(worker.uid)
         session = Session(
@@ -688,8 +693,9 @@ def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session
             return EvalResult(failure[0], failure[1], candidate_ms=cand, checks={"parent_clock": clock},
                               **common)  # fmt: skip
         if clock is not None and clock.get("median_raised_to_ms") is not None:
-            # The batch ran slower than the timed loop and agreed with its own calls' times (CPU path):
-            # the report counts at that slower median (`clockcheck.judge_time`).
+            # The batch ran slower than the timed loop and agreed with its own calls' times (CPU path), or
+            # only the host explains it where the worker declined graph rounds (CUDA): the report counts at
+            # that slower time (`clockcheck.judge_time`).
             cand = dict(cand, median=clock["median_raised_to_ms"], timed_loop_median=cand.get("median"))
     baselines = bundle.get("baselines", {})
     speedups = {
@@ -760,10 +766,12 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
     if any("ms" not in r for r in rounds):
         return None, ("rejected", "the parent-clocked batch did not run to its end: the candidate's worker "
                       "left the harness's protocol")  # fmt: skip
+    mode = session.batch_mode
     for r, rnd in enumerate(rounds):
         orders = rnd.get("orders") or [["c"] * len(got) for got in rnd["projections"]]
+        pool = ref["graph"]["pool"] if mode == "graph" else ref["pool"]
         for c, (j, got, order) in enumerate(zip(rnd["pool"], rnd["projections"], orders, strict=True)):
-            terms = ref["pool"][j]
+            terms = pool[j]
             if len(got) != len(terms["p"]):
                 return None, ("incorrect", f"parent-clocked batch, round {r} call {c} (unseen inputs): "
                               f"{len(got)} output(s), expected {len(terms['p'])}")  # fmt: skip
@@ -784,9 +792,10 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
                                   f"rtol={rtol:g}): the output differs from the reference")  # fmt: skip
     calls = len(rounds[0]["pool"])
     v = clockcheck.judge_time([r["ms"] for r in rounds], calls, median_ms, ref, device,
-                              [r.get("cpu_ms") for r in rounds], [r.get("call_ms") for r in rounds])  # fmt: skip
+                              [r.get("cpu_ms") for r in rounds], [r.get("call_ms") for r in rounds],
+                              mode)  # fmt: skip
     cuda = device == "cuda"
-    own = ref["dev_ms"] if cuda else ref["gen_ms"]
+    own = (ref["graph"]["dev_ms"] if mode == "graph" else ref["dev_ms"]) if cuda else ref["gen_ms"]
     clock = {"calls": calls, "rounds_ms": [round(x, 4) for x in v.rounds_ms],
              "rounds_cpu_ms": [None if r.get("cpu_ms") is None else round(r["cpu_ms"], 4) for r in rounds],
              "rounds_per_call_ms": [round(x, 6) for x in v.rounds_per_call_ms],
@@ -801,12 +810,18 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
             "own_device_ms": round(own, 6),
             "own_launch_ms": round(ref["launch_ms"], 6),
             "bound": v.bound,
+            "mode": mode,
+            "graph_declined": session.graph_declined,
         }
     if not v.contradicts:
         return clock, None
     tol = clockcheck.TOLERANCE.get(device, clockcheck.TOLERANCE["cpu"])
     if not cuda:
         why = f"{tol:.0%} over the median"
+    elif v.bound == "graph":
+        why = (f"the device's bound for a round replayed as one CUDA graph: the call up to "
+               f"{clockcheck.GRAPH_TOLERANCE:.0%} or {clockcheck.GRAPH_CALL_SLACK_MS:g} ms over the median, plus "
+               f"{clockcheck.OWN_COST_SHARE:.0%} of the own device time for its error")  # fmt: skip
     elif v.bound == "device":
         why = (f"the device's bound: the call up to {tol:.0%} or {clockcheck.CALL_SLACK_MS:g} ms over the median, "
                f"plus {clockcheck.OWN_COST_SHARE:.0%} of the own "

@@ -86,6 +86,10 @@ class Session:
     # Per round: the pool indices sent, and once they arrive, "ms" on this clock and "projections".
     batch_rounds: list[dict[str, Any]] = field(default_factory=list)
     batch_over: bool = False
+    # How the rounds run (`clockcheck.judge_time`): "graph" (one replay each, `graphbatch`), "eager", or
+    # "fallback" (eager where graph rounds were offered and the worker declined them: `graph_declined`).
+    batch_mode: str = "eager"
+    graph_declined: bool = False
     # The candidate's process (its warden: the worker and whatever it starts are below it), whose CPU time
     # the CPU path's batch also reads.
     pid: int | None = None
@@ -277,18 +281,30 @@ class Session:
             raise ProtocolViolation("a parent-clocked batch asked for out of turn")
         ref = self.batch or {}
         pool, seeds = ref.get("pool") or [], ref.get("seeds") or []
+        graph = ref.get("graph") if self.settings.device == "cuda" else None
+        wants_graph = h.get("graph") is True
+        if r == 0:
+            self.graph_declined = bool(graph) and not wants_graph
+            self.batch_mode = "graph" if graph and wants_graph else "fallback" if graph else "eager"
+        elif wants_graph != (self.batch_mode == "graph"):
+            raise ProtocolViolation("a parent-clocked batch round asked for in another mode than the first")
         median = self.timing_summary(self.settings.device).get("median") or 0.0
         if self.batch_rounds:
             calls = len(self.batch_rounds[0]["pool"])
             last = self.batch_rounds[-1]
             v = clockcheck.judge_time([last["ms"]], calls, median, ref, self.settings.device,
-                                      [last.get("cpu_ms")], [last.get("call_ms")])  # fmt: skip
+                                      [last.get("cpu_ms")], [last.get("call_ms")], self.batch_mode)  # fmt: skip
             again = v.contradicts and r < clockcheck.ROUNDS
+        elif self.batch_mode == "graph" and graph is not None:
+            calls = int(graph["calls"])
+            again = len(graph.get("seeds") or []) > 0
         else:
             calls = (
                 clockcheck.calls_for(median, ref["gen_ms"], len(pool), self.settings.device) if pool else 0
             )
             again = calls > 0
+        if self.batch_mode == "graph" and graph is not None and r >= len(graph["seeds"]):
+            again = False
         if not again:
             self.batch_over = True
             if self.turn is not None:
@@ -305,6 +321,9 @@ class Session:
         self._go_cpu = clockcheck.tree_cpu(self.pid) if self.settings.device != "cuda" else None
         self._hold_switch(True)
         self._go_ns = time.perf_counter_ns()
+        if self.batch_mode == "graph" and graph is not None:
+            ch.send("batch", {"seed": int(graph["seeds"][r]), "calls": calls}, deadline=self.deadline)
+            return
         ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self.deadline)
 
     def _on_batch_done(self, ch: channel.Channel, h: dict[str, Any], payload: bytes) -> None:

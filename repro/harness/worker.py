@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from repro.harness import channel as chan_mod
-from repro.harness import clockcheck, compare, guards, isolation, opcheck, timing
+from repro.harness import clockcheck, compare, graphbatch, guards, isolation, opcheck, timing
 from repro.harness import problem as prob
 
 _perf_counter_ns = time.perf_counter_ns
@@ -312,6 +312,44 @@ def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
         device=job.device,
     )
     job.report["batch"] = {"seeds": used, "pool": pool, **cost}
+    graph_seeds = [int(x) for x in job.plan.get("graph_seeds") or []]
+    if job.device == "cuda" and graph_seeds:
+        try:
+            with torch.no_grad():
+                job.report["batch"]["graph"] = _reference_graph(problem, shape, model, outs, graph_seeds)
+        except Exception as exc:  # the task's own inputs cannot be drawn in a graph: eager rounds only
+            torch.cuda.synchronize()
+            job.report["batch"]["graph_error"] = f"{type(exc).__name__}: {exc}"[:400]
+
+
+def _reference_graph(problem: Any, shape: dict, model: Any, outs: list[torch.Tensor],
+                     seeds: list[int]) -> dict[str, Any]:  # fmt: skip
+    """The graph rounds' pool (`graphbatch`): K calls per round seed in sequence, K sized on the
+    reference's device time (and cut to what POOL_BUDGET_S computes; a round's first calls are the same
+    whatever K), and the own work's device time D of such a round."""
+    inputs = prob.make_inputs(problem, shape, seeds[0], "cuda")
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    model(*inputs)
+    torch.cuda.synchronize()
+    start.record()
+    for _ in range(3):
+        model(*inputs)
+    end.record()
+    torch.cuda.synchronize()
+    call_ms = start.elapsed_time(end) / 3
+    del inputs
+    probe = graphbatch.own_device_ms(problem, shape, outs, graphbatch.K_MIN)
+    calls = graphbatch.calls_for(call_ms, probe)
+    t0 = _perf_counter_ns()
+    pool = graphbatch.reference_round(problem, shape, model, prob.flatten_outputs, seeds[0], calls)
+    took_s = (_perf_counter_ns() - t0) / 1e9
+    if took_s * len(seeds) > graphbatch.POOL_BUDGET_S:
+        calls = max(graphbatch.K_MIN, int(calls * graphbatch.POOL_BUDGET_S / (took_s * len(seeds))))
+        pool = pool[:calls]
+    for seed in seeds[1:]:
+        pool += graphbatch.reference_round(problem, shape, model, prob.flatten_outputs, seed, calls)
+    dev_ms = graphbatch.own_device_ms(problem, shape, outs, calls)
+    return {"seeds": seeds, "calls": calls, "pool": pool, "dev_ms": dev_ms, "ref_call_ms": call_ms}
 
 
 def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, Any]:
@@ -407,12 +445,20 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
     vectors for outputs of the timed loop's sizes are built first, off the parent's clock."""
     ch = job.channel
     assert ch is not None
+    graph = _graph_round(job, problem, shape, fn)
     clockcheck.warm(numels, job.device)
     job.sync()
     r = 0
     while True:
-        ch.send("batch", {"r": r})
+        ch.send("batch", {"r": r, "graph": graph is not None})
         header, _ = ch.expect("batch")
+        if graph is not None and "seed" in header:
+            projections = graph.replay(int(header["seed"]))
+            ch.send("batch_done", {"r": r, "projections": projections, "orders": graph.orders, "call_ms": []})
+            with torch.enable_grad():
+                _check_guards(job, snapshot, f"the parent-clocked batch (graph round {r})")
+            r += 1
+            continue
         seeds = [int(x) for x in header["seeds"]]
         if not seeds:
             return
@@ -434,6 +480,29 @@ def _batch_candidate(job: Job, problem: Any, shape: dict, fn: Any, snapshot: gua
         with torch.enable_grad():
             _check_guards(job, snapshot, f"the parent-clocked batch (round {r})")
         r += 1
+
+
+def _graph_round(job: Job, problem: Any, shape: dict, fn: Any) -> graphbatch.Round | None:
+    """The batch's round captured as one CUDA graph, before any seed is known (`graphbatch`), where the
+    harness offers graph rounds; None where the candidate's calls cannot be captured or a trial replay
+    differs from the same calls run eagerly (the batch then runs eager rounds; the reason is reported)."""
+    calls = job.plan.get("graph_calls")
+    if job.device != "cuda" or type(calls) is not int or calls <= 0:
+        return None
+    why: str | None = None
+    rnd: graphbatch.Round | None = None
+    try:
+        rnd = graphbatch.capture(problem, shape, fn, _flatten_or_reject, calls)
+        why = graphbatch.matches_eager(rnd, problem, shape, fn, _flatten_or_reject,
+                                       int.from_bytes(os.urandom(8), "little") >> 1)  # fmt: skip
+    except Failure:
+        raise
+    except Exception as exc:  # what capture says is the reason; the eager rounds still judge the time
+        why = f"{type(exc).__name__}: {exc}"[:400]
+        with contextlib.suppress(Exception):
+            torch.cuda.synchronize()
+    job.report["batch_graph"] = {"calls": calls, "captured": why is None, "why_not": why}
+    return rnd if why is None else None
 
 
 def _flatten_or_reject(out: Any) -> list[torch.Tensor]:

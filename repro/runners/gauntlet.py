@@ -83,11 +83,18 @@ CASES: tuple[Case, ...] = (
     Case("forges_channel_plausible", T, "taking over the report channel with half its real time",
          "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), problem="problem_scale_add_large.py"),
-    # The same on a kernel of about 0.06 ms on an H200: its batch runs at the host's speed, which the
-    # parent's clock cannot tell from an honest host-bound candidate (harness README, the parent's clock).
+    # The same on a kernel of about 0.06 ms on an H200: an eager batch runs at the host's speed, which the
+    # parent's clock cannot tell from an honest host-bound one; on CUDA the batch is a replayed graph,
+    # paced by the device (`graphbatch`; harness README, the parent's clock).
     Case("forges_channel_short", T, "taking over the report channel with half its real time, on a short kernel",
          "rejected", "clock contradicts the reported time", file="forges_channel.py", honest=True,
-         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"'), known_miss_on="cuda"),
+         replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "run"')),
+    # The same, declining the graph rounds on CUDA (as a kernel that cannot be captured does): the eager
+    # rounds run at the host's speed, and the report is raised to the parent's per-call time.
+    Case("forges_channel_declines_graph", T, "taking over the report channel with half its real time on a "
+         "short kernel, declining the graph-paced batch", "rejected", "clock contradicts the reported time",
+         file="forges_channel.py", honest=True, device="cuda", no_gain=1.1,
+         replace=('FACTOR, BATCH = 0.0, "run"\nGRAPH = True', 'FACTOR, BATCH = 0.5, "run"\nGRAPH = False')),
     Case("forges_batch", T, "taking over the report channel, the parent-clocked batch answered with made-up "
          "projections", "incorrect", "parent-clocked batch", file="forges_channel.py", honest=True,
          replace=('FACTOR, BATCH = 0.0, "run"', 'FACTOR, BATCH = 0.5, "fabricate"')),
