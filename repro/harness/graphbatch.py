@@ -110,7 +110,7 @@ def capture(problem: Any, shape: dict[str, Any], fn: Callable[..., Any], flatten
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
     orders: list[list[str]] = []
-    # thread_local: another thread of the process (none of the harness's launches work) cannot end it
+    # thread_local: CUDA calls made by the process's other threads do not invalidate the capture
     with torch.cuda.graph(graph, capture_error_mode="thread_local"):
         static = round_calls(problem, shape, fn, flatten, calls, orders)
     torch.cuda.synchronize()
