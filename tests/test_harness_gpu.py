@@ -198,4 +198,6 @@ def test_a_call_the_graph_cannot_hold_falls_back() -> None:
             graphbatch.capture(
                 problem, shape, lambda x, y: x * float(y.sum().item()), prob.flatten_outputs, 4
             )
+        graphbatch.reset_generator()  # the failed capture left the generator marked as capturing
+        prob.make_inputs(problem, shape, 3, "cuda")
         torch.cuda.synchronize()

@@ -100,8 +100,10 @@ HOST_SPEED_SPREAD = 2.5
 # less the own work's graph less the timed loop's median was -0.002 ... +0.0093 ms a call for 15 reference solutions of
 # 0.06-0.2 ms, +0.032 ms for a 0.90 ms bf16 GEMM with GELU and +0.163 ms (10.8%) for a 1.50 ms bf16
 # matmul (42 back-to-back calls run at a lower clock than the timed loop's, which pauses between calls).
+# With 2% of D besides (0.0032 ms for that 0.06 ms row sum), 0.0122 ms a call is allowed there; in the
+# harness (8514ecc) the honest 0.06 ms scale-add ran 0.0017 ms a call over its median, 127 calls a round.
 GRAPH_TOLERANCE = 0.15
-GRAPH_CALL_SLACK_MS = 0.012
+GRAPH_CALL_SLACK_MS = 0.009
 # Projections may differ from the reference's by this many standard deviations of the sum of
 # errors within the output tolerance.
 SIGMAS = 6.0

@@ -62,6 +62,14 @@ def _project(out: torch.Tensor, order: str) -> torch.Tensor:
     return torch.stack([p.double() for p in parts]).sum()
 
 
+def reset_generator() -> None:
+    """Give the device's default generator a fresh state after a failed capture: a capture that fails
+    past its start leaves the generator's state marked as capturing, and every later draw outside a
+    graph then fails ("Offset increment outside graph capture"). Every later draw is seeded first."""
+    gen = torch.cuda.default_generators[torch.cuda.current_device()]
+    gen.graphsafe_set_state(torch.Generator(device="cuda").graphsafe_get_state())
+
+
 def round_calls(problem: Any, shape: dict[str, Any], fn: Callable[..., Any], flatten: Callable[[Any], list],
                 calls: int, orders: list[list[str]]) -> torch.Tensor:  # fmt: skip
     """K calls as a graph round makes them (captured, or run eagerly after seeding: the same values):

@@ -319,6 +319,7 @@ def _reference_batch(job: Job, problem: Any, shape: dict, model: Any) -> None:
                 job.report["batch"]["graph"] = _reference_graph(problem, shape, model, outs, graph_seeds)
         except Exception as exc:  # the task's own inputs cannot be drawn in a graph: eager rounds only
             torch.cuda.synchronize()
+            graphbatch.reset_generator()
             job.report["batch"]["graph_error"] = f"{type(exc).__name__}: {exc}"[:400]
 
 
@@ -501,6 +502,7 @@ def _graph_round(job: Job, problem: Any, shape: dict, fn: Any) -> graphbatch.Rou
         why = f"{type(exc).__name__}: {exc}"[:400]
         with contextlib.suppress(Exception):
             torch.cuda.synchronize()
+        graphbatch.reset_generator()
     job.report["batch_graph"] = {"calls": calls, "captured": why is None, "why_not": why}
     return rnd if why is None else None
 
