@@ -149,3 +149,12 @@ def test_without_a_graph_pool_or_off_cuda_rounds_are_eager(settings: EvalSetting
         assert "seed" not in header and header["seeds"] and s.batch_mode == "eager" and not s.graph_declined
     finally:
         pipe.close()
+
+
+def test_a_report_raised_after_declining_says_why_and_how_to_fix_it() -> None:
+    from repro.harness.evaluate import _raised_note
+
+    cand = {"median": 0.158, "timed_loop_median": 0.033}
+    fallback = _raised_note(cand, {"mode": "fallback"})
+    assert "0.158" in fallback and "0.033" in fallback and "declined" in fallback and "fix:" in fallback
+    assert "own median" in _raised_note(cand, {"mode": "eager"}) and "declined" not in _raised_note(cand, None)

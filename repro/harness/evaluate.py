@@ -714,12 +714,7 @@ def _judge(problem_path, settings, bundle, phase: str, outcome, session: Session
         f"all outputs match the reference within tolerance ({checks['shapes']} shape(s) x "
         f"{settings.correctness_trials} trials, plus repeat, after-reference and "
         f"{checks['timed_outputs_checked']} timed iterations on unseen inputs)"
-        + (
-            f"; timed at {cand['median']:.4g} ms, its calls' own median in the parent-clocked batch, not the "
-            f"timed loop's {cand['timed_loop_median']:.4g} ms (the batch ran slower, as timed by the parent)"
-            if "timed_loop_median" in cand
-            else ""
-        ),
+        + (_raised_note(cand, clock) if "timed_loop_median" in cand else ""),
         speedup=speedups.get(first) if first else None,
         speedups=speedups,
         baseline=first,
@@ -842,6 +837,18 @@ def _check_batch(session: Session, bundle: dict[str, Any], tols: list[list[float
             "fresh); fix: leave the harness's channel to its worker, which reports its own measurements, and do "
             "not key cached work on input addresses"
     ))  # fmt: skip
+
+
+def _raised_note(cand: dict[str, Any], clock: dict[str, Any] | None) -> str:
+    """Why the report counts at a slower time than the timed loop's median (`clockcheck.judge_time`)."""
+    loop = cand["timed_loop_median"]
+    if (clock or {}).get("mode") == "fallback":
+        return (f"; timed at {cand['median']:.4g} ms, the parent's per-call time for its eager batch, not the "
+                f"timed loop's {loop:.4g} ms: its worker declined the batch replayed as a CUDA graph (a kernel "
+                "that cannot be captured), and only the host's queuing explained the batch's time; fix: launch "
+                "on the current stream and keep forward free of synchronisations to be timed at device speed")  # fmt: skip
+    return (f"; timed at {cand['median']:.4g} ms, its calls' own median in the parent-clocked batch, not the "
+            f"timed loop's {loop:.4g} ms (the batch ran slower, as timed by the parent)")  # fmt: skip
 
 
 def _physical_floor(bundle: dict[str, Any], session: Session, median_ms: float | None) -> str | None:
