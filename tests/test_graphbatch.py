@@ -157,4 +157,6 @@ def test_a_report_raised_after_declining_says_why_and_how_to_fix_it() -> None:
     cand = {"median": 0.158, "timed_loop_median": 0.033}
     fallback = _raised_note(cand, {"mode": "fallback"})
     assert "0.158" in fallback and "0.033" in fallback and "declined" in fallback and "fix:" in fallback
-    assert "own median" in _raised_note(cand, {"mode": "eager"}) and "declined" not in _raised_note(cand, None)
+    assert "own median" in _raised_note(cand, {"mode": "eager"}) and "declined" not in _raised_note(
+        cand, None
+    )

@@ -113,6 +113,7 @@ def test_the_page_shows_each_cell_with_its_reason_and_names_the_broken_file(buil
     assert "b" * 10 in html and "KernelBench eval, NVIDIA H200" in html
     assert "patching &lt;the&gt; timer" in html and "<the>" not in html
     assert "broken-scorecard.json" in html  # named, and the other files still shown
+    assert "</code>- " not in html  # each harness's files on a line of their own, not run together
     assert html.count("<table>") >= 3  # the harness summary and one table per category, not run together
     nav = (built_site.site / "index.html").read_text(encoding="utf-8")
     assert "What each harness catches" in nav or "results/harnesses/" in nav
