@@ -5,13 +5,14 @@ reference's pool) is in tests/test_harness_gpu.py."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 
 import pytest
 
 from repro.harness import clockcheck, graphbatch
 from repro.harness.serve import ProtocolViolation, Session
 from repro.harness.settings import EvalSettings
+from tests.test_clockcheck import Pipe
 
 FIXED = clockcheck.FIXED_MS["cuda"]
 
@@ -76,16 +77,11 @@ def test_rounds_are_sized_on_the_reference_within_bounds() -> None:
 CUDA = EvalSettings(device="cuda", correctness_trials=2, timing_iters=8, min_timing_iters=3, warmup=1)
 
 
-class Pipe:
-    def __init__(self) -> None:
-        from repro.harness import channel
-
-        r, w = os.pipe()
-        self.parent, self.worker = channel.Channel(-1, w), channel.Channel(r, -1)
-
-    def close(self) -> None:
-        os.close(self.parent.wfd)
-        os.close(self.worker.rfd)
+@pytest.fixture
+def pipe() -> Iterator[Pipe]:
+    p = Pipe()
+    yield p
+    p.close()
 
 
 def _session(settings: EvalSettings = CUDA, graph: bool = True) -> Session:
@@ -100,55 +96,45 @@ def _session(settings: EvalSettings = CUDA, graph: bool = True) -> Session:
     return s
 
 
-def test_a_worker_that_asks_for_graph_rounds_gets_one_seed_per_round() -> None:
-    pipe = Pipe()
-    try:
-        s = _session()
-        s._on_batch(pipe.parent, {"r": 0, "graph": True}, b"")
-        header, _ = pipe.worker.expect("batch")
-        assert header == {"seed": 71, "calls": 4} and s.batch_mode == "graph" and not s.graph_declined
-        assert s.batch_rounds[0]["pool"] == [0, 1, 2, 3]
-        s._received_ns = s._go_ns + int(50e6)  # 12.5 ms a call against a reported 0.5 ms: contradicts
-        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 4, "orders": [["c"]] * 4}, b"")
+def test_a_worker_that_asks_for_graph_rounds_gets_one_seed_per_round(pipe: Pipe) -> None:
+    s = _session()
+    s._on_batch(pipe.parent, {"r": 0, "graph": True}, b"")
+    header, _ = pipe.worker.expect("batch")
+    assert header == {"seed": 71, "calls": 4} and s.batch_mode == "graph" and not s.graph_declined
+    assert s.batch_rounds[0]["pool"] == [0, 1, 2, 3]
+    s._received_ns = s._go_ns + int(50e6)  # 12.5 ms a call against a reported 0.5 ms: contradicts
+    s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * 4, "orders": [["c"]] * 4}, b"")
+    s._on_batch(pipe.parent, {"r": 1, "graph": True}, b"")
+    header, _ = pipe.worker.expect("batch")
+    assert header["seed"] == 72 and s.batch_rounds[1]["pool"] == [4, 5, 6, 7]
+    s._received_ns = s._go_ns + int(2.5e6)  # agrees: no third round
+    s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 4, "orders": [["c"]] * 4}, b"")
+    s._on_batch(pipe.parent, {"r": 2, "graph": True}, b"")
+    header, _ = pipe.worker.expect("batch")
+    assert header == {"seeds": []} and s.batch_over
+
+
+def test_declining_is_noted_and_switching_modes_is_a_protocol_violation(pipe: Pipe) -> None:
+    s = _session()
+    s._on_batch(pipe.parent, {"r": 0}, b"")
+    header, _ = pipe.worker.expect("batch")
+    assert "seed" not in header and len(header["seeds"]) >= 1
+    assert s.batch_mode == "fallback" and s.graph_declined
+    n = len(header["seeds"])
+    s._received_ns = s._go_ns + int(n * 50e6)
+    s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * n, "orders": [["c"]] * n}, b"")
+    with pytest.raises(ProtocolViolation, match="another mode"):
         s._on_batch(pipe.parent, {"r": 1, "graph": True}, b"")
-        header, _ = pipe.worker.expect("batch")
-        assert header["seed"] == 72 and s.batch_rounds[1]["pool"] == [4, 5, 6, 7]
-        s._received_ns = s._go_ns + int(2.5e6)  # agrees: no third round
-        s._on_batch_done(pipe.parent, {"r": 1, "projections": [[0.0]] * 4, "orders": [["c"]] * 4}, b"")
-        s._on_batch(pipe.parent, {"r": 2, "graph": True}, b"")
-        header, _ = pipe.worker.expect("batch")
-        assert header == {"seeds": []} and s.batch_over
-    finally:
-        pipe.close()
-
-
-def test_declining_is_noted_and_switching_modes_is_a_protocol_violation() -> None:
-    pipe = Pipe()
-    try:
-        s = _session()
-        s._on_batch(pipe.parent, {"r": 0}, b"")
-        header, _ = pipe.worker.expect("batch")
-        assert "seed" not in header and len(header["seeds"]) >= 1
-        assert s.batch_mode == "fallback" and s.graph_declined
-        n = len(header["seeds"])
-        s._received_ns = s._go_ns + int(n * 50e6)
-        s._on_batch_done(pipe.parent, {"r": 0, "projections": [[0.0]] * n, "orders": [["c"]] * n}, b"")
-        with pytest.raises(ProtocolViolation, match="another mode"):
-            s._on_batch(pipe.parent, {"r": 1, "graph": True}, b"")
-    finally:
-        pipe.close()
 
 
 @pytest.mark.parametrize(("settings", "graph"), [(CUDA, False), (EvalSettings(device="cpu"), True)])
-def test_without_a_graph_pool_or_off_cuda_rounds_are_eager(settings: EvalSettings, graph: bool) -> None:
-    pipe = Pipe()
-    try:
-        s = _session(settings, graph)
-        s._on_batch(pipe.parent, {"r": 0, "graph": True}, b"")
-        header, _ = pipe.worker.expect("batch")
-        assert "seed" not in header and header["seeds"] and s.batch_mode == "eager" and not s.graph_declined
-    finally:
-        pipe.close()
+def test_without_a_graph_pool_or_off_cuda_rounds_are_eager(
+    settings: EvalSettings, graph: bool, pipe: Pipe
+) -> None:
+    s = _session(settings, graph)
+    s._on_batch(pipe.parent, {"r": 0, "graph": True}, b"")
+    header, _ = pipe.worker.expect("batch")
+    assert "seed" not in header and header["seeds"] and s.batch_mode == "eager" and not s.graph_declined
 
 
 def test_a_report_raised_after_declining_says_why_and_how_to_fix_it() -> None:
