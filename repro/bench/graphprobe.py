@@ -1,10 +1,10 @@
-"""`python -m repro.bench.graphprobe`: can the parent-clocked batch be one CUDA graph?
+"""`python -m repro.bench.graphprobe`: what the parent-clocked batch's graph rounds rest on.
 
-The batch's gap on CUDA (harness README, "Limits worth knowing"): when the host queues a short kernel's
-calls more slowly than the device runs them, the parent's clock times the host, and a forged median
-within the host's bound passes. A batch captured as one CUDA graph (inputs drawn inside it, then the
-calls, then the projections) would be paced by the device alone. This measures what that design rests
-on, without changing the harness:
+An eager batch on CUDA has a gap: when the host queues a short kernel's calls more slowly than the
+device runs them, the parent's clock times the host, and a forged median within the host's bound
+passes. The harness therefore replays each round as one CUDA graph (inputs drawn inside it, then the
+calls, then the projections: `repro.harness.graphbatch`, version 14), paced by the device alone. This
+measures, outside the harness, what that design rests on and the slack its rule allows:
 
 - `rng`: random inputs drawn inside a captured graph, replayed after seeding the device's generator,
   equal bit for bit those drawn eagerly after the same seed (the reference could then compute the

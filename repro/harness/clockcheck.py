@@ -17,7 +17,9 @@ two: the CPU time is what a loaded machine's scheduler does not inflate (the wor
 thread there, so it is the work done), the wall time what parallel work does not.
 
 What a forged time gains at most: on the CPU path the tolerance and the fixed allowance over K calls.
-On CUDA the parent subtracts the own work's *device* time, which does not depend on the speed of the
+On CUDA the rounds are replayed CUDA graphs (`graphbatch`: paced by the device, judged by
+`graph_allowance`, no host term); what follows is the rule of the eager rounds, which run on the CPU
+path and, on CUDA, where a candidate's calls cannot be captured. There the parent subtracts the own work's *device* time, which does not depend on the speed of the
 host that queued it, and accepts a batch whose time either the device explains (that device time, a
 small share of it for its error, and the call at most (1 + tolerance) times the reported median) or
 the host explains (queuing the own work on a host up to HOST_SPEED_SPREAD times slower than the
