@@ -154,6 +154,7 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert 'href="../../results/published/#cuda-l1-h100"' in entry
     page = (built_site.site / "results" / "published" / "index.html").read_text(encoding="utf-8")
     assert 'id="cuda-l1-h100"' in page and 'id="cuda-l1-h100-level1-3"' in page
+    assert "Judged at harness version" in page  # which rules judged the rows, beside the current version
     # The row whose extension failed to build is tagged beside its status, and counted apart.
     row3 = page[page.index('id="cuda-l1-h100-level1-3"') :].split("</tr>", 1)[0]
     assert 'class="ka-fallback"' in row3 and "fallback: build failed (binding error in the source)" in row3
@@ -220,3 +221,22 @@ def test_reasons_show_file_names_not_the_run_machine_folders() -> None:
     assert file_names(reason) == "HarnessError: level1_59_219a40fa.py: fix the problem file"
     kept = "see repro/harness/README.md; 1/2 of the time; aten::mm at /"
     assert file_names(kept) == kept
+
+
+def test_rows_judged_at_an_older_harness_are_counted_per_version(tmp_path: Path) -> None:
+    """A ledger judged over several harness versions says how many rows each version judged, and how
+    many were judged before the current harness (whose rules differ); rows without the field count as
+    not recorded."""
+    from repro.records.provenance import HARNESS_VERSION
+
+    ledger = copy.deepcopy(LEDGER)
+    judged = [r for r in ledger["rows"] if r.get("provenance") is not None or r.get("policies")]
+    versions = ["10", HARNESS_VERSION, None]
+    for row, v in zip(judged, versions, strict=False):
+        row.setdefault("provenance", {})["harness_version"] = v
+    (audit,) = load_published(write(tmp_path / "results", ledger, KB_BASELINES), {}).audits
+    assert len(audit.judged_rows) == 3
+    got = dict(audit.harness_versions)
+    assert got.get("10") == 1 and got.get(HARNESS_VERSION) == 1 and got.get("not recorded") == 1
+    assert [v for v, _ in audit.harness_versions][-1] == "not recorded"  # numbers first, oldest first
+    assert audit.judged_before_current == 2

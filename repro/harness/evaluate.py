@@ -41,31 +41,8 @@ from repro.harness import (
 from repro.harness.result import EvalResult
 from repro.harness.serve import Session
 from repro.harness.settings import JUDGING_ONLY, EvalSettings
-from repro.records.provenance import git_commit, provenance, utc_now
+from repro.records.provenance import HARNESS_VERSION, git_commit, provenance, utc_now
 
-# Part of the reference-cache key: bump when baselines would be timed or checked differently.
-# 2: L2 flushed by a read; peaks timed with the harness timer.
-# 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
-# 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
-# 5: those projections chunk by chunk (a bundle of version 4 would not match a candidate's).
-# 6: the batch's cost timed on fresh inputs, as the batch now runs.
-# 7: projections on windows of one base vector (a bundle of version 6 would not match); on the CPU path
-#    the batch's cost counts the smaller of wall and CPU time.
-# 8: one dot per output chunk (float32 accumulation), inputs seeded without torch.manual_seed, and on
-#    CUDA the batch's own device time timed apart (`dev_ms`); a pool of 128 seeds.
-# 9: on the CPU path, workers run one intra-op thread (the batch's cost is timed that way) and the batch's
-#    CPU time is read to the nanosecond, less 10 ms rather than 30; confirming rounds start after a pause.
-# 10: on CUDA the batch's call may exceed its median by 10% or 0.035 ms (25% before), and 2% of the own
-#     device time is allowed for its error (5% before).
-# 11: the batch projects each output in its memory order (channels-last, transposed), so an honest output
-#     laid out so is not copied on the candidate's side; the pool holds the reference's projections in each.
-#     On the CPU path a round slower than the timed loop throughout counts at its own calls' median.
-# 12: the worker reads outputs (and compares inputs) with torch function handling off, and before reading a
-#     call's outputs refuses a torch function mode left active or a replaced method it reads them with.
-# 13: on the CPU path a round's wall time is allowed 15 ms beyond its calls, not 30 (the CPU-time reading,
-#     the smaller on a busy machine, covers the scheduler's delays), which had let a half-time forger of a
-#     5.5 ms kernel through on a quiet machine.
-HARNESS_VERSION = "14"
 # A candidate faster than this fraction of its physical floor (writing its outputs once at the copy
 # bandwidth; the task's FLOPs at the device's highest measured rate) is refused as impossible.
 FLOOR_MARGIN = 0.8

@@ -14,6 +14,36 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# The harness's version: how candidates are judged and timed (part of the reference-cache key; recorded
+# in every result, so that a table can say which rules a number was judged by). Bump when baselines or
+# candidates would be timed or checked differently.
+# 2: L2 flushed by a read; peaks timed with the harness timer.
+# 3: the reference pool for timed-iteration checks; the reference run twice; bundle checksums.
+# 4: the parent-clocked batch's pool (projections of unseen seeds' outputs) and its overhead.
+# 5: those projections chunk by chunk (a bundle of version 4 would not match a candidate's).
+# 6: the batch's cost timed on fresh inputs, as the batch now runs.
+# 7: projections on windows of one base vector (a bundle of version 6 would not match); on the CPU path
+#    the batch's cost counts the smaller of wall and CPU time.
+# 8: one dot per output chunk (float32 accumulation), inputs seeded without torch.manual_seed, and on
+#    CUDA the batch's own device time timed apart (`dev_ms`); a pool of 128 seeds.
+# 9: on the CPU path, workers run one intra-op thread (the batch's cost is timed that way) and the batch's
+#    CPU time is read to the nanosecond, less 10 ms rather than 30; confirming rounds start after a pause.
+# 10: on CUDA the batch's call may exceed its median by 10% or 0.035 ms (25% before), and 2% of the own
+#     device time is allowed for its error (5% before).
+# 11: the batch projects each output in its memory order (channels-last, transposed), so an honest output
+#     laid out so is not copied on the candidate's side; the pool holds the reference's projections in each.
+#     On the CPU path a round slower than the timed loop throughout counts at its own calls' median.
+# 12: the worker reads outputs (and compares inputs) with torch function handling off, and before reading a
+#     call's outputs refuses a torch function mode left active or a replaced method it reads them with.
+# 13: on the CPU path a round's wall time is allowed 15 ms beyond its calls, not 30 (the CPU-time reading,
+#     the smaller on a busy machine, covers the scheduler's delays), which had let a half-time forger of a
+#     5.5 ms kernel through on a quiet machine.
+# 14: on CUDA the parent-clocked batch is one CUDA graph replayed after the round's seed (`graphbatch`),
+#     judged by the device's bound alone; a kernel that cannot be captured runs eager rounds, where a time
+#     only the host's queuing explains is reported at that time. The pool holds graph rounds too.
+HARNESS_VERSION = "14"
+
+
 def utc_now() -> str:
     """The current time in UTC, to the second, as every result file writes it."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

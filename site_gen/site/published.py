@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro.records.provenance import HARNESS_VERSION
 from repro.records.published_ledger import build_record_problem, derived, readings_note, readings_problem
 
 LEDGER_FORMAT = "kernelatlas-published-ledger"
@@ -93,6 +94,23 @@ class Audit:
     def torch_versions(self) -> list[str]:
         """The torch versions the judged kernels were built and measured with."""
         return sorted({str(t) for r in self.judged_rows if (t := (r.get("provenance") or {}).get("torch"))})
+
+    @property
+    def harness_versions(self) -> list[tuple[str, int]]:
+        """(harness version, judged rows judged at it), oldest first: rows of an older version were
+        judged by older rules, which the page says beside the current one."""
+        found = Counter(
+            str((r.get("provenance") or {}).get("harness_version") or "not recorded")
+            for r in self.judged_rows
+        )
+        return sorted(
+            found.items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)
+        )
+
+    @property
+    def judged_before_current(self) -> int:
+        """Judged rows judged at another harness version than the current one."""
+        return sum(n for v, n in self.harness_versions if v != HARNESS_VERSION)
 
     def fallback_tag(self, row: dict, policy: str) -> str | None:
         """The words set beside a row's status where its released kernel did not run: "fallback: build

@@ -20,6 +20,7 @@ from typing import cast
 import jinja2
 from markupsafe import Markup, escape
 
+from repro.records.provenance import HARNESS_VERSION
 from site_gen.kb.load import KnowledgeBase
 from site_gen.kb.model import Entry
 from site_gen.kb.results import stats as results_stats
@@ -462,7 +463,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         page(rel, "reproduced_gpu.md.j2", gpu=gpu, comparisons=reproduced.comparisons(kb, gpu))
         gpu_pages.append((html.escape(gpu.gpu), rel))
     page("results/methodology.md", "methodology.md.j2", reproduced=runs)
-    page("results/published.md", "published.md.j2", published=pub)
+    page("results/published.md", "published.md.j2", published=pub, harness_version=HARNESS_VERSION)
     page("results/kernelbench.md", "kernelbench_baselines.md.j2", published=pub)
     cards = scorecard.load(results_dir)
     page(scorecard.PAGE, "harnesses.md.j2", cards=cards, groups=scorecard.groups(cards))
