@@ -159,7 +159,12 @@ def test_a_round_slowed_by_a_burst_of_load_is_confirmed_by_the_next_before_any_r
     assert len(per_round) >= 2, (clock, d["candidate_ms"])
     assert per_round[0] > clock["allowed_ms"] >= per_round[-1] == clock["per_call_ms"]
     assert clock["rounds_pause_s"][:2] == [0.0, 0.25] and len(clock["rounds_ms"]) == len(per_round)
-    assert clock["median_raised_to_ms"] is None
+    # The burst round never raises the report. On a loaded machine a later round's own calls may run
+    # slower than the timed loop, and that round is then accepted at its own calls' median.
+    raised = clock["median_raised_to_ms"]
+    assert raised is None or any(raised == pytest.approx(x, abs=1e-3) for x in clock["rounds_call_ms"][1:]), (
+        clock
+    )
 
 
 def test_a_batch_slowed_throughout_counts_at_its_own_calls_time_not_refused(settings: EvalSettings) -> None:
