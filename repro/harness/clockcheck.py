@@ -634,8 +634,8 @@ def judge_time(rounds_ms: Sequence[float], calls: int, median_ms: float, cost: M
         verdict = Verdict(
             per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each)
         )
-        by_device = device_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)
-        if mode == "fallback" and not verdict.contradicts and per_call > by_device:
+        if (mode == "fallback" and not verdict.contradicts
+                and per_call > device_allowance(median_ms, cost["dev_ms"], cost["launch_ms"], calls)):  # fmt: skip
             return Verdict(per_call, allowed, list(rounds_ms), calls, bound=bound, rounds_per_call_ms=tuple(each),
                            raised_ms=per_call)  # fmt: skip
         return verdict

@@ -51,15 +51,18 @@ def _inputs(problem: Any, shape: dict[str, Any]) -> list[Any]:
     return [x.to("cuda") if isinstance(x, torch.Tensor) else x for x in inputs]
 
 
+def _dot(flat: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """flat . w as a float64 scalar on the device: one `clockcheck._dot` per chunk, as the eager batch."""
+    zero = torch.zeros((), dtype=torch.float64, device=flat.device)
+    step = clockcheck.CHUNK
+    return sum((clockcheck._dot(flat[s : s + step], w[s : s + step]).double()
+                for s in range(0, flat.numel(), step)), zero)  # fmt: skip
+
+
 def _project(out: torch.Tensor, order: str) -> torch.Tensor:
     """Output `out`'s projection in `order` on weights drawn now, as a float64 scalar on the device."""
     flat = clockcheck._flat(out, order)
-    w = torch.randn(flat.numel(), device=flat.device, dtype=torch.float32)
-    parts = [clockcheck._dot(flat[s : s + clockcheck.CHUNK], w[s : s + clockcheck.CHUNK])
-             for s in range(0, flat.numel(), clockcheck.CHUNK)]  # fmt: skip
-    if not parts:
-        return torch.zeros((), dtype=torch.float64, device=flat.device)
-    return torch.stack([p.double() for p in parts]).sum()
+    return _dot(flat, torch.randn(flat.numel(), device=flat.device, dtype=torch.float32))
 
 
 def reset_generator() -> None:
@@ -171,10 +174,7 @@ def reference_round(problem: Any, shape: dict[str, Any], model: Any, flatten: Ca
                     continue
                 f = clockcheck._flat(out, order)
                 f = f if f.dtype == torch.float64 else f.to(torch.float32)
-                p = sum((clockcheck._dot(f[s : s + clockcheck.CHUNK], w[s : s + clockcheck.CHUNK]).double()
-                         for s in range(0, f.numel(), clockcheck.CHUNK)),
-                        torch.zeros((), dtype=torch.float64, device=flat.device))  # fmt: skip
-                row += [p, (f * w.to(f.dtype)).abs().sum(dtype=torch.float64)]
+                row += [_dot(f, w), (f * w.to(f.dtype)).abs().sum(dtype=torch.float64)]
             vals.append(torch.stack([v.double() for v in row]))
         host = torch.stack(vals).cpu().tolist() if vals else []
         terms: dict[str, list[Any]] = {"n": [float(clockcheck._flat(o).numel()) for o in outs],

@@ -295,16 +295,15 @@ class Session:
             v = clockcheck.judge_time([last["ms"]], calls, median, ref, self.settings.device,
                                       [last.get("cpu_ms")], [last.get("call_ms")], self.batch_mode)  # fmt: skip
             again = v.contradicts and r < clockcheck.ROUNDS
-        elif self.batch_mode == "graph" and graph is not None:
-            calls = int(graph["calls"])
-            again = len(graph.get("seeds") or []) > 0
+        elif graph and self.batch_mode == "graph":
+            calls, again = int(graph["calls"]), True
         else:
             calls = (
                 clockcheck.calls_for(median, ref["gen_ms"], len(pool), self.settings.device) if pool else 0
             )
             again = calls > 0
-        if self.batch_mode == "graph" and graph is not None and r >= len(graph["seeds"]):
-            again = False
+        if graph and self.batch_mode == "graph" and r >= len(graph.get("seeds") or []):
+            again = False  # one round per round seed of the pool
         if not again:
             self.batch_over = True
             if self.turn is not None:
@@ -321,7 +320,7 @@ class Session:
         self._go_cpu = clockcheck.tree_cpu(self.pid) if self.settings.device != "cuda" else None
         self._hold_switch(True)
         self._go_ns = time.perf_counter_ns()
-        if self.batch_mode == "graph" and graph is not None:
+        if graph and self.batch_mode == "graph":
             ch.send("batch", {"seed": int(graph["seeds"][r]), "calls": calls}, deadline=self.deadline)
             return
         ch.send("batch", {"seeds": [int(seeds[j]) for j in picked]}, deadline=self.deadline)

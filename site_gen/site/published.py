@@ -109,7 +109,7 @@ class Audit:
 
     @property
     def judged_before_current(self) -> int:
-        """Judged rows judged at another harness version than the current one."""
+        """Judged rows not judged at the current harness version (another version, or none recorded)."""
         return sum(n for v, n in self.harness_versions if v != HARNESS_VERSION)
 
     def fallback_tag(self, row: dict, policy: str) -> str | None:
