@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_run import repro_in_process
 
-from repro.published.kernelbench import discover, gpu_lock, run_suite, warm_compile
+from repro.published.kernelbench import AutotuneLock, discover, gpu_lock, install_autotune_lock, run_suite
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
 
 MATMUL = """import torch
@@ -444,39 +444,87 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     assert r.returncode == 2 and "--root: give the KernelBench checkout" in r.stderr
 
 
-RECORDS_ENV = LINEAR.replace(
-    "import torch\n",
-    "import json, os, pathlib, torch\n"
-    "pathlib.Path(__file__).with_suffix('.env').write_text(json.dumps("
-    "{k: os.environ.get(k) for k in ('TORCHINDUCTOR_CACHE_DIR', 'TRITON_CACHE_DIR')}))\n",
-    1,
+# A worker elsewhere that holds the device lock shared and, inside it, one autotuning benchmark's turn.
+BENCHMARKING = (
+    "import sys, time; from repro.published.kernelbench import AutotuneLock, gpu_lock\n"
+    "with gpu_lock(sys.argv[1], shared=True), AutotuneLock(sys.argv[1])():\n"
+    "    print('benchmarking', flush=True); time.sleep(0.8)"
 )
-FAST = {"backend": "eager"}  # dynamo only: the same child, lock and folders, without inductor's C++ build
 
 
-def test_warm_compile_builds_in_a_child_with_its_own_inductor_cache(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """max-autotune's compile done first beside other workers: a child process under the shared lock, with
-    an inductor cache of its own (removed after) and the worker's Triton cache; failures are reported,
-    never raised."""
-    problem = tmp_path / "1_linear.py"
-    problem.write_text(RECORDS_ENV)
-    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "triton"))
+def _benchmarking_elsewhere(lock: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", BENCHMARKING, lock], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "benchmarking"
+    return proc
+
+
+def test_autotuning_benchmarks_take_turns_beside_shared_work_and_before_any_timing(tmp_path: Path) -> None:
+    """While another worker's max-autotune benchmarks a candidate: a shared holder (building, compiling)
+    goes on at once, a second benchmark waits its turn, and a timing waits for it to finish."""
     lock = str(tmp_path / "gpu.lock")
-    warm = warm_compile(problem, "cpu", 42, lock, FAST, 240)
-    assert warm["status"] == "ok" and warm["ms"] > 0, warm
-    env = json.loads(problem.with_suffix(".env").read_text())
-    assert env["TRITON_CACHE_DIR"] == str(tmp_path / "triton")  # shared with the worker
-    own = Path(env["TORCHINDUCTOR_CACHE_DIR"])
-    assert own.name == "inductor" and "kernelatlas-warm-" in own.parent.name and not own.parent.exists()
-    # It waits its turn: with the lock held alone (a timing), the child cannot start and is given up.
-    with gpu_lock(lock):
-        held = warm_compile(problem, "cpu", 42, lock, FAST, 3)
-    assert held["status"] == "did not finish within 3 s", held
-    # A problem that fails is a status, not an exception.
-    (tmp_path / "2_broken.py").write_text(MATMUL.replace("N = 64", "raise RuntimeError('deliberate')"))
-    bad = warm_compile(tmp_path / "2_broken.py", "cpu", 42, None, FAST, 120)
-    assert bad["status"].startswith("exited with status 1: RuntimeError: deliberate"), bad
+    other = _benchmarking_elsewhere(lock)
+    with gpu_lock(lock, shared=True) as shared_wait_ms:
+        tuner = AutotuneLock(lock)
+        with tuner():
+            pass
+    other.wait()
+    assert shared_wait_ms < 300, shared_wait_ms
+    assert tuner.waited_ms >= 300 and tuner.stats()["benchmarks"] == 1, tuner.stats()
+    other = _benchmarking_elsewhere(lock)
+    with gpu_lock(lock) as timing_wait_ms:
+        pass
+    other.wait()
+    assert timing_wait_ms >= 300, timing_wait_ms
+
+
+def test_a_benchmark_helper_calling_another_holds_the_turn_once(tmp_path: Path) -> None:
+    synced: list[int] = []
+    tuner = AutotuneLock(str(tmp_path / "gpu.lock"), sync=lambda: synced.append(1))
+    with tuner(), tuner(), tuner():  # a second flock in one process would wait on itself for ever
+        pass
+    assert tuner.stats()["benchmarks"] == 1 and synced == [1], tuner.stats()
+
+
+def _calls_in_turn(tuner: AutotuneLock, fn: object) -> int:
+    before = tuner.benchmarks
+    with pytest.raises(NotImplementedError):
+        fn()  # type: ignore[operator]
+    return tuner.benchmarks - before
+
+
+def test_inductor_benchmarks_are_wrapped_where_torch_has_no_hook(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The fallback for torch without `set_gpu_benchmark_lock_context`: every benchmarker class's GPU
+    benchmark method takes the turn, and installing again replaces the wrappers instead of stacking them."""
+    from torch._inductor import utils as inductor_utils
+    from torch._inductor.runtime import benchmarking as bm
+
+    for cls in [c for c in vars(bm).values() if isinstance(c, type) and issubclass(c, bm.Benchmarker)]:
+        for name in ("benchmark_gpu", "benchmark_gpu_with_cuda_graph"):
+            if name in vars(cls):
+                monkeypatch.setattr(cls, name, vars(cls)[name])  # restored after the test
+    monkeypatch.setattr(inductor_utils, "do_bench_using_profiling", inductor_utils.do_bench_using_profiling)
+    tuner = AutotuneLock(str(tmp_path / "gpu.lock"))
+    assert install_autotune_lock(tuner, use_hook=False) == "wrapped"
+    assert install_autotune_lock(tuner, use_hook=False) == "wrapped"
+    assert _calls_in_turn(tuner, lambda: bm.Benchmarker.benchmark_gpu(bm.benchmarker)) == 1
+    assert getattr(inductor_utils.do_bench_using_profiling, "_kernelatlas_autotune_lock", False)
+
+
+def test_torchs_own_benchmark_hook_is_used_where_it_exists(tmp_path: Path) -> None:
+    from torch._inductor.runtime import benchmarking as bm
+
+    if not hasattr(bm, "set_gpu_benchmark_lock_context"):
+        pytest.skip("this torch has no GPU benchmark lock hook (the wrapped fallback is tested above)")
+    tuner = AutotuneLock(str(tmp_path / "gpu.lock"))
+    previous = bm.set_gpu_benchmark_lock_context(None)
+    try:
+        assert install_autotune_lock(tuner) == "hook"
+        with bm.maybe_gpu_benchmark_lock():
+            assert tuner._local.depth == 1  # inside our turn
+        assert tuner.stats()["benchmarks"] == 1
+    finally:
+        bm.set_gpu_benchmark_lock_context(previous)
 
 
 # A worker that waits for the device's lock (told to the parent as the real worker does, or not), then

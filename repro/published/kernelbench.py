@@ -23,6 +23,7 @@ every problem; a rerun skips problems already measured with the same settings an
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +44,8 @@ from repro.records.provenance import utc_now
 
 BASELINES = ("eager", "cuda-graph", "compile", "max-autotune")
 MAX_AUTOTUNE: dict[str, Any] = {"mode": "max-autotune-no-cudagraphs"}  # torch.compile's options for it
+# How the workers sharing a GPU use it, stored with each run.
+DEVICE_LOCK = "timed regions alone; other device work shared; max-autotune's benchmarks one at a time"
 _PROBLEM = re.compile(r"^(\d+)_.*\.py$")
 
 
@@ -179,23 +183,136 @@ def gpu_lock(path: str | None, *, shared: bool = False) -> Iterator[float]:
 
 def _model_and_sample(module: Any, seed: int, device: str) -> tuple[Any, list[Any]]:
     """A problem's model and the inputs its compiled baselines are first called on (KernelBench's
-    problems take no shape arguments): the worker and `warm_compile`'s child build the same ones."""
+    problems take no shape arguments)."""
     from repro.harness import problem as prob
 
     model = prob.build_model(module.Model, module, {}, seed, device)
     return model, prob.make_inputs(module, {}, prob.trial_seed(seed, 0, 0), device)
 
 
+class AutotuneLock:
+    """Serialises inductor's on-device autotuning benchmarks across the workers sharing a GPU (`flock` on
+    `<device lock>.autotune`), counting them and the time they held or waited for it.
+
+    Why: max-autotune times every candidate kernel on the device. Compiled beside other workers under the
+    device lock's shared side, its host work (tracing, lowering, building kernels: most of a compile)
+    overlaps theirs, while each benchmark runs with no other worker's benchmark and no timed region on
+    the device (a timer needs the lock alone, so it waits for every shared holder). Other workers' untimed
+    device work (building a model, one forward) can still run beside a benchmark; inductor keeps the
+    fastest repetition of each candidate, which such a visit does not lower. Re-entrant: a benchmark
+    helper that calls another holds the lock once."""
+
+    def __init__(self, device_lock: str, sync: Callable[[], None] = lambda: None) -> None:
+        self.path = device_lock + ".autotune"
+        self.sync = sync
+        self.benchmarks = 0
+        self.held_ms = 0.0
+        self.waited_ms = 0.0
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        import fcntl
+
+        t0 = time.perf_counter()
+        with open(self.path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            t1 = time.perf_counter()
+            waited = (t1 - t0) * 1e3
+            self.waited_ms += waited
+            if _on_wait is not None and waited >= WAIT_REPORTED_MS:
+                _on_wait(waited)
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+                self.sync()  # its kernels are done before another worker's benchmark starts
+                self.benchmarks += 1
+                self.held_ms += (time.perf_counter() - t1) * 1e3
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def stats(self) -> dict[str, float]:
+        return {
+            "benchmarks": self.benchmarks,
+            "held_ms": round(self.held_ms, 1),
+            "wait_ms": round(self.waited_ms, 1),
+        }
+
+
+_LOCKED = "_kernelatlas_autotune_lock"
+
+
+def install_autotune_lock(lock: AutotuneLock, *, use_hook: bool = True) -> str | None:
+    """Make every GPU benchmark inductor runs while autotuning take `lock`; returns how ("hook": torch's
+    own `set_gpu_benchmark_lock_context`, newer torch; "wrapped": each benchmarker class's `benchmark_gpu`
+    and `benchmark_gpu_with_cuda_graph` and `do_bench_using_profiling`, where torch has no hook), or None
+    when neither is found (the caller then autotunes holding the device lock alone, as before)."""
+    from torch._inductor.runtime import benchmarking as bm
+
+    if use_hook and hasattr(bm, "set_gpu_benchmark_lock_context"):
+        bm.set_gpu_benchmark_lock_context(lock)
+        return "hook"
+
+    def locked(fn: Callable[..., Any]) -> Callable[..., Any]:
+        inner = getattr(fn, "__wrapped_by_kernelatlas__", fn)  # installed again: replace, never stack
+
+        @functools.wraps(inner)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with lock():
+                return inner(*args, **kwargs)
+
+        setattr(wrapper, _LOCKED, True)
+        wrapper.__wrapped_by_kernelatlas__ = inner  # type: ignore[attr-defined]
+        return wrapper
+
+    wrapped = 0
+    for obj in list(vars(bm).values()):
+        if isinstance(obj, type) and issubclass(obj, bm.Benchmarker):
+            for name in ("benchmark_gpu", "benchmark_gpu_with_cuda_graph"):
+                if name in vars(obj):
+                    setattr(obj, name, locked(vars(obj)[name]))
+                    wrapped += 1
+    from torch._inductor import utils as inductor_utils
+
+    profiling = getattr(inductor_utils, "do_bench_using_profiling", None)
+    if profiling is not None:
+        original = getattr(profiling, "__wrapped_by_kernelatlas__", profiling)
+        replacement = locked(original)
+        for mod in list(sys.modules.values()):  # modules that imported it by name hold their own reference
+            if (mod is not None and getattr(mod, "__name__", "").startswith("torch._inductor")
+                    and getattr(mod, "do_bench_using_profiling", None) in (original, profiling)):  # fmt: skip
+                mod.do_bench_using_profiling = replacement  # type: ignore[attr-defined]
+    return "wrapped" if wrapped else None
+
+
+_autotune: dict[str, tuple[AutotuneLock, str | None]] = {}  # per device lock, installed once a process
+
+
+def _autotune_lock_for(lock: str, sync: Callable[[], None]) -> tuple[AutotuneLock, str | None]:
+    if lock not in _autotune:
+        tuner = AutotuneLock(lock, sync)
+        _autotune[lock] = (tuner, install_autotune_lock(tuner))
+    return _autotune[lock]
+
+
 def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing: dict[str, Any],
-                    seed: int = 42, lock: str | None = None,
-                    warm_timeout_s: float | None = None) -> dict[str, Any]:  # fmt: skip
+                    seed: int = 42, lock: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything the result file holds for one problem (run inside a worker process).
 
-    With `lock`, the timed regions, CUDA-graph capture and max-autotune's autotuning (which times
-    candidates on the device) hold it exclusively; building, counting and default compilation hold it
-    shared and finish their device work before letting go (`gpu_lock`). With `warm_timeout_s` as well,
-    max-autotune is first compiled in a separate process under the shared lock (`warm_compile`), so the
-    exclusive turn finds its kernels already built and mostly times."""
+    With `lock`, the timed regions and CUDA-graph capture hold it exclusively; building, counting and
+    compilation hold it shared and finish their device work before letting go (`gpu_lock`). max-autotune
+    compiles on the shared side too, each of its on-device benchmarks under the `AutotuneLock`, so its
+    exclusive turn only times (where torch offers no way to lock its benchmarks, it compiles inside the
+    exclusive turn)."""
     import torch
 
     from repro.harness import problem as prob
@@ -218,94 +335,56 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
 
     for kind in baselines:
         t0 = time.perf_counter()
-        warm: dict[str, Any] | None = None
+        extra: dict[str, Any] = {}
         try:
             fn: Callable[..., Any] = model
             inputs_for: Callable[..., Any] = fresh
             if kind == "cuda-graph" and device != "cuda":
                 rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
                 continue
-            if kind == "compile":  # compiles beside other workers' device work, never beside a timing
-                fn = torch.compile(model)
-                with gpu_lock(lock, shared=True), torch.no_grad():
+            tuner, how = _autotune_lock_for(lock, sync) if kind == "max-autotune" and lock else (None, None)
+            compile_now = kind == "compile" or (
+                kind == "max-autotune" and (how is not None or device != "cuda")
+            )
+            before = tuner.stats() if tuner else None
+            compile_wait_ms = 0.0
+            if compile_now:  # compiles beside other workers' device work, never beside a timing
+                fn = torch.compile(model, **(MAX_AUTOTUNE if kind == "max-autotune" else {}))
+                with gpu_lock(lock, shared=True) as compile_wait_ms, torch.no_grad():
                     fn(*sample)
                     sync()
-            if kind == "max-autotune" and lock and warm_timeout_s:
-                warm = warm_compile(path, device, seed, lock, MAX_AUTOTUNE, warm_timeout_s)
             with gpu_lock(lock) as waited_ms:
                 t_locked = time.perf_counter()
                 if kind == "cuda-graph":
                     replay, load = _graph_fn(model, sample)
                     fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
-                elif kind == "max-autotune":  # autotuning times candidates on the device: inside the lock
+                elif kind == "max-autotune" and not compile_now:  # autotunes alone: inside the exclusive turn
                     fn = torch.compile(model, **MAX_AUTOTUNE)
                     with torch.no_grad():
                         fn(*sample)
                     sync()
-                setup_ms = (time.perf_counter() - t0) * 1e3 - waited_ms - (warm or {}).get("ms", 0.0)
+                after = tuner.stats() if tuner else None
+                tuned_wait = (after["wait_ms"] - before["wait_ms"]) if after and before else 0.0
+                setup_ms = (time.perf_counter() - t0) * 1e3 - waited_ms - compile_wait_ms - tuned_wait
                 started = time.time()
                 with torch.no_grad():
                     res = harness_timing.measure(fn, inputs_for, device, **timing)
                 timed_at = [round(started, 3), round(time.time(), 3)]
                 held_ms = (time.perf_counter() - t_locked) * 1e3
+            if kind == "max-autotune" and lock:
+                extra["autotune_lock"] = (
+                    {"how": how, **{k: round(after[k] - before[k], 1) for k in after}}
+                    if how and after and before else {"how": "exclusive turn"}
+                )  # fmt: skip
             rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1), "timed_at": timed_at,
                                       "lock_wait_ms": round(waited_ms, 1), "lock_held_ms": round(held_ms, 1),
-                                      **({"warm_compile": warm} if warm else {})}  # fmt: skip
+                                      **extra}  # fmt: skip
         except Exception as exc:  # one baseline failing is recorded, the others still run
             rec["baselines"][kind] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
         finally:
             if kind in ("compile", "max-autotune"):
                 torch._dynamo.reset()
     return rec
-
-
-def warm_compile(path: Path, device: str, seed: int, lock: str | None, options: dict[str, Any],
-                 timeout_s: float) -> dict[str, Any]:  # fmt: skip
-    """Compile `torch.compile(model, **options)` once in a child process holding the device's lock shared,
-    and return {"ms", "status"} ("ok", or why it failed: best effort, never raised).
-
-    Why: max-autotune autotunes on the device, so its first call holds the lock alone, and most of that
-    turn is the host compiling each candidate kernel while the device idles and every other worker
-    waits. The child compiles them beside the other workers; it keeps its own inductor cache (a
-    temporary folder, removed), so none of its decisions, made beside other work, can reach the
-    measurement, and shares only Triton's compiled binaries (`TRITON_CACHE_DIR`, which the worker
-    fixes before any compilation), which the measured compile then loads instead of building."""
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="kernelatlas-warm-", ignore_cleanup_errors=True) as tmp:
-        plan = Path(tmp) / "plan.json"
-        plan.write_text(
-            json.dumps({"path": str(path), "device": device, "seed": seed, "lock": lock, "options": options})
-        )
-        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(Path(tmp) / "inductor")}
-        try:
-            r = subprocess.run([sys.executable, "-c", _WARM, str(plan)], env=env, timeout=timeout_s,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            status = f"did not finish within {timeout_s:g} s"
-        else:
-            tail = r.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-            status = "ok" if r.returncode == 0 else f"exited with status {r.returncode}: {tail[0][:200]}"
-    return {"ms": round((time.perf_counter() - t0) * 1e3, 1), "status": status}
-
-
-def _warm_main(plan_path: str) -> int:
-    """The child of `warm_compile`: build the problem as the worker does and run its compiled model once."""
-    plan = json.loads(Path(plan_path).read_text())
-    import torch
-
-    from repro.harness import problem as prob
-
-    device, seed = plan["device"], plan["seed"]
-    if device == "cuda":
-        torch.cuda.set_device(0)
-    module = prob.load_module(Path(plan["path"]), "kernelatlas_kb_problem")
-    with gpu_lock(plan["lock"], shared=True):
-        model, sample = _model_and_sample(module, seed, device)
-        with torch.no_grad():
-            torch.compile(model, **plan["options"])(*sample)
-        if device == "cuda":
-            torch.cuda.synchronize()
-    return 0
 
 
 def _worker_main(plan_path: str) -> int:
@@ -320,14 +399,6 @@ def _worker_main(plan_path: str) -> int:
 
     if device == "cuda":
         torch.cuda.set_device(0)
-        # Fixed before anything compiles, so `warm_compile`'s child builds into the same Triton cache
-        # (where torch does not say where its default is, the child's compile is simply not reused).
-        try:
-            from torch._inductor.runtime.cache_dir_utils import triton_cache_dir
-
-            os.environ.setdefault("TRITON_CACHE_DIR", triton_cache_dir(0))
-        except ImportError:
-            pass
     with gpu_lock(plan.get("lock"), shared=True):
         count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
         harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
@@ -347,7 +418,7 @@ def _worker_main(plan_path: str) -> int:
         t0 = time.perf_counter()
         try:
             rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
-                                  plan.get("lock"), plan.get("warm_timeout_s"))  # fmt: skip
+                                  plan.get("lock"))  # fmt: skip
         except Exception as exc:
             rec = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
         rec["seconds"] = round(time.perf_counter() - t0, 2)
@@ -405,12 +476,11 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
 
     `workers` processes run at once (spread over `gpus`, one lock per GPU): model building, input
     generation, FLOP counting and `torch.compile`'s compilation overlap one another on the host's cores
-    and the device (sharing the GPU's lock), while a timed region (and max-autotune's on-device
-    autotuning) holds that lock alone, so nothing else runs on its device while it is timed. A problem that
+    and the device (sharing the GPU's lock), while a timed region holds that lock alone, so nothing else
+    runs on its device while it is timed; max-autotune's on-device benchmarks take turns (`AutotuneLock`).
+    A problem that
     crashes or outlasts `timeout_s` (its waits for the lock not counted) is recorded as such and
     its worker replaced; baselines measured earlier for a problem are kept when others are added."""
-    import threading
-
     from repro.harness import peaks as peaks_mod
     from repro.records.provenance import device_name, provenance
 
@@ -434,7 +504,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
     data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
-                                        "device_lock": "timed regions alone; other device work shared",
+                                        "device_lock": DEVICE_LOCK,
                                         "gpus": gpu_list if device == "cuda" else None})  # fmt: skip
     run_index = len(data["runs"]) - 1
     data.update(
@@ -502,8 +572,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             results = work / f"results-{slot}-{n}.jsonl"
             plan = {"device": device, "timing": timing, "seed": seed, "results": str(results),
                     "lock": str(gpu_lock) if workers > 1 else None,
-                    # Several workers on a GPU: max-autotune compiles beside them first (`warm_compile`).
-                    "warm_timeout_s": timeout_s / 2 if workers > 1 and device == "cuda" else None,
                     "problems": [(k, str(p), list(b)) for k, p, b in queue_]}  # fmt: skip
             plan_path = work / f"plan-{slot}.json"
             plan_path.write_text(json.dumps(plan))
@@ -583,7 +651,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
 _WORKER = (
     "import sys; from repro.published.kernelbench import _worker_main; sys.exit(_worker_main(sys.argv[1]))"
 )
-_WARM = "import sys; from repro.published.kernelbench import _warm_main; sys.exit(_warm_main(sys.argv[1]))"
 
 
 def _store(data: dict, key: str, path: Path, rec: dict, settings_hash: str, problem_sha: str,
