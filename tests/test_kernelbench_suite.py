@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_run import repro_in_process
 
-from repro.published.kernelbench import AutotuneLock, discover, gpu_lock, install_autotune_lock, run_suite
+from repro.published.kernelbench import CompileTurns, discover, gpu_lock, install_compile_turns, run_suite
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
 
 MATMUL = """import torch
@@ -444,58 +444,78 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     assert r.returncode == 2 and "--root: give the KernelBench checkout" in r.stderr
 
 
-# A worker elsewhere that holds the device lock shared and, inside it, one autotuning benchmark's turn.
-BENCHMARKING = (
-    "import sys, time; from repro.published.kernelbench import AutotuneLock, gpu_lock\n"
-    "with gpu_lock(sys.argv[1], shared=True), AutotuneLock(sys.argv[1])():\n"
-    "    print('benchmarking', flush=True); time.sleep(0.8)"
+# Another worker's shared stretch of device work (building a model, say), 0.8 s long.
+SHARING = (
+    "import sys, time; from repro.published.kernelbench import gpu_lock\n"
+    "with gpu_lock(sys.argv[1], shared=True):\n"
+    "    print('in', flush=True); time.sleep(0.8)"
 )
 
 
-def _benchmarking_elsewhere(lock: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", BENCHMARKING, lock], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "benchmarking"
+def _sharing_elsewhere(lock: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", SHARING, lock], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "in"
     return proc
 
 
-def test_autotuning_benchmarks_take_turns_beside_shared_work_and_before_any_timing(tmp_path: Path) -> None:
-    """While another worker's max-autotune benchmarks a candidate: a shared holder (building, compiling)
-    goes on at once, a second benchmark waits its turn, and a timing waits for it to finish."""
+def _exclusive_possible(lock: str) -> bool:
+    """Whether another process could take the lock alone now (a timer's turn)."""
+    probe = (
+        "import fcntl, sys\nf = open(sys.argv[1], 'a')\n"
+        "try:\n    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)"
+    )
+    return subprocess.run([sys.executable, "-c", probe, lock]).returncode == 0
+
+
+def test_a_benchmark_inside_a_shared_turn_takes_the_device_alone_and_then_shares_again(
+    tmp_path: Path,
+) -> None:
+    """max-autotune's compile: a benchmark inside the compiled graph's shared turn lets go of it, waits
+    for the other workers' shared work to finish, runs with the device alone, then shares again."""
     lock = str(tmp_path / "gpu.lock")
-    other = _benchmarking_elsewhere(lock)
-    with gpu_lock(lock, shared=True) as shared_wait_ms:
-        tuner = AutotuneLock(lock)
-        with tuner():
-            pass
-    other.wait()
-    assert shared_wait_ms < 300, shared_wait_ms
-    assert tuner.waited_ms >= 300 and tuner.stats()["benchmarks"] == 1, tuner.stats()
-    other = _benchmarking_elsewhere(lock)
-    with gpu_lock(lock) as timing_wait_ms:
+    synced: list[str] = []
+    turns = CompileTurns(lock, sync=lambda: synced.append("sync"))
+    turns.active = True
+    with turns.shared():
+        assert not _exclusive_possible(lock)
+        other = _sharing_elsewhere(lock)  # shares beside our turn at once
+        with turns.benchmark(), turns.benchmark():  # a helper calling another holds the turn once
+            assert other.poll() is not None or other.wait(5) == 0  # it had to finish first
+        assert not _exclusive_possible(lock)  # shared again
+    assert _exclusive_possible(lock)
+    stats = turns.stats()
+    assert stats["benchmarks"] == 1 and stats["shared_turns"] == 1 and stats["wait_ms"] >= 300, stats
+    assert len(synced) >= 3, synced  # before letting go each time: no kernel of ours outlives its turn
+
+
+def test_a_failing_benchmark_still_gives_the_shared_turn_back(tmp_path: Path) -> None:
+    lock = str(tmp_path / "gpu.lock")
+    turns = CompileTurns(lock)
+    turns.active = True
+    with turns.shared():
+        with pytest.raises(RuntimeError), turns.benchmark():
+            raise RuntimeError("a candidate that does not run: inductor catches it and goes on")
+        assert not _exclusive_possible(lock)
+
+
+def test_inactive_turns_take_nothing(tmp_path: Path) -> None:
+    """Outside a max-autotune compile (the default-mode compile holds the lock shared by itself) the
+    hooks do nothing, so they can never wait on this process's own hold."""
+    lock = str(tmp_path / "gpu.lock")
+    turns = CompileTurns(lock)
+    with gpu_lock(lock, shared=True), turns.shared(), turns.benchmark():
         pass
-    other.wait()
-    assert timing_wait_ms >= 300, timing_wait_ms
+    assert turns.stats() == {"benchmarks": 0, "held_ms": 0.0, "wait_ms": 0.0, "shared_turns": 0}
 
 
-def test_a_benchmark_helper_calling_another_holds_the_turn_once(tmp_path: Path) -> None:
-    synced: list[int] = []
-    tuner = AutotuneLock(str(tmp_path / "gpu.lock"), sync=lambda: synced.append(1))
-    with tuner(), tuner(), tuner():  # a second flock in one process would wait on itself for ever
-        pass
-    assert tuner.stats()["benchmarks"] == 1 and synced == [1], tuner.stats()
-
-
-def _calls_in_turn(tuner: AutotuneLock, fn: object) -> int:
-    before = tuner.benchmarks
-    with pytest.raises(NotImplementedError):
-        fn()  # type: ignore[operator]
-    return tuner.benchmarks - before
-
-
-def test_inductor_benchmarks_are_wrapped_where_torch_has_no_hook(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """The fallback for torch without `set_gpu_benchmark_lock_context`: every benchmarker class's GPU
-    benchmark method takes the turn, and installing again replaces the wrappers instead of stacking them."""
+def test_a_compiled_graph_runs_in_a_shared_turn_and_benchmarks_are_wrapped_without_torchs_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pieces hooked in torch itself, on the wrapped path (torch without a benchmark lock hook):
+    a real compiled graph's run takes a shared turn; a benchmarker's GPU method takes the device alone;
+    installing again replaces the wrappers instead of stacking them."""
+    import torch
+    from torch._inductor import output_code, select_algorithm
     from torch._inductor import utils as inductor_utils
     from torch._inductor.runtime import benchmarking as bm
 
@@ -504,25 +524,46 @@ def test_inductor_benchmarks_are_wrapped_where_torch_has_no_hook(tmp_path: Path,
             if name in vars(cls):
                 monkeypatch.setattr(cls, name, vars(cls)[name])  # restored after the test
     monkeypatch.setattr(inductor_utils, "do_bench_using_profiling", inductor_utils.do_bench_using_profiling)
-    tuner = AutotuneLock(str(tmp_path / "gpu.lock"))
-    assert install_autotune_lock(tuner, use_hook=False) == "wrapped"
-    assert install_autotune_lock(tuner, use_hook=False) == "wrapped"
-    assert _calls_in_turn(tuner, lambda: bm.Benchmarker.benchmark_gpu(bm.benchmarker)) == 1
-    assert getattr(inductor_utils.do_bench_using_profiling, "_kernelatlas_autotune_lock", False)
+    monkeypatch.setattr(output_code.CompiledFxGraph, "__call__", output_code.CompiledFxGraph.__call__)
+    selector = select_algorithm.AlgorithmSelectorCache
+    monkeypatch.setattr(selector, "benchmark_example_value", vars(selector)["benchmark_example_value"])
+    lock = str(tmp_path / "gpu.lock")
+    turns = CompileTurns(lock)
+    assert install_compile_turns(turns, use_hook=False) == "wrapped"
+    assert install_compile_turns(turns, use_hook=False) == "wrapped"
+    turns.active = True
+    with pytest.raises(NotImplementedError):
+        bm.Benchmarker.benchmark_gpu(bm.benchmarker)  # the base class's: inside the turn, then raises
+    assert turns.stats()["benchmarks"] == 1
+
+    fn = torch.compile(lambda x: torch.relu(x) * 2)
+    torch._dynamo.reset()
+    try:
+        assert torch.equal(fn(torch.ones(4)), torch.full((4,), 2.0))
+    finally:
+        torch._dynamo.reset()
+    assert turns.stats()["shared_turns"] >= 1, turns.stats()
 
 
-def test_torchs_own_benchmark_hook_is_used_where_it_exists(tmp_path: Path) -> None:
+def test_torchs_own_benchmark_hook_is_used_where_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torch._inductor import output_code, select_algorithm
     from torch._inductor.runtime import benchmarking as bm
 
     if not hasattr(bm, "set_gpu_benchmark_lock_context"):
-        pytest.skip("this torch has no GPU benchmark lock hook (the wrapped fallback is tested above)")
-    tuner = AutotuneLock(str(tmp_path / "gpu.lock"))
+        pytest.skip("this torch has no GPU benchmark lock hook (the wrapped path is tested above)")
+    monkeypatch.setattr(output_code.CompiledFxGraph, "__call__", output_code.CompiledFxGraph.__call__)
+    selector = select_algorithm.AlgorithmSelectorCache
+    monkeypatch.setattr(selector, "benchmark_example_value", vars(selector)["benchmark_example_value"])
+    turns = CompileTurns(str(tmp_path / "gpu.lock"))
     previous = bm.set_gpu_benchmark_lock_context(None)
     try:
-        assert install_autotune_lock(tuner) == "hook"
+        assert install_compile_turns(turns) == "hook"
+        turns.active = True
         with bm.maybe_gpu_benchmark_lock():
-            assert tuner._local.depth == 1  # inside our turn
-        assert tuner.stats()["benchmarks"] == 1
+            assert turns._benchmarking  # inside our turn
+        assert turns.stats()["benchmarks"] == 1
     finally:
         bm.set_gpu_benchmark_lock_context(previous)
 

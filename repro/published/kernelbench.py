@@ -45,7 +45,9 @@ from repro.records.provenance import utc_now
 BASELINES = ("eager", "cuda-graph", "compile", "max-autotune")
 MAX_AUTOTUNE: dict[str, Any] = {"mode": "max-autotune-no-cudagraphs"}  # torch.compile's options for it
 # How the workers sharing a GPU use it, stored with each run.
-DEVICE_LOCK = "timed regions alone; other device work shared; max-autotune's benchmarks one at a time"
+DEVICE_LOCK = (
+    "timed regions alone; other device work shared; max-autotune benchmarks alone, its host work unlocked"
+)
 _PROBLEM = re.compile(r"^(\d+)_.*\.py$")
 
 
@@ -190,118 +192,167 @@ def _model_and_sample(module: Any, seed: int, device: str) -> tuple[Any, list[An
     return model, prob.make_inputs(module, {}, prob.trial_seed(seed, 0, 0), device)
 
 
-class AutotuneLock:
-    """Serialises inductor's on-device autotuning benchmarks across the workers sharing a GPU (`flock` on
-    `<device lock>.autotune`), counting them and the time they held or waited for it.
+class CompileTurns:
+    """A max-autotune compile's share of the device lock: nothing while the host works, the lock shared
+    while the compiled graph runs or autotuning's example inputs are made, and the lock alone for each
+    on-device benchmark (converting a shared hold and taking it back after), with counts and times.
 
-    Why: max-autotune times every candidate kernel on the device. Compiled beside other workers under the
-    device lock's shared side, its host work (tracing, lowering, building kernels: most of a compile)
-    overlaps theirs, while each benchmark runs with no other worker's benchmark and no timed region on
-    the device (a timer needs the lock alone, so it waits for every shared holder). Other workers' untimed
-    device work (building a model, one forward) can still run beside a benchmark; inductor keeps the
-    fastest repetition of each candidate, which such a visit does not lower. Re-entrant: a benchmark
-    helper that calls another holds the lock once."""
+    Why: a compile is minutes of host work (tracing, lowering, building kernels) with a little device
+    work inside. Held shared throughout (as the default-mode compile is), it keeps every timer waiting
+    until it ends, and a timer's turn waits for the longest compile running beside it; held alone (as
+    before), the workers compile one at a time. With `active` off (any other compile), it does nothing."""
 
     def __init__(self, device_lock: str, sync: Callable[[], None] = lambda: None) -> None:
-        self.path = device_lock + ".autotune"
+        self.path = device_lock
         self.sync = sync
+        self.active = False
         self.benchmarks = 0
         self.held_ms = 0.0
         self.waited_ms = 0.0
-        self._local = threading.local()
+        self.shared_turns = 0
+        self._shared: Any = None  # the open lock file while this process holds it shared
+        self._benchmarking = False
 
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        depth = getattr(self._local, "depth", 0)
-        if depth:
-            self._local.depth = depth + 1
-            try:
-                yield
-            finally:
-                self._local.depth = depth
-            return
+    def _take(self, f: Any, mode: int) -> float:
+        """flock `f` through the turnstile (as `gpu_lock`), reporting a long wait; returns it in ms."""
         import fcntl
 
         t0 = time.perf_counter()
+        with open(self.path + ".turn", "a") as turn:
+            fcntl.flock(turn, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(f, mode)
+            finally:
+                fcntl.flock(turn, fcntl.LOCK_UN)
+        waited = (time.perf_counter() - t0) * 1e3
+        if _on_wait is not None and waited >= WAIT_REPORTED_MS:
+            _on_wait(waited)
+        return waited
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        import fcntl
+
+        if not self.active or self._shared is not None or self._benchmarking:
+            yield  # inactive, or already inside a turn of this process
+            return
         with open(self.path, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            t1 = time.perf_counter()
-            waited = (t1 - t0) * 1e3
-            self.waited_ms += waited
-            if _on_wait is not None and waited >= WAIT_REPORTED_MS:
-                _on_wait(waited)
-            self._local.depth = 1
+            self.waited_ms += self._take(f, fcntl.LOCK_SH)
+            self._shared = f
+            self.shared_turns += 1
             try:
                 yield
             finally:
-                self._local.depth = 0
-                self.sync()  # its kernels are done before another worker's benchmark starts
-                self.benchmarks += 1
-                self.held_ms += (time.perf_counter() - t1) * 1e3
+                self.sync()  # its kernels are done before a timer can start
+                self._shared = None
                 fcntl.flock(f, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def benchmark(self) -> Iterator[None]:
+        import fcntl
+
+        if not self.active or self._benchmarking:
+            yield  # inactive, or a benchmark helper called by another
+            return
+        held = self._shared
+        if held is not None:  # converting: let go first, or two holders converting would wait on each other
+            self.sync()
+            fcntl.flock(held, fcntl.LOCK_UN)
+        try:
+            with open(self.path, "a") as f:
+                self.waited_ms += self._take(f, fcntl.LOCK_EX)
+                t1 = time.perf_counter()
+                self._benchmarking = True
+                try:
+                    yield
+                finally:
+                    self._benchmarking = False
+                    self.sync()
+                    self.benchmarks += 1
+                    self.held_ms += (time.perf_counter() - t1) * 1e3
+                    fcntl.flock(f, fcntl.LOCK_UN)
+        finally:  # a failed candidate is caught by inductor, which goes on inside the shared turn
+            if held is not None:
+                self.waited_ms += self._take(held, fcntl.LOCK_SH)
+
     def stats(self) -> dict[str, float]:
-        return {
-            "benchmarks": self.benchmarks,
-            "held_ms": round(self.held_ms, 1),
-            "wait_ms": round(self.waited_ms, 1),
-        }
+        return {"benchmarks": self.benchmarks, "held_ms": round(self.held_ms, 1),
+                "wait_ms": round(self.waited_ms, 1), "shared_turns": self.shared_turns}  # fmt: skip
 
 
-_LOCKED = "_kernelatlas_autotune_lock"
+_WRAPPED = "__wrapped_by_kernelatlas__"
 
 
-def install_autotune_lock(lock: AutotuneLock, *, use_hook: bool = True) -> str | None:
-    """Make every GPU benchmark inductor runs while autotuning take `lock`; returns how ("hook": torch's
-    own `set_gpu_benchmark_lock_context`, newer torch; "wrapped": each benchmarker class's `benchmark_gpu`
-    and `benchmark_gpu_with_cuda_graph` and `do_bench_using_profiling`, where torch has no hook), or None
-    when neither is found (the caller then autotunes holding the device lock alone, as before)."""
+def _wrap(owner: Any, name: str, context: Callable[[], Any], *, static: bool = False) -> bool:
+    """Replace `owner.name` by a function that runs the original inside `context()`; installing again
+    replaces the wrapper instead of stacking a second one. False where `owner` has no such attribute."""
+    raw = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if raw is None:
+        return False
+    fn = raw.__func__ if isinstance(raw, staticmethod) else raw
+    inner = getattr(fn, _WRAPPED, fn)
+
+    @functools.wraps(inner)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with context():
+            return inner(*args, **kwargs)
+
+    setattr(wrapper, _WRAPPED, inner)
+    setattr(owner, name, staticmethod(wrapper) if static or isinstance(raw, staticmethod) else wrapper)
+    return True
+
+
+def install_compile_turns(turns: CompileTurns, *, use_hook: bool = True) -> str | None:
+    """Route inductor's device work during a compile through `turns`: every GPU benchmark (torch's own
+    `set_gpu_benchmark_lock_context` where it has one, "hook"; else each benchmarker class's
+    `benchmark_gpu` and `benchmark_gpu_with_cuda_graph` and `do_bench_using_profiling`, "wrapped") takes
+    the device alone; a compiled graph's run and autotuning's example inputs take it shared. Returns None
+    where torch lacks the pieces: the caller then compiles holding the device lock, as before."""
+    from torch._inductor import output_code, select_algorithm
+    from torch._inductor import utils as inductor_utils
     from torch._inductor.runtime import benchmarking as bm
 
+    graph = getattr(output_code, "CompiledFxGraph", None)
+    selector = getattr(select_algorithm, "AlgorithmSelectorCache", None)
+    if graph is None or selector is None or "__call__" not in vars(graph):
+        return None
     if use_hook and hasattr(bm, "set_gpu_benchmark_lock_context"):
-        bm.set_gpu_benchmark_lock_context(lock)
-        return "hook"
-
-    def locked(fn: Callable[..., Any]) -> Callable[..., Any]:
-        inner = getattr(fn, "__wrapped_by_kernelatlas__", fn)  # installed again: replace, never stack
-
-        @functools.wraps(inner)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock():
-                return inner(*args, **kwargs)
-
-        setattr(wrapper, _LOCKED, True)
-        wrapper.__wrapped_by_kernelatlas__ = inner  # type: ignore[attr-defined]
-        return wrapper
-
-    wrapped = 0
-    for obj in list(vars(bm).values()):
-        if isinstance(obj, type) and issubclass(obj, bm.Benchmarker):
-            for name in ("benchmark_gpu", "benchmark_gpu_with_cuda_graph"):
-                if name in vars(obj):
-                    setattr(obj, name, locked(vars(obj)[name]))
-                    wrapped += 1
-    from torch._inductor import utils as inductor_utils
-
-    profiling = getattr(inductor_utils, "do_bench_using_profiling", None)
-    if profiling is not None:
-        original = getattr(profiling, "__wrapped_by_kernelatlas__", profiling)
-        replacement = locked(original)
-        for mod in list(sys.modules.values()):  # modules that imported it by name hold their own reference
-            if (mod is not None and getattr(mod, "__name__", "").startswith("torch._inductor")
-                    and getattr(mod, "do_bench_using_profiling", None) in (original, profiling)):  # fmt: skip
-                mod.do_bench_using_profiling = replacement  # type: ignore[attr-defined]
-    return "wrapped" if wrapped else None
+        bm.set_gpu_benchmark_lock_context(turns.benchmark)
+        how = "hook"
+    else:
+        wrapped = [
+            _wrap(cls, name, turns.benchmark)
+            for cls in list(vars(bm).values())
+            if isinstance(cls, type) and issubclass(cls, bm.Benchmarker)
+            for name in ("benchmark_gpu", "benchmark_gpu_with_cuda_graph")
+            if name in vars(cls)
+        ]
+        if not any(wrapped):
+            return None
+        profiling = getattr(inductor_utils, "do_bench_using_profiling", None)
+        if profiling is not None:
+            original = getattr(profiling, _WRAPPED, profiling)
+            for mod in list(
+                sys.modules.values()
+            ):  # modules that imported it by name hold their own reference
+                if getattr(mod, "__name__", "").startswith("torch._inductor") and getattr(
+                    mod, "do_bench_using_profiling", None
+                ) in (original, profiling):
+                    _wrap(mod, "do_bench_using_profiling", turns.benchmark)
+        how = "wrapped"
+    _wrap(graph, "__call__", turns.shared)
+    _wrap(selector, "benchmark_example_value", turns.shared)
+    return how
 
 
-_autotune: dict[str, tuple[AutotuneLock, str | None]] = {}  # per device lock, installed once a process
+_turns: dict[str, tuple[CompileTurns, str | None]] = {}  # per device lock, installed once a process
 
 
-def _autotune_lock_for(lock: str, sync: Callable[[], None]) -> tuple[AutotuneLock, str | None]:
-    if lock not in _autotune:
-        tuner = AutotuneLock(lock, sync)
-        _autotune[lock] = (tuner, install_autotune_lock(tuner))
-    return _autotune[lock]
+def _compile_turns_for(lock: str, sync: Callable[[], None]) -> tuple[CompileTurns, str | None]:
+    if lock not in _turns:
+        turns = CompileTurns(lock, sync)
+        _turns[lock] = (turns, install_compile_turns(turns))
+    return _turns[lock]
 
 
 def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing: dict[str, Any],
@@ -309,10 +360,9 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
     """Everything the result file holds for one problem (run inside a worker process).
 
     With `lock`, the timed regions and CUDA-graph capture hold it exclusively; building, counting and
-    compilation hold it shared and finish their device work before letting go (`gpu_lock`). max-autotune
-    compiles on the shared side too, each of its on-device benchmarks under the `AutotuneLock`, so its
-    exclusive turn only times (where torch offers no way to lock its benchmarks, it compiles inside the
-    exclusive turn)."""
+    default-mode compilation hold it shared and finish their device work before letting go (`gpu_lock`).
+    max-autotune compiles taking the lock piece by piece (`CompileTurns`), so its exclusive turn only
+    times (where torch lacks the pieces to hook, it compiles inside the exclusive turn, as before)."""
     import torch
 
     from repro.harness import problem as prob
@@ -342,28 +392,36 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
             if kind == "cuda-graph" and device != "cuda":
                 rec["baselines"][kind] = {"error": "CUDA graphs need a GPU"}
                 continue
-            tuner, how = _autotune_lock_for(lock, sync) if kind == "max-autotune" and lock else (None, None)
-            compile_now = kind == "compile" or (
-                kind == "max-autotune" and (how is not None or device != "cuda")
-            )
-            before = tuner.stats() if tuner else None
+            turns, how = _compile_turns_for(lock, sync) if kind == "max-autotune" and lock else (None, None)
+            before = turns.stats() if turns else None
             compile_wait_ms = 0.0
-            if compile_now:  # compiles beside other workers' device work, never beside a timing
-                fn = torch.compile(model, **(MAX_AUTOTUNE if kind == "max-autotune" else {}))
+            if kind == "compile":  # compiles beside other workers' device work, never beside a timing
+                fn = torch.compile(model)
                 with gpu_lock(lock, shared=True) as compile_wait_ms, torch.no_grad():
                     fn(*sample)
                     sync()
+            elif (
+                kind == "max-autotune" and turns and how
+            ):  # the host's work beside anything, the device's in turns
+                fn = torch.compile(model, **MAX_AUTOTUNE)
+                turns.active = True
+                try:
+                    with torch.no_grad():
+                        fn(*sample)
+                    sync()
+                finally:
+                    turns.active = False
             with gpu_lock(lock) as waited_ms:
                 t_locked = time.perf_counter()
                 if kind == "cuda-graph":
                     replay, load = _graph_fn(model, sample)
                     fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
-                elif kind == "max-autotune" and not compile_now:  # autotunes alone: inside the exclusive turn
+                elif kind == "max-autotune" and fn is model:  # autotunes alone: inside the exclusive turn
                     fn = torch.compile(model, **MAX_AUTOTUNE)
                     with torch.no_grad():
                         fn(*sample)
                     sync()
-                after = tuner.stats() if tuner else None
+                after = turns.stats() if turns else None
                 tuned_wait = (after["wait_ms"] - before["wait_ms"]) if after and before else 0.0
                 setup_ms = (time.perf_counter() - t0) * 1e3 - waited_ms - compile_wait_ms - tuned_wait
                 started = time.time()
@@ -372,9 +430,9 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
                 timed_at = [round(started, 3), round(time.time(), 3)]
                 held_ms = (time.perf_counter() - t_locked) * 1e3
             if kind == "max-autotune" and lock:
-                extra["autotune_lock"] = (
+                extra["device_turns"] = (
                     {"how": how, **{k: round(after[k] - before[k], 1) for k in after}}
-                    if how and after and before else {"how": "exclusive turn"}
+                    if how and after and before else {"how": "compiled inside the exclusive turn"}
                 )  # fmt: skip
             rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1), "timed_at": timed_at,
                                       "lock_wait_ms": round(waited_ms, 1), "lock_held_ms": round(held_ms, 1),
@@ -477,7 +535,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     `workers` processes run at once (spread over `gpus`, one lock per GPU): model building, input
     generation, FLOP counting and `torch.compile`'s compilation overlap one another on the host's cores
     and the device (sharing the GPU's lock), while a timed region holds that lock alone, so nothing else
-    runs on its device while it is timed; max-autotune's on-device benchmarks take turns (`AutotuneLock`).
+    runs on its device while it is timed; max-autotune's compile takes the lock piece by piece (`CompileTurns`).
     A problem that
     crashes or outlasts `timeout_s` (its waits for the lock not counted) is recorded as such and
     its worker replaced; baselines measured earlier for a problem are kept when others are added."""
