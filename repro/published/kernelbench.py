@@ -23,12 +23,14 @@ every problem; a rerun skips problems already measured with the same settings an
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import functools
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -449,6 +451,9 @@ def _worker_main(plan_path: str) -> int:
     """Measure the plan's problems in order, appending one JSON line per problem to its results file."""
     plan = json.loads(Path(plan_path).read_text())
     device = plan["device"]
+    # `kill -USR1 <worker>` writes every thread's stack to the worker's log (kept beside the plan):
+    # where a problem that runs for minutes spends them.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Warm up first (imports, the FLOP counter's and the timer's first use: seconds on a busy host), so a
     # problem's timeout covers the problem, not the start-up of its process.
     import torch
