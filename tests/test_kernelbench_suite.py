@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from cli_run import repro_in_process
 
-from repro.published.kernelbench import CompileTurns, discover, gpu_lock, install_compile_turns, run_suite
+from repro.published.kernelbench import (
+    CompileTurns,
+    compile_threads,
+    discover,
+    gpu_lock,
+    install_compile_turns,
+    run_suite,
+)
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
 
 MATMUL = """import torch
@@ -496,6 +505,59 @@ def test_a_failing_benchmark_still_gives_the_shared_turn_back(tmp_path: Path) ->
         with pytest.raises(RuntimeError), turns.benchmark():
             raise RuntimeError("a candidate that does not run: inductor catches it and goes on")
         assert not _exclusive_possible(lock)
+
+
+def _a_build_inside_the_turn() -> None:
+    time.sleep(0.6)  # a kernel built inside a benchmark's turn: every other worker waits for it
+
+
+def test_a_slow_turn_is_recorded_with_the_stack_of_the_work_inside_it(tmp_path: Path) -> None:
+    """A benchmark's turn that lasts long holds every other worker up: the compile's record names its
+    longest turn and, for a turn past the threshold, the frames it was in while it held the device."""
+    turns = CompileTurns(str(tmp_path / "gpu.lock"))
+    turns.slow_turn_s = 0.2
+    turns.active = True
+    with turns.benchmark():
+        pass
+    before = turns.stats()
+    with turns.benchmark():
+        _a_build_inside_the_turn()
+    with turns.benchmark():
+        pass
+    got = turns.since(before)
+    assert got["benchmarks"] == 2 and got["held_max_ms"] >= 600, got
+    assert len(got["slow_turns"]) == 1, got
+    slow = got["slow_turns"][0]
+    assert slow["held_ms"] >= 600 and any("_a_build_inside_the_turn" in f for f in slow["stack"]), slow
+    assert len(slow["stack"]) <= 14
+    assert turns.since(turns.stats())["slow_turns"] == []  # a later compile starts with none
+
+
+def test_workers_share_out_the_hosts_cores_for_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker's inductor compiles with its share of the cores (one pool per core in every worker
+    starved the benchmarks); one worker, or the user's own setting, is left alone. The run records it."""
+    monkeypatch.delenv("TORCHINDUCTOR_COMPILE_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert compile_threads(1) is None
+    assert compile_threads(2) == max(1, cores // 2) and compile_threads(10 * cores) == 1
+    seen = MATMUL.replace(
+        "N = 64",
+        "N = 64\nimport os, pathlib\n"
+        "pathlib.Path(__file__).with_suffix('.threads').write_text(os.environ.get('TORCHINDUCTOR_COMPILE_THREADS', '-'))",
+    )
+    root = checkout(tmp_path, {"1_a.py": seen, "2_b.py": seen})
+    out = tmp_path / "out.json"
+    counts = run_suite(root, [1], out, device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120,
+                       workers=2, log=lambda s: None)  # fmt: skip
+    assert counts["measured"] == 2
+    folder = root / "KernelBench" / "level1"
+    assert {(folder / f).read_text() for f in ("1_a.threads", "2_b.threads")} == {str(max(1, cores // 2))}
+    data = load_results(out)
+    assert data is not None and data["runs"][-1]["compile_threads"] == max(1, cores // 2)
+    monkeypatch.setenv("TORCHINDUCTOR_COMPILE_THREADS", "3")
+    assert compile_threads(4) is None  # the user's setting reaches the workers unchanged
 
 
 def test_inactive_turns_take_nothing(tmp_path: Path) -> None:

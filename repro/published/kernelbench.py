@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,9 @@ def _model_and_sample(module: Any, seed: int, device: str) -> tuple[Any, list[An
     return model, prob.make_inputs(module, {}, prob.trial_seed(seed, 0, 0), device)
 
 
+STACK_FRAMES = 14  # the innermost frames kept of a slow turn's stack
+
+
 class CompileTurns:
     """A max-autotune compile's share of the device lock: nothing while the host works, the lock shared
     while the compiled graph runs or autotuning's example inputs are made, and the lock alone for each
@@ -212,8 +216,30 @@ class CompileTurns:
         self.held_ms = 0.0
         self.waited_ms = 0.0
         self.shared_turns = 0
+        self.turn_ms: list[float] = []  # each benchmark's time holding the device alone
+        self.slow: list[dict[str, Any]] = []  # turns longer than `slow_turn_s`, with where they were
         self._shared: Any = None  # the open lock file while this process holds it shared
         self._benchmarking = False
+        self._turn: tuple[float, int] | None = None  # (start, thread) of the turn held now
+        self._caught: dict[str, Any] | None = None  # the stack caught in the turn held now
+        self._watch: threading.Thread | None = None
+
+    slow_turn_s = 2.0  # a benchmark runs ~0.1 s: a turn this long has other work inside it
+
+    def _watchdog(self) -> None:
+        """Catch the stack of a turn held past `slow_turn_s` while it is still held: every other worker
+        waits for such a turn, and its stack says what work (a build, a compile) sits inside it."""
+        while True:
+            time.sleep(min(0.25, self.slow_turn_s / 4))
+            turn = self._turn
+            if turn is None or self._caught is not None or time.perf_counter() - turn[0] < self.slow_turn_s:
+                continue
+            frame = sys._current_frames().get(turn[1])
+            if frame is not None and self._turn is turn:
+                where = [
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_stack(frame)
+                ]
+                self._caught = {"turn": len(self.turn_ms), "stack": where[-STACK_FRAMES:]}
 
     def _take(self, f: Any, mode: int) -> float:
         """flock `f` through the turnstile (as `gpu_lock`), reporting a long wait; returns it in ms."""
@@ -265,13 +291,24 @@ class CompileTurns:
                 self.waited_ms += self._take(f, fcntl.LOCK_EX)
                 t1 = time.perf_counter()
                 self._benchmarking = True
+                if self._watch is None:
+                    self._watch = threading.Thread(target=self._watchdog, daemon=True)
+                    self._watch.start()
+                self._caught = None
+                self._turn = (t1, threading.get_ident())
                 try:
                     yield
                 finally:
                     self._benchmarking = False
                     self.sync()
+                    self._turn = None
+                    caught, self._caught = self._caught, None
+                    took = (time.perf_counter() - t1) * 1e3
+                    if caught is not None and caught["turn"] == len(self.turn_ms):  # this turn's own
+                        self.slow.append({"held_ms": round(took, 1), **caught})
                     self.benchmarks += 1
-                    self.held_ms += (time.perf_counter() - t1) * 1e3
+                    self.held_ms += took
+                    self.turn_ms.append(took)
                     fcntl.flock(f, fcntl.LOCK_UN)
         finally:  # a failed candidate is caught by inductor, which goes on inside the shared turn
             if held is not None:
@@ -280,6 +317,17 @@ class CompileTurns:
     def stats(self) -> dict[str, float]:
         return {"benchmarks": self.benchmarks, "held_ms": round(self.held_ms, 1),
                 "wait_ms": round(self.waited_ms, 1), "shared_turns": self.shared_turns}  # fmt: skip
+
+    def since(self, before: dict[str, float]) -> dict[str, Any]:
+        """What one compile did with the device since `before` (a `stats()`): counts and times, its longest
+        turn, and its slowest turns (the three longest past `slow_turn_s`) with their stacks."""
+        now = self.stats()
+        first = int(before["benchmarks"])
+        mine = self.turn_ms[first:]
+        slow = sorted((t for t in self.slow if t["turn"] >= first), key=lambda t: -t["held_ms"])
+        return {**{k: round(now[k] - before[k], 1) for k in now},
+                "held_max_ms": round(max(mine), 1) if mine else 0.0,
+                "slow_turns": [{k: v for k, v in t.items() if k != "turn"} for t in slow[:3]]}  # fmt: skip
 
 
 _WRAPPED = "__wrapped_by_kernelatlas__"
@@ -433,8 +481,8 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
                 held_ms = (time.perf_counter() - t_locked) * 1e3
             if kind == "max-autotune" and lock:
                 extra["device_turns"] = (
-                    {"how": how, **{k: round(after[k] - before[k], 1) for k in after}}
-                    if how and after and before else {"how": "compiled inside the exclusive turn"}
+                    {"how": how, **turns.since(before)}
+                    if how and turns and before else {"how": "compiled inside the exclusive turn"}
                 )  # fmt: skip
             rec["baselines"][kind] = {**res.summary(), "setup_ms": round(setup_ms, 1), "timed_at": timed_at,
                                       "lock_wait_ms": round(waited_ms, 1), "lock_held_ms": round(held_ms, 1),
@@ -491,6 +539,17 @@ def _worker_main(plan_path: str) -> int:
 
 
 # ------------------------------------------------------------------ the parent: scheduling and the file
+
+
+def compile_threads(workers: int) -> int | None:
+    """Inductor's compile processes per worker: the host's cores shared out among the workers (each
+    worker's inductor would otherwise start one per core, and six workers' pools and their `ptxas` runs
+    left a benchmark's turn, which every other worker waits for, short of CPU). None: one worker, or
+    TORCHINDUCTOR_COMPILE_THREADS set by the user (theirs is used)."""
+    if workers <= 1 or "TORCHINDUCTOR_COMPILE_THREADS" in os.environ:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // workers)
 
 
 def baseline_settings_hash(device: str, timing: dict[str, Any], seed: int) -> str:
@@ -566,8 +625,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     if peaks is None:
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
+    pool = compile_threads(workers)
     data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
-                                        "device_lock": DEVICE_LOCK,
+                                        "device_lock": DEVICE_LOCK, "compile_threads": pool,
                                         "gpus": gpu_list if device == "cuda" else None})  # fmt: skip
     run_index = len(data["runs"]) - 1
     data.update(
@@ -619,6 +679,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     def shard_loop(slot: int, queue_: list[tuple[str, Path, tuple[str, ...]]]) -> None:
         gpu = gpu_list[slot % len(gpu_list)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}
+        if pool is not None:
+            env["TORCHINDUCTOR_COMPILE_THREADS"] = str(pool)
         if device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif gpu is not None:
