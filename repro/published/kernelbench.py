@@ -223,6 +223,12 @@ class CompileTurns:
         self._turn: tuple[float, int] | None = None  # (start, thread) of the turn held now
         self._caught: dict[str, Any] | None = None  # the stack caught in the turn held now
         self._watch: threading.Thread | None = None
+        self._holder: int | None = None  # the thread holding this process's turn, shared or alone
+        self._alone: Any = None  # the open lock file while a benchmark holds it alone
+        self._let_go = False  # a kernel build inside the turn: the lock let go until it ends
+        self._paused = 0.0  # seconds of the benchmark turn held now spent let go
+        self.host_breaks = 0
+        self.host_ms = 0.0
 
     slow_turn_s = 2.0  # a benchmark runs ~0.1 s: a turn this long has other work inside it
 
@@ -266,13 +272,13 @@ class CompileTurns:
             return
         with open(self.path, "a") as f:
             self.waited_ms += self._take(f, fcntl.LOCK_SH)
-            self._shared = f
+            self._shared, self._holder = f, threading.get_ident()
             self.shared_turns += 1
             try:
                 yield
             finally:
                 self.sync()  # its kernels are done before a timer can start
-                self._shared = None
+                self._shared = self._holder = None
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
@@ -295,15 +301,18 @@ class CompileTurns:
                     self._watch = threading.Thread(target=self._watchdog, daemon=True)
                     self._watch.start()
                 self._caught = None
-                self._turn = (t1, threading.get_ident())
+                self._paused = 0.0
+                self._alone, self._holder = f, threading.get_ident()
+                self._turn = (t1, self._holder)
                 try:
                     yield
                 finally:
                     self._benchmarking = False
                     self.sync()
                     self._turn = None
+                    self._alone, self._holder = None, (self._holder if held is not None else None)
                     caught, self._caught = self._caught, None
-                    took = (time.perf_counter() - t1) * 1e3
+                    took = (time.perf_counter() - t1 - self._paused) * 1e3
                     if caught is not None and caught["turn"] == len(self.turn_ms):  # this turn's own
                         self.slow.append({"held_ms": round(took, 1), **caught})
                     self.benchmarks += 1
@@ -314,9 +323,40 @@ class CompileTurns:
             if held is not None:
                 self.waited_ms += self._take(held, fcntl.LOCK_SH)
 
+    @contextlib.contextmanager
+    def host_work(self) -> Iterator[None]:
+        """A kernel built inside a turn lets the device go until it is built. Inductor builds a template's
+        kernels in its compile-worker processes, but its own process loads them lazily at their first
+        run, which is inside the benchmark that times them: where that load misses the cache, `ptxas`
+        runs inside the benchmark's turn, and every other worker waits for it. A build in another thread
+        (inductor's precompile pool) touches no lock: only the turn's own thread holds it."""
+        import fcntl
+
+        me = threading.get_ident()
+        alone = self._benchmarking
+        f = self._alone if alone else self._shared
+        if not self.active or f is None or self._holder != me or self._let_go:
+            yield
+            return
+        self.sync()
+        self._let_go, self._turn = True, None
+        t0 = time.perf_counter()
+        fcntl.flock(f, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            self.host_ms += (time.perf_counter() - t0) * 1e3
+            self.host_breaks += 1
+            self.waited_ms += self._take(f, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            self._let_go = False
+            if alone:
+                self._paused += time.perf_counter() - t0
+                self._turn = (time.perf_counter(), me)
+
     def stats(self) -> dict[str, float]:
         return {"benchmarks": self.benchmarks, "held_ms": round(self.held_ms, 1),
-                "wait_ms": round(self.waited_ms, 1), "shared_turns": self.shared_turns}  # fmt: skip
+                "wait_ms": round(self.waited_ms, 1), "shared_turns": self.shared_turns,
+                "host_breaks": self.host_breaks, "host_ms": round(self.host_ms, 1)}  # fmt: skip
 
     def since(self, before: dict[str, float]) -> dict[str, Any]:
         """What one compile did with the device since `before` (a `stats()`): counts and times, its longest
@@ -356,8 +396,9 @@ def install_compile_turns(turns: CompileTurns, *, use_hook: bool = True) -> str 
     """Route inductor's device work during a compile through `turns`: every GPU benchmark (torch's own
     `set_gpu_benchmark_lock_context` where it has one, "hook"; else each benchmarker class's
     `benchmark_gpu` and `benchmark_gpu_with_cuda_graph` and `do_bench_using_profiling`, "wrapped") takes
-    the device alone; a compiled graph's run and autotuning's example inputs take it shared. Returns None
-    where torch lacks the pieces: the caller then compiles holding the device lock, as before."""
+    the device alone; a compiled graph's run and autotuning's example inputs take it shared; a Triton
+    kernel's build (`CachingAutotuner.precompile`) inside either lets it go. Returns None where torch
+    lacks the pieces: the caller then compiles holding the device lock, as before."""
     from torch._inductor import output_code, select_algorithm
     from torch._inductor import utils as inductor_utils
     from torch._inductor.runtime import benchmarking as bm
@@ -392,6 +433,11 @@ def install_compile_turns(turns: CompileTurns, *, use_hook: bool = True) -> str 
         how = "wrapped"
     _wrap(graph, "__call__", turns.shared)
     _wrap(selector, "benchmark_example_value", turns.shared)
+    from torch._inductor.runtime import triton_heuristics
+
+    autotuner = getattr(triton_heuristics, "CachingAutotuner", None)
+    if autotuner is not None:
+        _wrap(autotuner, "precompile", turns.host_work)
     return how
 
 
