@@ -56,6 +56,34 @@ def test_headline_counts_released_kernels_only_and_matches_the_entry(tmp_path: P
     assert lv["counted"] == {"eager": 2, "cuda-graph": 1}  # a median over 1 of 2 problems says so
 
 
+def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path) -> None:
+    """Where both compiles were measured: counted as faster, slower or even (within 10%), and the
+    problems where max-autotune is over 20% slower named, worst first."""
+    data = copy.deepcopy(KB_BASELINES)
+    (b,) = load_published(write(tmp_path / "none", None, data)).baselines
+    assert b.compile_modes is None  # neither problem has both
+    base = data["tasks"]["level1/19_ReLU"]
+    for name, (c, m) in {
+        "a": (1.0, 0.5),
+        "b": (1.0, 1.05),
+        "c": (1.0, 1.15),
+        "d": (1.0, 2.5),
+        "e": (2.0, 3.0),
+    }.items():
+        data["tasks"][f"level1/{name}"] = {
+            **base,
+            "baselines": {"compile": {"median": c}, "max-autotune": {"median": m}},
+        }
+    data["tasks"]["level1/f"] = {
+        **base,
+        "baselines": {"compile": {"median": 1.0}, "max-autotune": {"error": "x"}},
+    }
+    (b,) = load_published(write(tmp_path / "both", None, data)).baselines
+    cm = b.compile_modes
+    assert (cm["both"], cm["faster"], cm["slower"]) == (5, 1, 3)
+    assert [(t, round(r, 2)) for t, r, _, _ in cm["worst"]] == [("level1/d", 2.5), ("level1/e", 1.5)]
+
+
 def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: Path) -> None:
     data = copy.deepcopy(KB_BASELINES)
     data["tasks"]["level1/23_Softmax"]["baselines"]["cuda-graph"] = {"error": "did not finish within 280 s",

@@ -172,6 +172,10 @@ class Audit:
         return sorted(groups.items(), key=lambda kv: -len(kv[1]))
 
 
+MODE_MARGIN = 0.10  # closer than this, the two compiles are called even
+MODE_SLOWER = 1.2  # max-autotune this much slower than the default compile: listed by name
+
+
 @dataclass
 class Baselines:
     """One KernelBench baselines file: per problem, baselines, FLOPs, bytes and SOL fractions."""
@@ -204,6 +208,28 @@ class Baselines:
     @property
     def baseline_names(self) -> list[str]:
         return sorted({b for t in self.tasks for b in t.get("baselines", {})}, key=_baseline_order)
+
+    @property
+    def compile_modes(self) -> dict | None:
+        """max-autotune against the default `torch.compile`, per problem measured with both: how often
+        it is faster or slower by more than `MODE_MARGIN`, and the problems where it is slower by more
+        than `MODE_SLOWER`, worst first. Which compile a paper reports against changes its speedups."""
+        pairs = []
+        for t in self.tasks:
+            b = t.get("baselines") or {}
+            c, m = (b.get("compile") or {}).get("median"), (b.get("max-autotune") or {}).get("median")
+            if c and m:
+                pairs.append((t["task"], c, m))
+        if not pairs:
+            return None
+        return {
+            "both": len(pairs),
+            "faster": sum(c / m > 1 + MODE_MARGIN for _, c, m in pairs),
+            "slower": sum(m / c > 1 + MODE_MARGIN for _, c, m in pairs),
+            "worst": sorted(
+                ((task, m / c, c, m) for task, c, m in pairs if m / c > MODE_SLOWER), key=lambda x: -x[1]
+            ),  # fmt: skip
+        }
 
     @property
     def gaps(self) -> list[dict]:
