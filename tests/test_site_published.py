@@ -78,10 +78,14 @@ def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path) -> None:
         **base,
         "baselines": {"compile": {"median": 1.0}, "max-autotune": {"error": "x"}},
     }
+    data["tasks"]["level1/e"]["baselines"]["max-autotune"]["method"] = (
+        "cuda-events; work outside the current stream detected, timed by the host clock"
+    )
     (b,) = load_published(write(tmp_path / "both", None, data)).baselines
     cm = b.compile_modes
     assert (cm["both"], cm["faster"], cm["slower"]) == (5, 1, 3)
-    assert [(t, round(r, 2)) for t, r, _, _ in cm["worst"]] == [("level1/d", 2.5), ("level1/e", 1.5)]
+    worst = [(t, round(r, 2), host) for t, r, _, _, host in cm["worst"]]
+    assert worst == [("level1/d", 2.5, False), ("level1/e", 1.5, True)]  # e flagged: timed by the host clock
 
 
 def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: Path) -> None:
