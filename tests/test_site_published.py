@@ -56,7 +56,7 @@ def test_headline_counts_released_kernels_only_and_matches_the_entry(tmp_path: P
     assert lv["counted"] == {"eager": 2, "cuda-graph": 1}  # a median over 1 of 2 problems says so
 
 
-def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path) -> None:
+def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path, kb_root: Path) -> None:
     """Where both compiles were measured: counted as faster, slower or even (within 10%), and the
     problems where max-autotune is over 20% slower named, worst first."""
     data = copy.deepcopy(KB_BASELINES)
@@ -86,6 +86,18 @@ def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path) -> None:
     assert (cm["both"], cm["faster"], cm["slower"]) == (5, 1, 3)
     worst = [(t, round(r, 2), host) for t, r, _, _, host in cm["worst"]]
     assert worst == [("level1/d", 2.5, False), ("level1/e", 1.5, True)]  # e flagged: timed by the host clock
+
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.site.render import make_environment
+
+    template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
+    page = template.render(published=load_published(tmp_path / "both"))
+    assert "faster on 1, slower on 3 of 5 problems" in page
+    assert "`level1/d`: 2.50×" in page and "`level1/e`: 1.50×" in page and "`level1/c`" not in page
+    assert page.count("host clock †") == 1 and "† Timed by the host clock" in page
+    data["tasks"]["level1/e"]["baselines"]["max-autotune"]["method"] = "cuda-events"
+    page = template.render(published=load_published(write(tmp_path / "events", None, data)))
+    assert "†" not in page  # no footnote without a host-clock timing
 
 
 def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: Path) -> None:
