@@ -541,15 +541,17 @@ def test_a_kernel_built_inside_a_turn_lets_the_device_go_until_it_is_built(tmp_p
     lock = str(tmp_path / "gpu.lock")
     turns = CompileTurns(lock)
     turns.active = True
+    t0 = time.perf_counter()
     with turns.benchmark():
         assert not _exclusive_possible(lock)
         with turns.host_work():
             assert _exclusive_possible(lock)  # another worker's timer could run now
             time.sleep(0.4)
         assert not _exclusive_possible(lock)  # ours again
+    whole_ms = (time.perf_counter() - t0) * 1e3
     stats = turns.stats()
     assert stats["host_breaks"] == 1 and stats["host_ms"] >= 400, stats
-    assert stats["held_ms"] < 300, stats  # the build was not time holding the device
+    assert stats["held_ms"] <= whole_ms - 400, (stats, whole_ms)  # the build was not time holding the device
 
     with turns.shared():  # the compiled graph's first run builds a kernel: the shared hold is let go too
         with turns.host_work():
