@@ -649,9 +649,9 @@ def _host_clock_beside_others(b: dict[str, Any], runs: list[dict[str, Any]]) -> 
     """Whether `b` was timed by the host clock in a run of several workers. The harness times by the
     host clock when it runs clearly longer than the stream's events (work on another stream or a host
     thread); beside other workers' compiles that clock may also count their load on the CPU (a timer
-    descheduled while its GPU work is done): on the
-    H200, 9 of 227 max-autotune baselines fell back to it, 8 of them among the 15 where max-autotune
-    came out over 20% slower than the default compile, their iterations bimodal (2.7 against 6.8 ms)."""
+    descheduled while its GPU work is done): on the H200, 9 of 227 max-autotune baselines fell back to
+    it, 8 of them among the 15 where max-autotune came out over 20% slower than the default compile,
+    their iterations bimodal (2.7 against 6.8 ms)."""
     from repro.harness.timing import SIDE_WORK_NOTE
 
     run = b.get("run")

@@ -227,6 +227,8 @@ class Baselines:
         if not pairs:
             return None
         return {
+            "margin": MODE_MARGIN,
+            "listed_above": MODE_SLOWER,
             "both": len(pairs),
             "faster": sum(c / m > 1 + MODE_MARGIN for _, c, m in pairs),
             "slower": sum(m / c > 1 + MODE_MARGIN for _, c, m in pairs),
