@@ -26,6 +26,7 @@ PRIVATE_CACHES = {
     "XDG_CACHE_HOME": "xdg",
     "TRITON_CACHE_DIR": "triton",
     "TORCHINDUCTOR_CACHE_DIR": "inductor",
+    "KERNELATLAS_LOCK_DIR": "locks",
 }
 
 

@@ -772,3 +772,154 @@ def test_a_wait_for_the_lock_is_told_once_it_is_long_enough(
         pass
     holder.wait()
     assert len(told) == 1 and told[0] == waited_ms and waited_ms >= kb.WAIT_REPORTED_MS
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid`, read from /proc."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, sig: str) -> None:
+    """`timeout` (SIGTERM) or SIGKILL of the run: its workers do not go on compiling and timing on the GPU
+    beside the next run; after SIGTERM the run is recorded as interrupted and what it measured is kept."""
+    import signal
+
+    root = checkout(tmp_path, {"1_hangs.py": HANGS, "2_hangs.py": HANGS})
+    out = tmp_path / "out.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repro", "kernelbench", "--root", str(root), "--levels", "1", "--out", str(out),
+         "--device", "cpu", "--baselines", "eager", "--workers", "2", "--timeout", "300"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+        workers = [
+            p for p in _children(proc.pid) if b"_worker_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]
+        time.sleep(0.1)
+    assert len(workers) == 2, proc.communicate(timeout=60)[0]
+    os.kill(proc.pid, getattr(signal, sig))
+    output, _ = proc.communicate(timeout=60)
+    gone_by = time.monotonic() + 20
+    while time.monotonic() < gone_by and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), f"workers {workers} outlived the run stopped by {sig}"
+    if sig == "SIGTERM":
+        assert proc.returncode == 130, output
+        assert "interrupted" in output
+        assert load_results(out)["runs"][-1]["ended"] == "interrupted"
+
+
+def test_a_worker_starts_no_problem_after_the_runs_deadline(tmp_path: Path) -> None:
+    """The deadline is kept inside a worker too: the next problem of its plan is left for the next run
+    (before, a worker went on with its whole plan until the deadline plus the timeout)."""
+    from repro.published.kernelbench import _WORKER
+
+    plan_path, results = tmp_path / "plan.json", tmp_path / "results.jsonl"
+    # The first problem runs past the deadline: it reads the plan's `stop_at` and sleeps beyond it.
+    slow = (f"import json, time\ntime.sleep(max(0.0, json.load(open({str(plan_path)!r}))['stop_at'] + 0.5 - time.time()))\n"
+            + MATMUL)  # fmt: skip
+    root = checkout(tmp_path, {"1_slow.py": slow, "2_matmul.py": MATMUL})
+    stop_at = time.time() + 8
+    problems = [(f"level1/{n}", str(root / "KernelBench" / "level1" / f"{n}.py"), ["eager"])
+                for n in ("1_slow", "2_matmul")]  # fmt: skip
+    plan_path.write_text(json.dumps({"device": "cpu", "timing": TIMING, "seed": 42, "results": str(results),
+                                     "lock": None, "stop_at": stop_at, "problems": problems}))  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", _WORKER, str(plan_path)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [json.loads(x) for x in results.read_text().splitlines()]
+    started = [m for m in lines if "start" in m]
+    assert all(m["t"] <= stop_at for m in started), started
+    assert "level1/2_matmul" not in [m["start"] for m in started]
+    assert {"deadline": "level1/2_matmul"} in lines or {"deadline": "level1/1_slow"} in lines
+
+
+def test_two_runs_on_one_machine_take_turns_on_the_device(tmp_path: Path) -> None:
+    """The device lock belongs to the machine, not to a run: two runs at once (or a run and a stopped
+    run's stragglers) never time at the same moment."""
+    from repro.published.kernelbench import device_lock_path
+
+    assert device_lock_path("cuda", 0, 1) == device_lock_path("cuda", 0, 6) != device_lock_path("cuda", 1, 6)
+    assert device_lock_path("cpu", None, 1) is None
+    outs, errors = [], []
+
+    def one(i: int) -> None:
+        problems = {f"{j}_mm.py": MATMUL.replace("N = 64", f"N = {32 + 8 * j + i}") for j in (1, 2)}
+        root = checkout(tmp_path / f"run{i}", problems)
+        out = tmp_path / f"out{i}.json"
+        try:
+            run_suite(root, [1], out, device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120,
+                      workers=2, log=lambda s: None)  # fmt: skip
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        outs.append(out)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    spans = sorted(t["baselines"]["eager"]["timed_at"] for out in outs for t in _tasks(out).values())
+    assert len(spans) == 4
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"two runs timed at once: {spans}"
+
+
+def test_busy_gpu_processes_are_named_and_an_unreadable_listing_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repro.published.kernelbench import gpu_processes
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text(f"#!/bin/sh\nprintf '4242, python3, 90000\\n{os.getpid()}, python3, 500\\n'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert gpu_processes({os.getpid()}) == [{"pid": 4242, "name": "python3", "mib": "90000"}]
+    smi.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
+    assert gpu_processes(set()) is None
+
+
+def test_set_aside_runs_are_measured_again_and_their_readings_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR})
+    out = tmp_path / "out.json"
+    kw = dict(device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120, log=lambda s: None)
+    run_suite(root, [1], out, **kw)
+    before = _tasks(out)["level1/1_matmul"]["baselines"]["eager"]
+    r = repro_in_process(capsys, "kernelbench", "--out", str(out), "--set-aside-runs", "0",
+                         "--why", "shared the GPU with a killed run's workers")  # fmt: skip
+    assert r.returncode == 0 and "2 baseline(s)" in r.stdout, r.stderr
+    data = load_results(out)
+    aside = data["tasks"]["level1/1_matmul"]["baselines"]["eager"]
+    assert aside["retry"] and aside["set_aside"] == before and "killed run" in aside["error"]
+    assert "eager" not in data["tasks"]["level1/1_matmul"]["sol_fraction"]
+    assert data["set_aside"][0]["runs"] == [0] and data["set_aside"][0]["baselines"] == 2
+    assert run_suite(root, [1], out, **kw)["measured"] == 2  # measured again
+    assert _tasks(out)["level1/1_matmul"]["baselines"]["eager"]["run"] == 1
+    for bad, msg in ((["--set-aside-runs", "7", "--why", "x"], "has runs 0 to 1"),
+                     (["--set-aside-runs", "0"], "--why"), (["--set-aside-runs", "a"], "give run indices")):  # fmt: skip
+        r = repro_in_process(capsys, "kernelbench", "--out", str(out), *bad)
+        assert r.returncode == 2 and msg in r.stderr, (bad, r.stderr)

@@ -15,13 +15,21 @@ with `--merge`: baselines the file lacks are taken from the other file, with the
 
     python -m repro kernelbench --out nvidia-h200.json --merge other-run.json
 
+A run whose measurements are in doubt (it shared the GPU with something) is withdrawn with
+`--set-aside-runs`; each reading is kept in the file beside the reason, and the next run measures
+those baselines again:
+
+    python -m repro kernelbench --out nvidia-h200.json --set-aside-runs 14,15 --why "shared the GPU"
+
 Exit status 0 when the run completed, 2 when the checkout or the results file is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from repro.published.kernelbench import BASELINES
@@ -64,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--gpus", default=None, help="comma-separated GPU indices to spread the workers over (default: 0)"
     )
+    p.add_argument("--set-aside-runs", default=None, metavar="RUNS",
+                   help="comma-separated run indices of --out whose measurements are withdrawn and measured "
+                        "again by the next run (with --why; no GPU needed)")  # fmt: skip
+    p.add_argument("--why", default="", help="the reason for --set-aside-runs, kept in the file")
+    p.add_argument("--allow-busy-gpu", action="store_true",
+                   help="measure even when other processes hold the GPU (recorded in the run)")  # fmt: skip
     p.add_argument("--rederive", action="store_true",
                    help="only recompute the SOL fields of --out from its stored measurements (no GPU needed)")  # fmt: skip
     p.add_argument("--merge", type=Path, action="append", default=[], metavar="FILE",
@@ -73,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from repro.published.kernelbench import run_suite
-    from repro.records.kernelbench_results import SuiteError, merge, rederive
+    from repro.records.kernelbench_results import SuiteError, merge, rederive, set_aside
 
     if args.merge:
         try:
@@ -82,6 +96,24 @@ def main(args: argparse.Namespace) -> int:
         except SuiteError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.set_aside_runs:
+        from repro.records.provenance import utc_now
+
+        try:
+            runs = [int(x) for x in args.set_aside_runs.split(",") if x]
+            n = set_aside(args.out, runs, args.why, utc_now())
+        except ValueError as exc:  # SuiteError is one
+            msg = (
+                str(exc)
+                if isinstance(exc, SuiteError)
+                else f"--set-aside-runs {args.set_aside_runs!r}: give run indices, e.g. 14,15"
+            )
+            print(f"error: {msg}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.out}: {n} baseline(s) of run(s) {args.set_aside_runs} set aside; the next run measures them again"
+        )
         return 0
     if args.rederive:
         try:
@@ -121,14 +153,33 @@ def main(args: argparse.Namespace) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     timing = {"warmup": args.warmup, "min_iters": args.min_timing_iters, "max_iters": args.timing_iters,
               "target_rel_ci": 0.01, "max_time_s": args.max_timing_s}  # fmt: skip
+    # `timeout`, `kill` and a closed session end the run as Ctrl-C does: its workers are stopped and
+    # the run is recorded as interrupted (what it measured is already in the file).
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = (
+        {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        if main_thread
+        else {}
+    )
     try:
         counts = run_suite(args.root, levels, args.out, device=device, baselines=baselines, timing=timing,
                            timeout_s=args.timeout, deadline_s=args.deadline_s, force=args.force,
                            kernelbench_commit=args.kernelbench_commit, seed=args.seed,
-                           workers=args.workers, gpus=gpus,
+                           workers=args.workers, gpus=gpus, allow_busy_gpu=args.allow_busy_gpu,
                            tasks=[t for t in (args.tasks or "").split(",") if t] or None)  # fmt: skip
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{args.out}: interrupted; what was measured is kept, run the same command to go on",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     print(f"{args.out}: {counts}")
     return 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -49,7 +49,8 @@ BASELINES = ("eager", "cuda-graph", "compile", "max-autotune")
 MAX_AUTOTUNE: dict[str, Any] = {"mode": "max-autotune-no-cudagraphs"}  # torch.compile's options for it
 # How the workers sharing a GPU use it, stored with each run.
 DEVICE_LOCK = (
-    "timed regions alone; other device work shared; max-autotune benchmarks alone, its host work unlocked"
+    "one lock per GPU for the machine: timed regions alone; other device work shared; max-autotune "
+    "benchmarks alone, its host work unlocked"
 )
 _PROBLEM = re.compile(r"^(\d+)_.*\.py$")
 
@@ -541,9 +542,29 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
     return rec
 
 
+PARENT_POLL_S = 0.5  # how often a worker checks that the run that started it is still there
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Kill this worker's process group (itself, inductor's compile pool, `ptxas`) once the run that
+    started it is gone. A run stopped from outside (`timeout`, SIGKILL, a closed terminal) otherwise left
+    its workers compiling and timing on the GPU for minutes, under a lock the next run does not share:
+    on the H200 they were still at work through the whole of the next run."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _worker_main(plan_path: str) -> int:
-    """Measure the plan's problems in order, appending one JSON line per problem to its results file."""
+    """Measure the plan's problems in order, appending one JSON line per problem to its results file.
+    No problem is started after the plan's `stop_at` (wall-clock seconds): the run's deadline."""
     plan = json.loads(Path(plan_path).read_text())
+    if plan.get("parent"):
+        _exit_with_parent(int(plan["parent"]))
     device = plan["device"]
     # `kill -USR1 <worker>` writes every thread's stack to the worker's log (kept beside the plan):
     # where a problem that runs for minutes spends them.
@@ -570,8 +591,12 @@ def _worker_main(plan_path: str) -> int:
     global _on_wait
     _on_wait = tell_wait
     for key, path, baselines in plan["problems"]:
+        if plan.get("stop_at") is not None and time.time() > plan["stop_at"]:
+            with open(out, "a") as f:
+                f.write(json.dumps({"deadline": key}) + "\n")
+            break
         with open(out, "a") as f:
-            f.write(json.dumps({"start": key}) + "\n")
+            f.write(json.dumps({"start": key, "t": round(time.time(), 3)}) + "\n")
         t0 = time.perf_counter()
         try:
             rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
@@ -660,10 +685,46 @@ def _host_clock_beside_others(b: dict[str, Any], runs: list[dict[str, Any]]) -> 
     return int(runs[run].get("workers") or 1) > 1
 
 
+def gpu_processes(exclude: set[int]) -> list[dict[str, Any]] | None:
+    """Processes holding a CUDA context on this machine's GPUs, by `nvidia-smi` (None where it cannot
+    tell), leaving out `exclude`. A run that starts beside them would time its baselines while their
+    kernels share the GPU."""
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,process_name,used_memory",
+                            "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    found = []
+    for line in r.stdout.splitlines():
+        parts = [x.strip() for x in line.split(",")]
+        if len(parts) >= 3 and parts[0].isdigit() and int(parts[0]) not in exclude:
+            found.append({"pid": int(parts[0]), "name": parts[1], "mib": parts[2]})
+    return found
+
+
+def lock_dir() -> Path:
+    """Where the device locks live: one per GPU for the whole machine (`KERNELATLAS_LOCK_DIR`, by default
+    the system's temporary folder), so that two runs of this command, or a run and the workers a killed
+    run left behind, take turns on a GPU instead of timing on it at once."""
+    return Path(os.environ.get("KERNELATLAS_LOCK_DIR") or tempfile.gettempdir())
+
+
+def device_lock_path(device: str, gpu: int | None, workers: int) -> str | None:
+    """The lock a worker's device work takes: a GPU's machine-wide lock, even for one worker (another run
+    may share the GPU); none for one worker on the CPU, where timings are not the product."""
+    if device == "cpu" and workers <= 1:
+        return None
+    folder = lock_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"kernelatlas-{device}-{gpu if gpu is not None else 0}.lock")
+
+
 def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baselines: tuple[str, ...],
               timing: dict[str, Any], timeout_s: float, deadline_s: float | None = None, force: bool = False,
               kernelbench_commit: str | None = None, tasks: list[str] | None = None, seed: int = 42,
-              workers: int = 1, gpus: list[int] | None = None,
+              workers: int = 1, gpus: list[int] | None = None, allow_busy_gpu: bool = False,
               log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
     """Measure every (problem, baseline) not yet in `out` with the same settings and source.
 
@@ -696,10 +757,16 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     if peaks is None:
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
+    others = gpu_processes({os.getpid()}) if device == "cuda" else []
+    if others and not allow_busy_gpu:
+        named = ", ".join(f"pid {o['pid']} ({o['name']}, {o['mib']} MiB)" for o in others)
+        raise SuiteError(f"the GPU is in use by {named}: its kernels would share the GPU with the timed "
+                         "regions. Stop it (a killed earlier run's workers?), or pass --allow-busy-gpu")  # fmt: skip
     pool = compile_threads(workers)
     data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
                                         "device_lock": DEVICE_LOCK, "compile_threads": pool,
-                                        "gpus": gpu_list if device == "cuda" else None})  # fmt: skip
+                                        "gpus": gpu_list if device == "cuda" else None,
+                                        "other_gpu_processes": others})  # fmt: skip
     run_index = len(data["runs"]) - 1
     data.update(
         kernelbench={"root": str(root), "commit": kernelbench_commit or checkout_commit(root)},
@@ -723,7 +790,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
     keep_logs = threading.Event()
-    lock = threading.Lock()  # guards `data`, `counts` and the file
+    lock = threading.Lock()  # guards `data`, `counts`, `live` and the file
+    live: set[subprocess.Popen[bytes]] = set()  # the workers running now
 
     def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
         """Merge one problem's new measurements into its record: baselines measured before on the same
@@ -760,18 +828,20 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-        gpu_lock = work / f"gpu-{gpu if gpu is not None else 'cpu'}.lock"
+        lock_path = device_lock_path(device, gpu, workers)
         n = 0
+        stopped = False
         while queue_:
-            if deadline_s is not None and time.monotonic() - t0 > deadline_s:
+            if stopped or (deadline_s is not None and time.monotonic() - t0 > deadline_s):
                 with lock:
                     counts["left"] += len(queue_)
                 log(f"deadline of {deadline_s:g} s reached: {len(queue_)} problem(s) left for the next run")
                 break
             n += 1
             results = work / f"results-{slot}-{n}.jsonl"
+            stop_at = None if deadline_s is None else time.time() + deadline_s - (time.monotonic() - t0)
             plan = {"device": device, "timing": timing, "seed": seed, "results": str(results),
-                    "lock": str(gpu_lock) if workers > 1 else None,
+                    "lock": lock_path, "parent": os.getpid(), "stop_at": stop_at,
                     "problems": [(k, str(p), list(b)) for k, p, b in queue_]}  # fmt: skip
             plan_path = work / f"plan-{slot}.json"
             plan_path.write_text(json.dumps(plan))
@@ -780,6 +850,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                     [sys.executable, "-c", _WORKER, str(plan_path)], env=env, start_new_session=True,
                     stdout=subprocess.DEVNULL, stderr=errlog,
                 )  # fmt: skip
+            with lock:
+                live.add(proc)
             seen = 0
             started_at = time.monotonic()
             current = None
@@ -793,6 +865,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                         current, started_at = msg["start"], time.monotonic()
                     elif "waited_ms" in msg:  # the other workers' turns: not the problem's time
                         started_at += msg["waited_ms"] / 1e3
+                    elif "deadline" in msg:  # the worker reached the run's deadline between problems
+                        stopped = True
                     else:
                         key = msg["done"]
                         store(key, paths[key], msg["record"], needs[key])
@@ -812,6 +886,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             if killed_here:
                 os.killpg(proc.pid, 9)
                 proc.wait()
+            with lock:
+                live.discard(proc)
             if current is not None and current in paths:  # crashed or hung on this problem
                 if killed_here:
                     why = f"the measurement did not finish within {timeout_s:g} s"
@@ -836,10 +912,20 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     threads = [
         threading.Thread(target=shard_loop, args=(i, s), daemon=True) for i, s in enumerate(shards) if s
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ended = "interrupted"
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ended = "deadline" if counts["left"] else "complete"
+    finally:  # Ctrl-C or SIGTERM: no worker outlives the run (each also watches for its parent)
+        with lock:
+            for proc in list(live):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            data["runs"][run_index].update(ended=ended, ended_at=utc_now())
+            write_json_atomic(out, {**data, "updated": utc_now()})
     if (
         not keep_logs.is_set()
     ):  # the plans, results lines and worker logs; kept when a worker's log is referred to

@@ -13,7 +13,8 @@ lists every run's settings and provenance, and each baseline names its `run` (in
 the `settings_hash` of its device, timer settings and seed; `timed_at` (Unix seconds, start and end of
 its timed region) and `lock_wait_ms` show that timed regions on one GPU never overlapped. `settings` and
 `provenance` at the top are the latest run's. A baseline with `retry: true` was lost to a crash or
-timeout of its whole problem and is measured again by the next run.
+timeout of its whole problem and is measured again by the next run. `set_aside` lists runs whose
+measurements were withdrawn (`set_aside()`), each withdrawn reading kept inside its baseline.
 """
 
 from __future__ import annotations
@@ -78,6 +79,38 @@ def rederive(path: Path) -> int:
         task.update(sol(task, data.get("peaks")))
     write_json_atomic(path, data)
     return len(data["tasks"])
+
+
+def set_aside(path: Path, runs: list[int], why: str, today: str) -> int:
+    """Set aside every measurement of `runs` (indices into `runs`) whose conditions are in doubt, e.g. a run
+    that shared the GPU with a killed run's workers: each becomes a failure flagged `retry` (the next run
+    measures it again) that keeps the reading it replaces under `set_aside`, and the file lists what was
+    set aside, when and why. Returns the number of baselines set aside."""
+    data = load_results(path)
+    if data is None:
+        raise SuiteError(f"{path}: no such results file")
+    known = range(len(data.get("runs") or []))
+    unknown = [r for r in runs if r not in known]
+    if unknown or not runs:
+        raise SuiteError(f"--set-aside-runs {unknown or runs}: {path} has runs 0 to {len(known) - 1}")
+    if not why.strip():
+        raise SuiteError("--why: say why the runs' measurements are set aside (kept in the file)")
+    n = 0
+    for task in data["tasks"].values():
+        touched = False
+        for name, b in (task.get("baselines") or {}).items():
+            if b.get("run") in runs and b.get("median") is not None:
+                task["baselines"][name] = {"error": f"set aside: {why}", "retry": True, "run": b["run"],
+                                           "settings_hash": b.get("settings_hash"), "set_aside": b}  # fmt: skip
+                touched = True
+                n += 1
+        if touched:
+            for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
+                task.pop(key, None)
+            task.update(sol(task, data.get("peaks")))
+    data.setdefault("set_aside", []).append({"runs": sorted(runs), "why": why, "date": today, "baselines": n})
+    write_json_atomic(path, data)
+    return n
 
 
 def load_results(path: Path) -> dict[str, Any] | None:
