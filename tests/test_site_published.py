@@ -94,7 +94,7 @@ def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path, kb_root:
     page = template.render(published=load_published(tmp_path / "both"))
     assert "faster on 1, slower on 3 of 5 problems" in page
     assert "`level1/d`: 2.50×" in page and "`level1/e`: 1.50×" in page and "`level1/c`" not in page
-    assert page.count("host clock †") == 1 and "† Timed by the host clock" in page
+    assert page.count("host clock †") == 1 and "\n\n    † Timed by the host clock" in page  # its own paragraph
     data["tasks"]["level1/e"]["baselines"]["max-autotune"]["method"] = "cuda-events"
     page = template.render(published=load_published(write(tmp_path / "events", None, data)))
     assert "†" not in page  # no footnote without a host-clock timing
@@ -116,6 +116,26 @@ def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: 
     data["tasks"].pop("level1/23_Softmax")
     (b,) = load_published(write(tmp_path / "results2", None, data)).baselines
     assert [g["summary"] for g in b.gaps] == ["1 not run yet."]
+
+
+def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_root: Path) -> None:
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.site.render import make_environment
+
+    data = copy.deepcopy(KB_BASELINES)
+    kept = data["tasks"]["level1/19_ReLU"]["baselines"]["eager"]
+    data["tasks"]["level1/19_ReLU"]["baselines"]["eager"] = {"error": "set aside: shared the GPU", "retry": True,
+                                                             "run": 3, "set_aside": kept}  # fmt: skip
+    data["set_aside"] = [{"runs": [3, 5], "why": "shared the GPU with a stopped run's workers",
+                          "date": "2026-12-03T18:09:58+00:00", "baselines": 1}]  # fmt: skip
+    (b,) = load_published(write(tmp_path / "results", None, data)).baselines
+    assert b.set_aside == data["set_aside"]
+    (gap,) = [g for g in b.gaps if g["baseline"] == "eager"]
+    assert gap["failed"] == [("level1/19_ReLU", "set aside (see the note above)", True)]
+    template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
+    page = template.render(published=load_published(tmp_path / "results"))
+    assert '"1 reading of runs 3, 5 set aside (2026-12-03)"' in page
+    assert page.count("Shared the GPU with a stopped run") == 1
 
 
 @pytest.mark.parametrize(

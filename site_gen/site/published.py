@@ -189,6 +189,7 @@ class Baselines:
     peaks: dict
     settings: dict
     tasks: list[dict]
+    set_aside: list[dict] = field(default_factory=list)  # runs whose readings were withdrawn, and why
 
     @property
     def levels(self) -> list[dict]:
@@ -245,7 +246,8 @@ class Baselines:
         out = []
         rows = [t for t in self.tasks if not t.get("error")]
         for name in self.baseline_names:
-            failed = [(t["task"], str(b.get("error")), bool(b.get("retry")))
+            failed = [(t["task"], "set aside (see the note above)" if b.get("set_aside") else str(b.get("error")),
+                       bool(b.get("retry")))
                       for t in rows if isinstance(b := (t.get("baselines") or {}).get(name), dict)
                       and b.get("error")]  # fmt: skip
             absent = sum(name not in (t.get("baselines") or {}) for t in rows)
@@ -448,6 +450,7 @@ def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = No
                 data.get("peaks") or {},
                 data.get("settings") or {},
                 tasks,
+                [a for a in data.get("set_aside") or [] if isinstance(a, dict)],
             )  # fmt: skip
         )
     return out
