@@ -897,6 +897,11 @@ def test_busy_gpu_processes_are_named_and_an_unreadable_listing_is_unknown(
     smi.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     assert gpu_processes({os.getpid()}) == [{"pid": 4242, "name": "python3", "mib": "90000"}]
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL})
+    with pytest.raises(SuiteError, match=r"in use by pid 4242 \(python3, 90000 MiB\).*--allow-busy-gpu"):
+        run_suite(root, [1], tmp_path / "out.json", device="cuda", baselines=("eager",), timing=TIMING,
+                  timeout_s=60, log=lambda s: None)  # fmt: skip
+    assert not (tmp_path / "out.json").exists()  # refused before anything is written
     smi.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
     assert gpu_processes(set()) is None
 

@@ -751,17 +751,19 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     h = baseline_settings_hash(device, timing, seed)
     data = load_results(out) or {"format": FORMAT, "format_version": FORMAT_VERSION, "tasks": {}}
     _upgrade(data)
+    # Before this process makes a CUDA context of its own: in a container `nvidia-smi` may name
+    # processes by the host's pids, so every process it lists then is another's.
+    others = gpu_processes({os.getpid()}) if device == "cuda" else []
+    if others and not allow_busy_gpu:
+        named = ", ".join(f"pid {o['pid']} ({o['name']}, {o['mib']} MiB)" for o in others)
+        raise SuiteError(f"the GPU is in use by {named}: its kernels would share the GPU with the timed "
+                         "regions. Stop it (a killed earlier run's workers?), or pass --allow-busy-gpu")  # fmt: skip
     prov = provenance(device)
     dev = device_name(device)
     peaks = peaks_mod.load(dev)
     if peaks is None:
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
-    others = gpu_processes({os.getpid()}) if device == "cuda" else []
-    if others and not allow_busy_gpu:
-        named = ", ".join(f"pid {o['pid']} ({o['name']}, {o['mib']} MiB)" for o in others)
-        raise SuiteError(f"the GPU is in use by {named}: its kernels would share the GPU with the timed "
-                         "regions. Stop it (a killed earlier run's workers?), or pass --allow-busy-gpu")  # fmt: skip
     pool = compile_threads(workers)
     data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
                                         "device_lock": DEVICE_LOCK, "compile_threads": pool,
