@@ -801,7 +801,11 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
     beside the next run; after SIGTERM the run is recorded as interrupted and what it measured is kept."""
     import signal
 
-    root = checkout(tmp_path, {"1_hangs.py": HANGS, "2_hangs.py": HANGS})
+    # Worker 0 measures 1_matmul, then hangs on 3_hangs; worker 1 hangs on 2_hangs. They hang while the
+    # problem file loads, before any device lock is taken (a hang under the shared lock would hold up
+    # worker 0's timing until its own timeout).
+    hangs = "import time\ntime.sleep(600)\n" + MATMUL
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_hangs.py": hangs, "3_hangs.py": hangs})
     out = tmp_path / "out.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "repro", "kernelbench", "--root", str(root), "--levels", "1", "--out", str(out),
@@ -810,7 +814,7 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
     )  # fmt: skip
     deadline = time.monotonic() + 120
     workers: list[int] = []
-    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+    while time.monotonic() < deadline and (len(workers) < 2 or not out.exists()) and proc.poll() is None:
         workers = [
             p for p in _children(proc.pid) if b"_worker_main" in Path(f"/proc/{p}/cmdline").read_bytes()
         ]
@@ -825,7 +829,9 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
     if sig == "SIGTERM":
         assert proc.returncode == 130, output
         assert "interrupted" in output
-        assert load_results(out)["runs"][-1]["ended"] == "interrupted"
+        data = load_results(out)
+        assert data["runs"][-1]["ended"] == "interrupted"
+        assert data["tasks"]["level1/1_matmul"]["baselines"]["eager"]["median"] > 0  # kept
 
 
 def test_a_worker_starts_no_problem_after_the_runs_deadline(tmp_path: Path) -> None:

@@ -794,6 +794,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     keep_logs = threading.Event()
     lock = threading.Lock()  # guards `data`, `counts`, `live` and the file
     live: set[subprocess.Popen[bytes]] = set()  # the workers running now
+    stored: list[str] = []  # the problems this run wrote to the file
 
     def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
         """Merge one problem's new measurements into its record: baselines measured before on the same
@@ -817,6 +818,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                     if workers > 1 and str(got.get("error", "")).startswith("OutOfMemoryError"):
                         got["retry"] = True  # the other workers' memory, not the problem's: tried again
             _store(data, key, path, rec, h, problem_sha, peaks)
+            stored.append(key)
             write_json_atomic(out, {**data, "updated": utc_now()})
             counts["failed" if failed_problem else "measured"] += 1
         log(_line(key, rec, data["tasks"][key]))
@@ -926,8 +928,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             for proc in list(live):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-            data["runs"][run_index].update(ended=ended, ended_at=utc_now())
-            write_json_atomic(out, {**data, "updated": utc_now()})
+            if stored:  # a run that stored nothing is not recorded at all
+                data["runs"][run_index].update(ended=ended, ended_at=utc_now())
+                write_json_atomic(out, {**data, "updated": utc_now()})
     if (
         not keep_logs.is_set()
     ):  # the plans, results lines and worker logs; kept when a worker's log is referred to
