@@ -57,3 +57,26 @@ def test_a_cold_max_autotune_compile_holds_the_device_only_to_benchmark(tmp_path
     assert turns["benchmarks"] >= 1, turns
     assert turns["held_max_ms"] < 2000, turns  # a benchmark, never a build, inside a turn
     assert turns["host_breaks"] == 0 or turns["host_ms"] > 0, turns
+
+
+def test_a_run_on_an_idle_gpu_is_not_refused_for_its_own_context(tmp_path: Path) -> None:
+    """The busy-GPU check looks before the run makes its own CUDA context, and names whatever else holds
+    the GPU; on an idle GPU a one-worker run measures and records that nothing else was there."""
+    from repro.published.kernelbench import gpu_processes, run_suite
+    from repro.records.kernelbench_results import load_results
+
+    folder = tmp_path / "kb" / "KernelBench" / "level1"
+    folder.mkdir(parents=True)
+    (folder / "1_linear_gelu.py").write_text(PROBLEM)
+    others = gpu_processes({os.getpid()})
+    if others:
+        pytest.skip(f"the GPU is in use: {others}")
+    out = tmp_path / "out.json"
+    timing = {"warmup": 1, "min_iters": 3, "max_iters": 5, "target_rel_ci": 0.5, "max_time_s": 1.0}
+    counts = run_suite(tmp_path / "kb", [1], out, device="cuda", baselines=("eager",), timing=timing,
+                       timeout_s=300, log=lambda s: None)  # fmt: skip
+    assert counts["measured"] == 1, counts
+    data = load_results(out)
+    assert data is not None and data["runs"][-1]["other_gpu_processes"] == []
+    assert data["runs"][-1]["ended"] == "complete"
+    assert data["tasks"]["level1/1_linear_gelu"]["baselines"]["eager"]["median"] > 0
