@@ -728,7 +728,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
               log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
     """Measure every (problem, baseline) not yet in `out` with the same settings and source.
 
-    `workers` processes run at once (spread over `gpus`, one lock per GPU): model building, input
+    `workers` processes run at once (spread over `gpus`, one lock per GPU for the whole machine,
+    `device_lock_path`; each worker dies with the run, `_exit_with_parent`): model building, input
     generation, FLOP counting and `torch.compile`'s compilation overlap one another on the host's cores
     and the device (sharing the GPU's lock), while a timed region holds that lock alone, so nothing else
     runs on its device while it is timed; max-autotune's compile takes the lock piece by piece (`CompileTurns`).
