@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from cli_run import repro_in_process
 
+from repro.harness import procfs
 from repro.published.kernelbench import (
     CompileTurns,
     compile_threads,
@@ -774,25 +775,22 @@ def test_a_wait_for_the_lock_is_told_once_it_is_long_enough(
     assert len(told) == 1 and told[0] == waited_ms and waited_ms >= kb.WAIT_REPORTED_MS
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid`, read from /proc."""
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return kids
+def _workers_of(run: int) -> list[int]:
+    """The kernelbench worker processes under the run's process."""
+    found = []
+    for pid in procfs.descendants(run):
+        try:
+            if b"_worker_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:  # gone while reading
+            continue
+    return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+def _alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (not zombies waiting for a reaper)."""
+    table = procfs.stat_table()
+    return [p for p in pids if p in table and table[p][0] != b"Z"]
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
@@ -815,17 +813,15 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and (len(workers) < 2 or not out.exists()) and proc.poll() is None:
-        workers = [
-            p for p in _children(proc.pid) if b"_worker_main" in Path(f"/proc/{p}/cmdline").read_bytes()
-        ]
+        workers = _workers_of(proc.pid)
         time.sleep(0.1)
     assert len(workers) == 2, proc.communicate(timeout=60)[0]
     os.kill(proc.pid, getattr(signal, sig))
     output, _ = proc.communicate(timeout=60)
     gone_by = time.monotonic() + 20
-    while time.monotonic() < gone_by and any(_alive(w) for w in workers):
+    while time.monotonic() < gone_by and _alive(workers):
         time.sleep(0.1)
-    assert not any(_alive(w) for w in workers), f"workers {workers} outlived the run stopped by {sig}"
+    assert not _alive(workers), f"workers {workers} outlived the run stopped by {sig}"
     if sig == "SIGTERM":
         assert proc.returncode == 130, output
         assert "interrupted" in output

@@ -74,11 +74,16 @@ def rederive(path: Path) -> int:
     if data is None:
         raise SuiteError(f"{path}: no such results file")
     for task in data["tasks"].values():
-        for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
-            task.pop(key, None)
-        task.update(sol(task, data.get("peaks")))
+        _resolve(task, data.get("peaks"))
     write_json_atomic(path, data)
     return len(data["tasks"])
+
+
+def _resolve(task: dict[str, Any], peaks: dict[str, Any] | None) -> None:
+    """Replace a task's derived SOL fields by those of its stored measurements."""
+    for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
+        task.pop(key, None)
+    task.update(sol(task, peaks))
 
 
 def set_aside(path: Path, runs: list[int], why: str, today: str) -> int:
@@ -105,9 +110,7 @@ def set_aside(path: Path, runs: list[int], why: str, today: str) -> int:
                 touched = True
                 n += 1
         if touched:
-            for key in ("sol_ms", "bound", "sol_fraction", "sol_method"):
-                task.pop(key, None)
-            task.update(sol(task, data.get("peaks")))
+            _resolve(task, data.get("peaks"))
     data.setdefault("set_aside", []).append({"runs": sorted(runs), "why": why, "date": today, "baselines": n})
     write_json_atomic(path, data)
     return n
