@@ -601,6 +601,29 @@ def test_a_host_clock_timing_beside_other_workers_is_measured_again_by_one_worke
     assert run_suite(root, [1], out, workers=1, **kw)["measured"] == 0
 
 
+def test_a_resumed_run_measures_its_cheap_problems_first_and_the_timed_out_last(tmp_path: Path) -> None:
+    """Under a deadline a run finishes as many problems as it can: those measured quickly before go
+    first, by their last time, then the never measured, and those that ran out of time last."""
+    names = ("1_timed_out", "2_slow", "3_new", "4_quick")
+    root = checkout(tmp_path, {f"{n}.py": MATMUL for n in names})
+    out = tmp_path / "out.json"
+    kw = dict(device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120)
+    assert run_suite(root, [1], out, log=lambda s: None, **kw)["measured"] == 4
+    data = json.loads(out.read_text())
+    tasks = data["tasks"]
+    tasks["level1/1_timed_out"]["baselines"]["eager"] = {"error": "the measurement did not finish within 420 s",
+                                                         "retry": True}  # fmt: skip
+    for key, seconds in (("level1/2_slow", 50.0), ("level1/4_quick", 1.0)):
+        tasks[key]["seconds"] = seconds
+        tasks[key]["baselines"]["eager"]["retry"] = True
+    del tasks["level1/3_new"]
+    out.write_text(json.dumps(data))
+    lines: list[str] = []
+    assert run_suite(root, [1], out, log=lines.append, **kw)["measured"] == 4
+    order = [line.split(":")[0] for line in lines if line.startswith("level1/")]
+    assert order == ["level1/4_quick", "level1/2_slow", "level1/3_new", "level1/1_timed_out"], lines
+
+
 def test_workers_share_out_the_hosts_cores_for_compiling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

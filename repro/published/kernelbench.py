@@ -670,6 +670,27 @@ def _missing(
     return tuple(k for k in wanted if k not in have or stale(have[k]))
 
 
+def _expected_cost(rec: dict[str, Any] | None, need: tuple[str, ...]) -> tuple[int, float]:
+    """Sort key that puts a run's cheap problems first: those measured before, by their last time (or
+    their baselines' set-up time); then those never measured; last those whose measurement ran out of
+    time. Workers take their share of the list in this order, so a run stopped by its deadline has
+    finished as many problems as it could and leaves the slow ones to the next run."""
+    if not rec:
+        return (1, 0.0)
+    have = rec.get("baselines") or {}
+    if any("did not finish within" in str((have.get(k) or {}).get("error", "")) for k in need):
+        return (2, 0.0)
+    if "did not finish within" in str(rec.get("error", "")):
+        return (2, 0.0)
+    seconds = rec.get("seconds")
+    if not isinstance(seconds, (int, float)):  # older records: the set-up of the baselines they hold
+        setups = [b["setup_ms"] / 1e3 for b in have.values() if isinstance(b, dict) and "setup_ms" in b]
+        if not setups:
+            return (1, 0.0)
+        seconds = sum(setups)
+    return (0, float(seconds))
+
+
 def _host_clock_beside_others(b: dict[str, Any], runs: list[dict[str, Any]]) -> bool:
     """Whether `b` was timed by the host clock in a run of several workers. The harness times by the
     host clock when it runs clearly longer than the stream's events (work on another stream or a host
@@ -789,6 +810,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         )
         if need:
             todo.append((k, p, need))
+    todo.sort(key=lambda t: _expected_cost(data["tasks"].get(t[0]), t[2]))
     counts: dict[str, float] = {"skipped": len(problems) - len(todo), "measured": 0, "failed": 0, "left": 0}
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
