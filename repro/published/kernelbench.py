@@ -561,7 +561,8 @@ def _exit_with_parent(parent: int) -> None:
 
 def _worker_main(plan_path: str) -> int:
     """Measure the plan's problems in order, appending one JSON line per problem to its results file.
-    No problem is started after the plan's `stop_at` (wall-clock seconds): the run's deadline."""
+    No problem but the first is started after the plan's `stop_at` (wall-clock seconds): the run's
+    deadline."""
     plan = json.loads(Path(plan_path).read_text())
     if plan.get("parent"):
         _exit_with_parent(int(plan["parent"]))
@@ -590,8 +591,10 @@ def _worker_main(plan_path: str) -> int:
 
     global _on_wait
     _on_wait = tell_wait
-    for key, path, baselines in plan["problems"]:
-        if plan.get("stop_at") is not None and time.time() > plan["stop_at"]:
+    for i, (key, path, baselines) in enumerate(plan["problems"]):
+        # The first problem is always measured: the parent started this worker before the deadline, and
+        # a deadline shorter than the start-up above would otherwise leave the worker nothing to do.
+        if i and plan.get("stop_at") is not None and time.time() > plan["stop_at"]:
             with open(out, "a") as f:
                 f.write(json.dumps({"deadline": key}) + "\n")
             break
