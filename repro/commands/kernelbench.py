@@ -55,7 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=600.0,
         help="seconds per problem, not counting its waits for the device (default 600)",
     )
-    p.add_argument("--deadline-s", type=float, default=None, help="start no problem after this many seconds")
+    p.add_argument(
+        "--deadline-s",
+        type=float,
+        default=None,
+        help="start no problem after this many seconds (each worker still measures its first)",
+    )
     p.add_argument("--timing-iters", type=int, default=100, help="most timed iterations (default 100)")
     p.add_argument("--min-timing-iters", type=int, default=20)
     p.add_argument("--max-timing-s", type=float, default=5.0, help="timing budget per baseline (default 5)")
