@@ -929,6 +929,23 @@ def test_busy_gpu_processes_are_named_and_an_unreadable_listing_is_unknown(
     assert gpu_processes(set()) is None
 
 
+def test_a_set_aside_reading_outlives_a_failed_attempt_to_measure_it_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky = "import os\nif os.environ.get('KA_TEST_FAIL'):\n    raise RuntimeError('deliberate')\n" + MATMUL
+    root = checkout(tmp_path, {"1_flaky.py": flaky})
+    out = tmp_path / "out.json"
+    kw = dict(device="cpu", baselines=("eager",), timing=TIMING, timeout_s=120, log=lambda s: None)
+    run_suite(root, [1], out, **kw)
+    before = _tasks(out)["level1/1_flaky"]["baselines"]["eager"]
+    r = repro_in_process(capsys, "kernelbench", "--out", str(out), "--set-aside-runs", "0", "--why", "doubt")
+    assert r.returncode == 0, r.stderr
+    monkeypatch.setenv("KA_TEST_FAIL", "1")
+    assert run_suite(root, [1], out, **kw)["failed"] == 1
+    failed = _tasks(out)["level1/1_flaky"]["baselines"]["eager"]
+    assert "deliberate" in failed["error"] and failed["retry"] and failed["set_aside"] == before
+
+
 def test_set_aside_runs_are_measured_again_and_their_readings_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -946,7 +963,8 @@ def test_set_aside_runs_are_measured_again_and_their_readings_kept(
     assert "eager" not in data["tasks"]["level1/1_matmul"]["sol_fraction"]
     assert data["set_aside"][0]["runs"] == [0] and data["set_aside"][0]["baselines"] == 2
     assert run_suite(root, [1], out, **kw)["measured"] == 2  # measured again
-    assert _tasks(out)["level1/1_matmul"]["baselines"]["eager"]["run"] == 1
+    again = _tasks(out)["level1/1_matmul"]["baselines"]["eager"]
+    assert again["run"] == 1 and again["median"] > 0 and again["set_aside"] == before  # the old one stays
     for bad, msg in ((["--set-aside-runs", "7", "--why", "x"], "has runs 0 to 1"),
                      (["--set-aside-runs", "0"], "--why"), (["--set-aside-runs", "a"], "give run indices")):  # fmt: skip
         r = repro_in_process(capsys, "kernelbench", "--out", str(out), *bad)

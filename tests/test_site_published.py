@@ -127,15 +127,26 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
     kept = data["tasks"]["level1/19_ReLU"]["baselines"]["eager"]
     data["tasks"]["level1/19_ReLU"]["baselines"]["eager"] = {"error": "set aside: shared the GPU", "retry": True,
                                                              "run": 3, "set_aside": kept}  # fmt: skip
+    # Two more withdrawn readings: one measured again since (kept beside its new reading), one whose
+    # new measurement ran out of time (its own failure is what the gap says).
+    relu, softmax = (
+        data["tasks"]["level1/19_ReLU"]["baselines"],
+        data["tasks"]["level1/23_Softmax"]["baselines"],
+    )
+    old = dict(relu["cuda-graph"], run=5)
+    relu["cuda-graph"] = {**old, "median": 2.9, "run": 7, "set_aside": old}
+    softmax["eager"] = {"error": "the measurement did not finish within 400 s", "retry": True, "run": 7,
+                        "set_aside": {**softmax["eager"], "run": 3}}  # fmt: skip
     data["set_aside"] = [{"runs": [3, 5], "why": "shared the GPU with a stopped run's workers",
-                          "date": "2026-12-03T18:09:58+00:00", "baselines": 1}]  # fmt: skip
+                          "date": "2026-12-03T18:09:58+00:00", "baselines": 3}]  # fmt: skip
     (b,) = load_published(write(tmp_path / "results", None, data)).baselines
     assert b.set_aside == data["set_aside"]
     (gap,) = [g for g in b.gaps if g["baseline"] == "eager"]
-    assert gap["failed"] == [("level1/19_ReLU", "set aside (see the note above)", True)]
+    assert gap["failed"] == [("level1/19_ReLU", "set aside (see the note above)", True),
+                             ("level1/23_Softmax", "the measurement did not finish within 400 s", True)]  # fmt: skip
     template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
     page = template.render(published=load_published(tmp_path / "results"))
-    assert '"1 reading of runs 3, 5 set aside (2026-12-03)"' in page
+    assert '"3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page
     assert page.count("Shared the GPU with a stopped run") == 1
 
 

@@ -841,6 +841,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 got = rec.get("baselines", {}).get(k)
                 if got is not None:
                     got.update(settings_hash=h, run=run_index)
+                    aside = (old.get("baselines") or {}).get(k, {}).get("set_aside") if same_source else None
+                    if aside is not None:  # a withdrawn reading stays beside whatever replaces it
+                        got.setdefault("set_aside", aside)
                     if workers > 1 and str(got.get("error", "")).startswith("OutOfMemoryError"):
                         got["retry"] = True  # the other workers' memory, not the problem's: tried again
             _store(data, key, path, rec, h, problem_sha, peaks)

@@ -192,6 +192,22 @@ class Baselines:
     set_aside: list[dict] = field(default_factory=list)  # runs whose readings were withdrawn, and why
 
     @property
+    def set_aside_notes(self) -> list[dict]:
+        """Each set-aside with how many of its withdrawn readings have been measured again since (the
+        reading is kept under the baseline's `set_aside` beside the new one)."""
+        out = []
+        for a in self.set_aside:
+            runs = set(a.get("runs") or [])
+            again = sum(
+                1
+                for t in self.tasks
+                for b in (t.get("baselines") or {}).values()
+                if isinstance(b, dict) and (b.get("set_aside") or {}).get("run") in runs and b.get("median")
+            )
+            out.append({**a, "again": again})
+        return out
+
+    @property
     def levels(self) -> list[dict]:
         """Per level: problems measured, and median SOL fraction of each baseline over the problems it was
         measured on (`counted`: fewer than `measured` while a baseline's runs are still under way)."""
@@ -246,7 +262,8 @@ class Baselines:
         out = []
         rows = [t for t in self.tasks if not t.get("error")]
         for name in self.baseline_names:
-            failed = [(t["task"], "set aside (see the note above)" if b.get("set_aside") else str(b.get("error")),
+            failed = [(t["task"], "set aside (see the note above)" if str(b.get("error")).startswith("set aside")
+                       else str(b.get("error")),
                        bool(b.get("retry")))
                       for t in rows if isinstance(b := (t.get("baselines") or {}).get(name), dict)
                       and b.get("error")]  # fmt: skip
