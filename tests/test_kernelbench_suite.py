@@ -127,11 +127,34 @@ def test_suite_counts_flops_and_bytes_times_and_resumes(
 def test_a_hanging_problem_is_recorded_and_the_next_still_runs(tmp_path: Path) -> None:
     root = checkout(tmp_path, {"1_hangs.py": HANGS, "2_matmul.py": MATMUL})
     out = tmp_path / "out.json"
-    counts = run_suite(root, [1], out, device="cpu", baselines=("eager",), timing=TIMING, timeout_s=10,
-                       log=lambda s: None)  # fmt: skip
+    kw = dict(device="cpu", baselines=("eager",), timing=TIMING, log=lambda s: None)
+    counts = run_suite(root, [1], out, timeout_s=6, **kw)
     tasks = load_results(out)["tasks"]
-    assert counts["failed"] == 1 and "did not finish within 10 s" in tasks["level1/1_hangs"]["error"]
+    assert counts["failed"] == 1 and "did not finish within 6 s" in tasks["level1/1_hangs"]["error"]
+    assert (tasks["level1/1_hangs"]["attempts"], tasks["level1/1_hangs"]["seconds_tried"]) == (1, 6)
     assert tasks["level1/2_matmul"]["baselines"]["eager"]["median"] > 0
+    # Tried again (the matmul is not): the record says how often and how long in all.
+    assert run_suite(root, [1], out, timeout_s=3, **kw)["failed"] == 1
+    hangs = load_results(out)["tasks"]["level1/1_hangs"]
+    assert (hangs["attempts"], hangs["seconds_tried"]) == (2, 9) and "within 3 s" in hangs["error"]
+
+
+def test_a_baseline_that_runs_out_of_time_again_counts_its_attempts() -> None:
+    from repro.published.kernelbench import _count_timeouts
+
+    first = {"error": "the measurement did not finish within 380 s", "retry": True}
+    _count_timeouts(first, {"median": 1.0})  # measured before, with other settings: a first timeout
+    assert (first["attempts"], first["seconds_tried"]) == (1, 380)
+    legacy = {"error": "the measurement did not finish within 420 s", "retry": True}  # before the counts
+    second = {"error": "the measurement did not finish within 150 s", "retry": True}
+    _count_timeouts(second, legacy)
+    assert (second["attempts"], second["seconds_tried"]) == (2, 570)
+    third = {"error": "the measurement did not finish within 400 s", "retry": True}
+    _count_timeouts(third, second)
+    assert (third["attempts"], third["seconds_tried"]) == (3, 970)
+    other = {"error": "OutOfMemoryError: …", "retry": True}
+    _count_timeouts(other, third)
+    assert "attempts" not in other  # only running out of time is counted
 
 
 def test_sol_counts_convolutions_at_the_tf32_rate() -> None:

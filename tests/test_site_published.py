@@ -136,14 +136,15 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
     old = dict(relu["cuda-graph"], run=5)
     relu["cuda-graph"] = {**old, "median": 2.9, "run": 7, "set_aside": old}
     softmax["eager"] = {"error": "the measurement did not finish within 400 s", "retry": True, "run": 7,
-                        "set_aside": {**softmax["eager"], "run": 3}}  # fmt: skip
+                        "attempts": 3, "seconds_tried": 1180, "set_aside": {**softmax["eager"], "run": 3}}  # fmt: skip
     data["set_aside"] = [{"runs": [3, 5], "why": "shared the GPU with a stopped run's workers",
                           "date": "2026-12-03T18:09:58+00:00", "baselines": 3}]  # fmt: skip
     (b,) = load_published(write(tmp_path / "results", None, data)).baselines
     assert b.set_aside == data["set_aside"]
     (gap,) = [g for g in b.gaps if g["baseline"] == "eager"]
     assert gap["failed"] == [("level1/19_ReLU", "set aside (see the note above)", True),
-                             ("level1/23_Softmax", "the measurement did not finish within 400 s", True)]  # fmt: skip
+                             ("level1/23_Softmax", "the measurement did not finish within 400 s (3 attempts, 1180 s in all)",
+                              True)]  # fmt: skip
     template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
     page = template.render(published=load_published(tmp_path / "results"))
     assert '"3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page

@@ -673,6 +673,22 @@ def _missing(
     return tuple(k for k in wanted if k not in have or stale(have[k]))
 
 
+_TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")
+
+
+def _count_timeouts(new: dict[str, Any], before: dict[str, Any]) -> None:
+    """A baseline that ran out of time again records how often and how long it has been tried in all
+    (`attempts`, `seconds_tried`): a network that needs more than one run's timeout is told apart from
+    one that was given too little once, and the next run can be sized from it."""
+    now = _TIMED_OUT.search(str(new.get("error", "")))
+    if now is None:
+        return
+    prev = _TIMED_OUT.search(str(before.get("error", "")))
+    attempts = int(before.get("attempts") or 1) if prev else 0
+    tried = float(before.get("seconds_tried") or float(prev.group(1))) if prev else 0.0
+    new.update(attempts=attempts + 1, seconds_tried=round(tried + float(now.group(1)), 1))
+
+
 def _expected_cost(rec: dict[str, Any] | None, need: tuple[str, ...]) -> tuple[int, float]:
     """Sort key that puts a run's cheap problems first: those measured before, by their last time (or
     their baselines' set-up time); then those never measured; last those whose measurement ran out of
@@ -837,13 +853,16 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 rec = {**fields, "seconds": rec.get("seconds"), "baselines": {**kept, **failed}}
             elif kept:
                 rec = {**rec, "baselines": {**kept, **rec.get("baselines", {})}}
+            elif rec.get("error"):  # the whole problem failed, nothing of it kept: counted on the problem
+                _count_timeouts(rec, old if old.get("problem_sha256") == problem_sha else {})
             for k in need:
                 got = rec.get("baselines", {}).get(k)
                 if got is not None:
                     got.update(settings_hash=h, run=run_index)
-                    aside = (old.get("baselines") or {}).get(k, {}).get("set_aside") if same_source else None
-                    if aside is not None:  # a withdrawn reading stays beside whatever replaces it
-                        got.setdefault("set_aside", aside)
+                    before = (old.get("baselines") or {}).get(k, {}) if same_source else {}
+                    if before.get("set_aside") is not None:  # a withdrawn reading stays beside its successor
+                        got.setdefault("set_aside", before["set_aside"])
+                    _count_timeouts(got, before)
                     if workers > 1 and str(got.get("error", "")).startswith("OutOfMemoryError"):
                         got["retry"] = True  # the other workers' memory, not the problem's: tried again
             _store(data, key, path, rec, h, problem_sha, peaks)

@@ -262,9 +262,7 @@ class Baselines:
         out = []
         rows = [t for t in self.tasks if not t.get("error")]
         for name in self.baseline_names:
-            failed = [(t["task"], "set aside (see the note above)" if str(b.get("error")).startswith("set aside")
-                       else str(b.get("error")),
-                       bool(b.get("retry")))
+            failed = [(t["task"], _failure(b), bool(b.get("retry")))
                       for t in rows if isinstance(b := (t.get("baselines") or {}).get(name), dict)
                       and b.get("error")]  # fmt: skip
             absent = sum(name not in (t.get("baselines") or {}) for t in rows)
@@ -471,6 +469,18 @@ def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = No
             )  # fmt: skip
         )
     return out
+
+
+def _failure(b: dict) -> str:
+    """What a failed baseline's gap says: its error, how often and how long it has been tried where it
+    ran out of time more than once, or a pointer to the set-aside note."""
+    error = str(b.get("error"))
+    if error.startswith("set aside"):
+        return "set aside (see the note above)"
+    attempts, tried = b.get("attempts"), b.get("seconds_tried")
+    if isinstance(attempts, int) and attempts > 1 and isinstance(tried, (int, float)):
+        return f"{error} ({attempts} attempts, {tried:g} s in all)"
+    return error
 
 
 def _rel(path: Path, root: Path) -> str:
