@@ -673,7 +673,11 @@ def _missing(
     return tuple(k for k in wanted if k not in have or stale(have[k]))
 
 
-_TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")
+def _timeout_error(timeout_s: float) -> str:
+    return f"the measurement did not finish within {timeout_s:g} s"
+
+
+_TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")  # reads `_timeout_error`'s message
 
 
 def _count_timeouts(new: dict[str, Any], before: dict[str, Any]) -> None:
@@ -697,9 +701,8 @@ def _expected_cost(rec: dict[str, Any] | None, need: tuple[str, ...]) -> tuple[i
     if not rec:
         return (1, 0.0)
     have = rec.get("baselines") or {}
-    if any("did not finish within" in str((have.get(k) or {}).get("error", "")) for k in need):
-        return (2, 0.0)
-    if "did not finish within" in str(rec.get("error", "")):
+    errors = [rec.get("error"), *((have.get(k) or {}).get("error") for k in need)]
+    if any(_TIMED_OUT.search(str(e or "")) for e in errors):
         return (2, 0.0)
     seconds = rec.get("seconds")
     if not isinstance(seconds, (int, float)):  # older records: the set-up of the baselines they hold
@@ -942,7 +945,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 live.discard(proc)
             if current is not None and current in paths:  # crashed or hung on this problem
                 if killed_here:
-                    why = f"the measurement did not finish within {timeout_s:g} s"
+                    why = _timeout_error(timeout_s)
                 elif proc.returncode == -9:
                     why = ("the worker process was killed (SIGKILL from outside, most often the out-of-memory "
                            "killer: measure this problem alone, or with fewer --workers)")  # fmt: skip

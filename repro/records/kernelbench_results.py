@@ -26,6 +26,7 @@ from typing import Any
 
 from repro.records.files import write_json_atomic
 
+SET_ASIDE = "set aside"  # how a withdrawn baseline's `error` begins (`set_aside()`)
 FORMAT = "kernelatlas-kernelbench-baselines"
 FORMAT_VERSION = 1
 
@@ -106,7 +107,7 @@ def set_aside(path: Path, runs: list[int], why: str, today: str) -> int:
         touched = False
         for name, b in (task.get("baselines") or {}).items():
             if b.get("run") in runs and b.get("median") is not None:
-                task["baselines"][name] = {"error": f"set aside: {why}", "retry": True, "run": b["run"],
+                task["baselines"][name] = {"error": f"{SET_ASIDE}: {why}", "retry": True, "run": b["run"],
                                            "settings_hash": b.get("settings_hash"), "set_aside": b}  # fmt: skip
                 touched = True
                 n += 1

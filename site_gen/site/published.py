@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro.records.kernelbench_results import SET_ASIDE
 from repro.records.provenance import HARNESS_VERSION
 from repro.records.published_ledger import build_record_problem, derived, readings_note, readings_problem
 
@@ -475,7 +476,7 @@ def _failure(b: dict) -> str:
     """What a failed baseline's gap says: its error, how often and how long it has been tried where it
     ran out of time more than once, or a pointer to the set-aside note."""
     error = str(b.get("error"))
-    if error.startswith("set aside"):
+    if error.startswith(SET_ASIDE):
         return "set aside (see the note above)"
     attempts, tried = b.get("attempts"), b.get("seconds_tried")
     if isinstance(attempts, int) and attempts > 1 and isinstance(tried, (int, float)):
