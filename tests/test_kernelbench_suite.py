@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from cli_run import repro_in_process
 from repro.harness import procfs
 from repro.published.kernelbench import (
     CompileTurns,
+    _missing,
     compile_threads,
     discover,
     gpu_lock,
@@ -842,7 +844,8 @@ def _alive(pids: list[int]) -> list[int]:
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, sig: str) -> None:
     """`timeout` (SIGTERM) or SIGKILL of the run: its workers do not go on compiling and timing on the GPU
-    beside the next run; after SIGTERM the run is recorded as interrupted and what it measured is kept."""
+    beside the next run; after SIGTERM the run is recorded as interrupted, what it measured is kept, and
+    the problems it was measuring are recorded as attempts that ran out of time (how long they ran)."""
     import signal
 
     # Worker 0 measures 1_matmul, then hangs on 3_hangs; worker 1 hangs on 2_hangs. They hang while the
@@ -851,16 +854,31 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
     hangs = "import time\ntime.sleep(600)\n" + MATMUL
     root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_hangs.py": hangs, "3_hangs.py": hangs})
     out = tmp_path / "out.json"
+    scratch = tmp_path / "scratch"  # the run's work folder lands here: its workers' results lines
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "repro", "kernelbench", "--root", str(root), "--levels", "1", "--out", str(out),
          "--device", "cpu", "--baselines", "eager", "--workers", "2", "--timeout", "300"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )  # fmt: skip
+
+    def hanging() -> set[str]:  # the hanging problems the workers have started
+        lines = [
+            ln for f in scratch.glob("kernelatlas-kb-*/results-*.jsonl") for ln in f.read_text().splitlines()
+        ]
+        return {json.loads(ln)["start"] for ln in lines if "hangs" in ln and '"start"' in ln}
+
     deadline = time.monotonic() + 120
     workers: list[int] = []
-    while time.monotonic() < deadline and (len(workers) < 2 or not out.exists()) and proc.poll() is None:
+    while (
+        time.monotonic() < deadline
+        and proc.poll() is None
+        and (len(workers) < 2 or len(hanging()) < 2 or not out.exists())
+    ):
         workers = _workers_of(proc.pid)
         time.sleep(0.1)
+    assert out.exists() and len(hanging()) == 2, proc.communicate(timeout=60)[0] if proc.poll() else ""
     assert len(workers) == 2, proc.communicate(timeout=60)[0]
     os.kill(proc.pid, getattr(signal, sig))
     output, _ = proc.communicate(timeout=60)
@@ -874,6 +892,13 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
         data = load_results(out)
         assert data["runs"][-1]["ended"] == "interrupted"
         assert data["tasks"]["level1/1_matmul"]["baselines"]["eager"]["median"] > 0  # kept
+        for key in ("level1/2_hangs", "level1/3_hangs"):
+            rec = data["tasks"][key]
+            m = re.fullmatch(r"the measurement did not finish within ([0-9.]+) s \(the run was stopped while it ran\)",
+                             rec["error"])  # fmt: skip
+            assert m and 0 <= float(m.group(1)) < 300, rec
+            assert (rec["attempts"], rec["seconds_tried"]) == (1, float(m.group(1)))
+        assert _missing(data["tasks"]["level1/2_hangs"], "x", ("eager",), "h") == ("eager",)  # tried again
 
 
 def test_a_worker_starts_no_problem_after_the_runs_deadline_but_its_first(tmp_path: Path) -> None:

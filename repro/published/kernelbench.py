@@ -674,7 +674,10 @@ def _missing(
 
 
 def _timeout_error(timeout_s: float) -> str:
-    return f"the measurement did not finish within {timeout_s:g} s"
+    return f"the measurement did not finish within {round(timeout_s, 1):g} s"
+
+
+STOPPED = " (the run was stopped while it ran)"  # ends the error of a problem a stopped run was measuring
 
 
 _TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")  # reads `_timeout_error`'s message
@@ -837,9 +840,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
     keep_logs = threading.Event()
-    lock = threading.Lock()  # guards `data`, `counts`, `live` and the file
+    lock = threading.RLock()  # guards `data`, `counts`, `live`, `running` and the file
     live: set[subprocess.Popen[bytes]] = set()  # the workers running now
     stored: list[str] = []  # the problems this run wrote to the file
+    running: dict[int, tuple[str, float]] = {}  # per worker: the problem it measures, since when
+    stopping = threading.Event()  # the run was stopped: its own killing of workers is no crash
+    everything = {k: (p, b) for k, p, b in todo}
 
     def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
         """Merge one problem's new measurements into its record: baselines measured before on the same
@@ -910,6 +916,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             seen = 0
             started_at = time.monotonic()
             current = None
+            over = False
             paths = {k: p for k, p, _ in queue_}
             needs = {k: b for k, _, b in queue_}
             while True:
@@ -928,6 +935,10 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                         queue_ = [q for q in queue_ if q[0] != key]
                         current = None
                 seen = len(lines)
+                if current is None:
+                    running.pop(slot, None)
+                else:
+                    running[slot] = (current, started_at)
                 if proc.poll() is not None and seen == len(
                     results.read_text().splitlines() if results.is_file() else []
                 ):
@@ -943,9 +954,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 proc.wait()
             with lock:
                 live.discard(proc)
+                running.pop(slot, None)
+            if stopping.is_set():  # killed by the run's own stop, which records the problem itself
+                return
             if current is not None and current in paths:  # crashed or hung on this problem
                 if killed_here:
-                    why = _timeout_error(timeout_s)
+                    why = _timeout_error(timeout_s if over else time.monotonic() - started_at)
                 elif proc.returncode == -9:
                     why = ("the worker process was killed (SIGKILL from outside, most often the out-of-memory "
                            "killer: measure this problem alone, or with fewer --workers)")  # fmt: skip
@@ -975,6 +989,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             t.join()
         ended = "deadline" if counts["left"] else "complete"
     finally:  # Ctrl-C or SIGTERM: no worker outlives the run (each also watches for its parent)
+        if ended == "interrupted":  # the time given to the problems being measured is an attempt too
+            with lock:  # held throughout: a result arriving meanwhile is stored after, over this
+                stopping.set()
+                for key, since in list(running.values()):
+                    why = _timeout_error(time.monotonic() - since) + STOPPED
+                    store(key, everything[key][0], {"error": why}, everything[key][1])
         with lock:
             for proc in list(live):
                 with contextlib.suppress(ProcessLookupError):

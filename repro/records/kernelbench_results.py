@@ -14,7 +14,8 @@ the `settings_hash` of its device, timer settings and seed; `timed_at` (Unix sec
 its timed region) and `lock_wait_ms` show that timed regions on one GPU never overlapped. `settings` and
 `provenance` at the top are the latest run's. A baseline with `retry: true` was lost to a crash or
 timeout of its whole problem and is measured again by the next run; one that ran out of time records
-`attempts` and `seconds_tried` over its runs. `set_aside` lists runs whose measurements were withdrawn
+`attempts` and `seconds_tried` over its runs; the time a stopped run (SIGTERM, Ctrl-C) gave the problems
+it was measuring counts as such an attempt. `set_aside` lists runs whose measurements were withdrawn
 (`set_aside()`), each withdrawn reading kept inside its baseline, beside whatever replaced it.
 """
 
