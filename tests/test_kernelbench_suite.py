@@ -767,9 +767,8 @@ out = Path(plan["results"])
 def line(msg):
     with open(out, "a") as f:
         f.write(json.dumps(msg) + "\\n")
-for key, path, baselines in plan["problems"]:
-    kb.measure_problem(Path(path), plan["device"], tuple(baselines), plan["timing"], plan["seed"])  # warm-up
-    line({"start": key})
+kb.warm_up(plan["device"], plan.get("lock"))
+for key, path, baselines in kb.planned_problems(plan):
     for _ in range(3):
         time.sleep(1.0)
         if TELL:
@@ -902,26 +901,48 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
 
 
 def test_a_worker_starts_no_problem_after_the_runs_deadline_but_its_first(tmp_path: Path) -> None:
-    """The deadline is kept inside a worker too: the next problem of its plan is left for the next run
-    (before, a worker went on with its whole plan until the deadline plus the timeout). Its first problem
-    is always measured: the parent started it before the deadline, and a deadline shorter than the
-    worker's own start-up (seconds on a busy host) once left a whole run with nothing measured."""
-    from repro.published.kernelbench import _WORKER
+    """The deadline is kept inside a worker too: it takes no next problem from the queue (before, a worker
+    went on with its whole plan until the deadline plus the timeout). Its first problem is always
+    measured: the parent started it before the deadline, and a deadline shorter than the worker's own
+    start-up (seconds on a busy host) once left a whole run with nothing measured."""
+    from repro.published.kernelbench import _WORKER, queued, write_queue
 
-    plan_path, results = tmp_path / "plan.json", tmp_path / "results.jsonl"
+    plan_path, results, queue = tmp_path / "plan.json", tmp_path / "results.jsonl", tmp_path / "queue"
     root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_matmul.py": MATMUL})
     stop_at = time.time()  # passed before the worker has imported torch
-    problems = [(f"level1/{n}", str(root / "KernelBench" / "level1" / f"{n}.py"), ["eager"])
-                for n in ("1_matmul", "2_matmul")]  # fmt: skip
+    write_queue(queue, [(f"level1/{n}", root / "KernelBench" / "level1" / f"{n}.py", ("eager",))
+                        for n in ("1_matmul", "2_matmul")])  # fmt: skip
     plan_path.write_text(json.dumps({"device": "cpu", "timing": TIMING, "seed": 42, "results": str(results),
-                                     "lock": None, "stop_at": stop_at, "problems": problems}))  # fmt: skip
+                                     "lock": None, "stop_at": stop_at, "queue": str(queue),
+                                     "claimed": str(tmp_path / "mine")}))  # fmt: skip
     r = subprocess.run([sys.executable, "-c", _WORKER, str(plan_path)], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     lines = [json.loads(x) for x in results.read_text().splitlines()]
     assert [m["start"] for m in lines if "start" in m] == ["level1/1_matmul"]
     assert [m["done"] for m in lines if "done" in m] == ["level1/1_matmul"]
-    assert lines[-1] == {"deadline": "level1/2_matmul"}
+    assert lines[-1] == {"deadline": True}
+    assert queued(queue) == 1  # left for the next run
+
+
+def test_workers_take_the_next_problem_when_free_so_a_slow_one_holds_up_nothing(tmp_path: Path) -> None:
+    """Problems are taken from one queue, not dealt out at the start: while one worker spends its time
+    on a slow problem, the other takes every other problem, including those that fixed shards
+    (`todo[i::2]`) would have queued behind the slow one."""
+    out = tmp_path / "out.json"
+    # The slow problem waits (60 s at most) until the four others are in the file.
+    slow = (f"import json, pathlib, time\nfor _ in range(600):\n    f = pathlib.Path({str(out)!r})\n"
+            "    if f.exists() and sum('matmul' in k for k in json.loads(f.read_text())['tasks']) == 4:\n"
+            "        break\n    time.sleep(0.1)\n") + MATMUL  # fmt: skip
+    root = checkout(tmp_path, {"1_slow.py": slow, **{f"{i}_matmul.py": MATMUL for i in range(2, 6)}})
+    lines: list[str] = []
+    counts = run_suite(root, [1], out, baselines=("eager",), device="cpu", timing=TIMING, timeout_s=120,
+                       workers=2, log=lines.append)  # fmt: skip
+    assert counts["measured"] == 5, lines
+    finished = [ln.split(":")[0] for ln in lines]
+    assert finished[-1] == "level1/1_slow", finished  # the four quick ones all done by the other worker first
+    runs = {rec["baselines"]["eager"]["run"] for rec in _tasks(out).values()}
+    assert runs == {0}
 
 
 def test_two_runs_on_one_machine_take_turns_on_the_device(tmp_path: Path) -> None:

@@ -560,9 +560,8 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _worker_main(plan_path: str) -> int:
-    """Measure the plan's problems in order, appending one JSON line per problem to its results file.
-    No problem but the first is started after the plan's `stop_at` (wall-clock seconds): the run's
-    deadline."""
+    """Measure problems taken from the run's queue (`planned_problems`), appending one JSON line per
+    problem to the plan's results file."""
     plan = json.loads(Path(plan_path).read_text())
     if plan.get("parent"):
         _exit_with_parent(int(plan["parent"]))
@@ -570,18 +569,7 @@ def _worker_main(plan_path: str) -> int:
     # `kill -USR1 <worker>` writes every thread's stack to the worker's log (kept beside the plan):
     # where a problem that runs for minutes spends them.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    # Warm up first (imports, the FLOP counter's and the timer's first use: seconds on a busy host), so a
-    # problem's timeout covers the problem, not the start-up of its process.
-    import torch
-
-    from repro.harness import timing as harness_timing
-
-    if device == "cuda":
-        torch.cuda.set_device(0)
-    with gpu_lock(plan.get("lock"), shared=True):
-        count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
-        harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
-                               target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
+    warm_up(device, plan.get("lock"))
 
     out = Path(plan["results"])
 
@@ -591,15 +579,7 @@ def _worker_main(plan_path: str) -> int:
 
     global _on_wait
     _on_wait = tell_wait
-    for i, (key, path, baselines) in enumerate(plan["problems"]):
-        # The first problem is always measured: the parent started this worker before the deadline, and
-        # a deadline shorter than the start-up above would otherwise leave the worker nothing to do.
-        if i and plan.get("stop_at") is not None and time.time() > plan["stop_at"]:
-            with open(out, "a") as f:
-                f.write(json.dumps({"deadline": key}) + "\n")
-            break
-        with open(out, "a") as f:
-            f.write(json.dumps({"start": key, "t": round(time.time(), 3)}) + "\n")
+    for key, path, baselines in planned_problems(plan):
         t0 = time.perf_counter()
         try:
             rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
@@ -610,6 +590,68 @@ def _worker_main(plan_path: str) -> int:
         with open(out, "a") as f:
             f.write(json.dumps({"done": key, "record": rec}) + "\n")
     return 0
+
+
+def warm_up(device: str, lock: str | None) -> None:
+    """A worker's first use of torch, the FLOP counter (which imports torch._dynamo) and the timer:
+    seconds on a busy host, paid before the first problem so that its timeout covers the problem."""
+    import torch
+
+    from repro.harness import timing as harness_timing
+
+    if device == "cuda":
+        torch.cuda.set_device(0)
+    with gpu_lock(lock, shared=True):
+        count_work(torch.nn.Linear(4, 4).to(device), [torch.randn(2, 4, device=device)])
+        harness_timing.measure(lambda: None, lambda i: [], device, warmup=0, min_iters=1, max_iters=1,
+                               target_rel_ci=1.0, max_time_s=1.0)  # fmt: skip
+
+
+def write_queue(folder: Path, problems: list[tuple[str, Path, tuple[str, ...]]]) -> None:
+    """A run's problems as one file each, named in the order they are to be taken (`take_next`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (key, path, baselines) in enumerate(problems):
+        (folder / f"{i:05d}.json").write_text(json.dumps([key, str(path), list(baselines)]))
+
+
+def queued(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("*.json"))
+
+
+def take_next(queue: Path, mine: Path) -> tuple[str, str, list[str]] | None:
+    """Claim the first problem still queued: moving its file into `mine` succeeds for one worker only."""
+    mine.mkdir(parents=True, exist_ok=True)
+    for name in sorted(os.listdir(queue)):
+        try:
+            os.rename(queue / name, mine / name)
+        except FileNotFoundError:  # another worker took it first
+            continue
+        key, path, baselines = json.loads((mine / name).read_text())
+        return key, path, baselines
+    return None
+
+
+def planned_problems(plan: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]:
+    """The problems a worker measures, taken one at a time from the run's queue, each announced to the
+    parent ("start") before it is measured. A worker free takes the next, so one slow network holds up
+    nothing queued behind it (fixed shards once left two workers idle for 700 s while SqueezeNet and
+    Swin-MLP waited behind GoogLeNet). None is taken after the run's deadline but the first: the parent
+    started this worker before the deadline, and a deadline shorter than the worker's start-up would
+    otherwise leave it nothing to do."""
+    out, stop_at = Path(plan["results"]), plan.get("stop_at")
+    first = True
+    while True:
+        if not first and stop_at is not None and time.time() > stop_at:
+            with open(out, "a") as f:
+                f.write(json.dumps({"deadline": True}) + "\n")
+            return
+        item = take_next(Path(plan["queue"]), Path(plan["claimed"]))
+        if item is None:
+            return
+        first = False
+        with open(out, "a") as f:
+            f.write(json.dumps({"start": item[0], "t": round(time.time(), 3)}) + "\n")
+        yield item
 
 
 # ------------------------------------------------------------------ the parent: scheduling and the file
@@ -699,7 +741,7 @@ def _count_timeouts(new: dict[str, Any], before: dict[str, Any]) -> None:
 def _expected_cost(rec: dict[str, Any] | None, need: tuple[str, ...]) -> tuple[int, float]:
     """Sort key that puts a run's cheap problems first: those measured before, by their last time (or
     their baselines' set-up time); then those never measured; last those whose measurement ran out of
-    time. Workers take their share of the list in this order, so a run stopped by its deadline has
+    time. Workers take problems from the queue in this order, so a run stopped by its deadline has
     finished as many problems as it could and leaves the slow ones to the next run."""
     if not rec:
         return (1, 0.0)
@@ -880,7 +922,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             counts["failed" if failed_problem else "measured"] += 1
         log(_line(key, rec, data["tasks"][key]))
 
-    def shard_loop(slot: int, queue_: list[tuple[str, Path, tuple[str, ...]]]) -> None:
+    queue = work / "queue"
+    write_queue(queue, todo)
+
+    def worker_loop(slot: int) -> None:
+        """Keep one worker process taking problems from the queue: a new one after a crash or a
+        timeout, none after the deadline."""
         gpu = gpu_list[slot % len(gpu_list)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELATLAS_GIT")}
         if pool is not None:
@@ -892,18 +939,15 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         lock_path = device_lock_path(device, gpu, workers)
         n = 0
         stopped = False
-        while queue_:
+        while queued(queue):
             if stopped or (deadline_s is not None and time.monotonic() - t0 > deadline_s):
-                with lock:
-                    counts["left"] += len(queue_)
-                log(f"deadline of {deadline_s:g} s reached: {len(queue_)} problem(s) left for the next run")
                 break
             n += 1
             results = work / f"results-{slot}-{n}.jsonl"
             stop_at = None if deadline_s is None else time.time() + deadline_s - (time.monotonic() - t0)
             plan = {"device": device, "timing": timing, "seed": seed, "results": str(results),
                     "lock": lock_path, "parent": os.getpid(), "stop_at": stop_at,
-                    "problems": [(k, str(p), list(b)) for k, p, b in queue_]}  # fmt: skip
+                    "queue": str(queue), "claimed": str(work / f"claimed-{slot}")}  # fmt: skip
             plan_path = work / f"plan-{slot}.json"
             plan_path.write_text(json.dumps(plan))
             with open(work / f"worker-{slot}.log", "ab") as errlog:
@@ -917,8 +961,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             started_at = time.monotonic()
             current = None
             over = False
-            paths = {k: p for k, p, _ in queue_}
-            needs = {k: b for k, _, b in queue_}
             while True:
                 lines = results.read_text().splitlines() if results.is_file() else []
                 for line in lines[seen:]:
@@ -931,8 +973,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                         stopped = True
                     else:
                         key = msg["done"]
-                        store(key, paths[key], msg["record"], needs[key])
-                        queue_ = [q for q in queue_ if q[0] != key]
+                        store(key, everything[key][0], msg["record"], everything[key][1])
                         current = None
                 seen = len(lines)
                 if current is None:
@@ -957,7 +998,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 running.pop(slot, None)
             if stopping.is_set():  # killed by the run's own stop, which records the problem itself
                 return
-            if current is not None and current in paths:  # crashed or hung on this problem
+            if current is not None:  # crashed or hung on this problem
                 if killed_here:
                     why = _timeout_error(timeout_s if over else time.monotonic() - started_at)
                 elif proc.returncode == -9:
@@ -965,21 +1006,17 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                            "killer: measure this problem alone, or with fewer --workers)")  # fmt: skip
                 else:
                     why = f"the worker process exited with status {proc.returncode}"
-                store(current, paths[current], {"error": why}, needs[current])
-                queue_ = [q for q in queue_ if q[0] != current]
+                store(current, everything[current][0], {"error": why}, everything[current][1])
                 log(f"{current}: {why}")
-            elif proc.returncode not in (0, None) and queue_ and seen == 0:
-                with lock:
-                    counts["failed"] += len(queue_)
+            elif proc.returncode not in (0, None) and seen == 0:
                 keep_logs.set()
                 log(
                     f"worker {slot} exited with status {proc.returncode} before its first problem; see {errlog.name}"
                 )
                 break
 
-    shards = [todo[i::workers] for i in range(workers)]
     threads = [
-        threading.Thread(target=shard_loop, args=(i, s), daemon=True) for i, s in enumerate(shards) if s
+        threading.Thread(target=worker_loop, args=(i,), daemon=True) for i in range(min(workers, len(todo)))
     ]
     ended = "interrupted"
     try:
@@ -987,6 +1024,13 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             t.start()
         for t in threads:
             t.join()
+        left = queued(queue)
+        if left and keep_logs.is_set():  # no worker got as far as its first problem
+            counts["failed"] += left
+        elif left:
+            counts["left"] += left
+            why = "" if deadline_s is None else f"deadline of {deadline_s:g} s reached: "
+            log(f"{why}{left} problem(s) left for the next run")
         ended = "deadline" if counts["left"] else "complete"
     finally:  # Ctrl-C or SIGTERM: no worker outlives the run (each also watches for its parent)
         if ended == "interrupted":  # the time given to the problems being measured is an attempt too
