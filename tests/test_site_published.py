@@ -147,8 +147,21 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
                               True)]  # fmt: skip
     template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
     page = template.render(published=load_published(tmp_path / "results"))
-    assert '"3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page
+    assert '!!! warning "3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page
     assert page.count("Shared the GPU with a stopped run") == 1
+    assert "the next run measures the rest again" in page
+    # Once every withdrawn reading has its successor, the note no longer warns of readings to come.
+    softmax["eager"] = {
+        **softmax["eager"]["set_aside"],
+        "median": 3.1,
+        "run": 8,
+        "set_aside": softmax["eager"]["set_aside"],
+    }
+    relu["eager"] = {**kept, "median": 1.2, "run": 8, "set_aside": {**kept, "run": 3}}
+    page = template.render(published=load_published(write(tmp_path / "results3", None, data)))
+    assert '!!! note "3 readings of runs 3, 5 set aside (2026-12-03), all measured again since"' in page
+    assert "the next run measures the rest again" not in page
+    assert "beside this reason and beside the reading that replaced it." in page
 
 
 @pytest.mark.parametrize(
