@@ -400,7 +400,8 @@ def test_a_baseline_out_of_memory_beside_other_workers_is_tried_again(tmp_path: 
 def test_a_merge_records_the_others_failures_only_where_nothing_is_known(tmp_path: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     """A failure flagged for retry in the other file fills a gap (the site then says why the baseline is
-    missing, and the next run measures it again) but never replaces a reading or a failure of our own."""
+    missing, and the next run measures it again) but never replaces a reading, nor a failure of our own
+    unless it is a later attempt at it (more attempts counted: a run that started from our file)."""
     root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR})
     kw = dict(device="cpu", timing=TIMING, timeout_s=120, log=lambda s: None)
     a, b = tmp_path / "a.json", tmp_path / "b.json"
@@ -426,6 +427,17 @@ def test_a_merge_records_the_others_failures_only_where_nothing_is_known(tmp_pat
         "retry": True,
     }
     assert tasks["level1/2_linear"]["baselines"]["eager"] == lost
+    # Their later attempt at that same failure (a second timeout, counted over both) replaces ours; one
+    # tried no more often than ours does not.
+    for theirs, taken in (({"error": "the measurement did not finish within 90 s", "retry": True}, False),
+                          ({"error": "the measurement did not finish within 900 s", "retry": True, "attempts": 2,
+                            "seconds_tried": 1180.0, "run": 0}, True)):  # fmt: skip
+        other["tasks"]["level1/2_linear"]["baselines"]["eager"] = theirs
+        b.write_text(json.dumps(other))
+        assert repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b)).returncode == 0
+        got = _tasks(a)["level1/2_linear"]["baselines"]["eager"]
+        assert (got["error"] == theirs["error"]) is taken, got
+    assert _tasks(a)["level1/2_linear"]["baselines"]["eager"]["attempts"] == 2
     # The next run measures the failure again (it resumes over what is flagged for retry).
     run_suite(root, [1], a, baselines=("eager",), **kw)
     assert _tasks(a)["level1/2_linear"]["baselines"]["eager"].get("median", 0) > 0

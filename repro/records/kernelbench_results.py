@@ -142,12 +142,19 @@ def _gpu(run: dict[str, Any]) -> str | None:
     return ((run.get("provenance") or {}).get("name")) or None
 
 
+def _tried_more(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
+    """Whether `theirs` is a later attempt at a baseline that `ours` also holds only as a failure: their
+    run started from the file ours is, so its `attempts` count ours and its own."""
+    return bool(ours.get("retry")) and int(theirs.get("attempts") or 1) > int(ours.get("attempts") or 1)
+
+
 def merge(into: Path, other: Path) -> dict[str, int]:
     """Fold the measurements of `other` (another run of the same suite, e.g. on another machine of the same
     GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
     with its run's settings and provenance; a baseline `into` already measured stays (the first reading
     is kept, never averaged). A failure flagged `retry` in `other` is taken only where `into` has nothing
-    for that baseline (counted as `to_retry`; the next run measures it again). Tasks whose problem source
+    for that baseline, or the same kind of failure tried fewer times (counted as `to_retry`; the next
+    run measures it again). Tasks whose problem source
     differs are left out and counted. Refused when the files come from different GPU models or
     KernelBench commits."""
     data, add = load_results(into), load_results(other)
@@ -180,7 +187,9 @@ def merge(into: Path, other: Path) -> dict[str, int]:
         taken = {}
         for name, b in theirs_b.items():
             if b.get("retry"):  # their loss (a timeout, memory), measured again by the next run: taken only
-                if name in have:  # where ours has nothing, so the file says it was tried and how it failed
+                # where ours has nothing, so the file says it was tried and how it failed, or where ours
+                # is the same loss tried fewer times (theirs counts the attempts over both).
+                if name in have and not _tried_more(b, have[name]):
                     continue
                 counts["to_retry"] += 1
             elif name in have and not have[name].get("retry"):
