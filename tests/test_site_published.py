@@ -145,6 +145,13 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
     assert gap["failed"] == [("level1/19_ReLU", "set aside (see the note above)", True),
                              ("level1/23_Softmax", "the measurement did not finish within 400 s (3 attempts, 1180 s in all)",
                               True)]  # fmt: skip
+    from site_gen.site.published import _failure
+
+    stopped = {"error": "the measurement did not finish within 1512.3 s (the run was stopped while it ran)",
+               "attempts": 2, "seconds_tried": 1912.3}  # fmt: skip
+    assert _failure(stopped) == (
+        "the measurement did not finish within 1512.3 s (the run was stopped while it ran; 2 attempts, 1912.3 s in all)"
+    )
     template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
     page = template.render(published=load_published(tmp_path / "results"))
     assert '!!! warning "3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page

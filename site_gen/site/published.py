@@ -480,7 +480,10 @@ def _failure(b: dict) -> str:
         return "set aside (see the note above)"
     attempts, tried = b.get("attempts"), b.get("seconds_tried")
     if isinstance(attempts, int) and attempts > 1 and isinstance(tried, (int, float)):
-        return f"{error} ({attempts} attempts, {tried:g} s in all)"
+        count = f"{attempts} attempts, {tried:g} s in all"
+        if error.endswith(")"):  # "… (the run was stopped while it ran)": one parenthesis, not two
+            return f"{error[:-1]}; {count})"
+        return f"{error} ({count})"
     return error
 
 
