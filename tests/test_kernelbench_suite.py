@@ -912,6 +912,26 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
         assert _missing(data["tasks"]["level1/2_hangs"], "x", ("eager",), "h") == ("eager",)  # tried again
 
 
+def test_a_repeated_stop_signal_does_not_cut_the_clean_up_short() -> None:
+    """`timeout` and a `pkill` of the same run each send SIGTERM: the first stops the run, and repeats are
+    ignored while it records what it was measuring (a second KeyboardInterrupt raised inside that
+    clean-up would leave the run and its unfinished problems unrecorded)."""
+    import signal
+
+    from repro.commands.kernelbench import _interrupt
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            _interrupt(signal.SIGTERM, None)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGTERM)  # a repeat: nothing happens
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
 def test_a_worker_starts_no_problem_after_the_runs_deadline_but_its_first(tmp_path: Path) -> None:
     """The deadline is kept inside a worker too: it takes no next problem from the queue (before, a worker
     went on with its whole plan until the deadline plus the timeout). Its first problem is always

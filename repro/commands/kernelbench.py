@@ -187,4 +187,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _interrupt(signum: int, _frame: object) -> None:
+    """The first SIGTERM or SIGHUP stops the run; repeats are ignored while it records what it was doing
+    (`timeout` and a `pkill` of the same run each send one; a second, raised inside the clean-up, would
+    cut it short). SIGKILL still ends it at once."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt(signal.Signals(signum).name)
