@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from site_fixture import browser, built_site, open_page, site_url  # noqa: F401 
 from site_gen.kb.paths import REPO_ROOT
 
 TODAY = dt.date(2026, 11, 21)
+
+# Ctrl-C is part of what is tested (in this process, and in commands it starts). A shell without job
+# control starts background commands with SIGINT ignored, and children inherit that: Python then
+# installs no KeyboardInterrupt handler, and those tests would fail for how the suite was launched.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Caches a test could otherwise share with the machine or an earlier run (the harness's reference
 # bundles and peaks, Triton's and Inductor's compiled kernels): each run gets fresh ones.
