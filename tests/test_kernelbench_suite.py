@@ -912,6 +912,19 @@ def test_a_run_stopped_from_outside_takes_its_workers_with_it(tmp_path: Path, si
         assert _missing(data["tasks"]["level1/2_hangs"], "x", ("eager",), "h") == ("eager",)  # tried again
 
 
+def test_a_stopped_run_reads_the_problem_in_progress_from_the_workers_own_lines(tmp_path: Path) -> None:
+    """The parent reads a worker's lines every 0.2 s; a stop in between must still find the problem the
+    worker has just announced (a CI run once lost it so), and skip a line still being written."""
+    from repro.published.kernelbench import _unfinished
+
+    lines = tmp_path / "results-0-1.jsonl"
+    assert _unfinished(lines) is None  # no file yet
+    lines.write_text('{"start": "level1/1_a", "t": 100.5}\n{"done": "level1/1_a", "record": {}}\n')
+    assert _unfinished(lines) is None
+    lines.write_text(lines.read_text() + '{"start": "level1/2_b", "t": 200.0}\n{"waited_ms": 5.0}\n{"do')
+    assert _unfinished(lines) == ("level1/2_b", 200.0)
+
+
 def test_a_repeated_stop_signal_does_not_cut_the_clean_up_short() -> None:
     """`timeout` and a `pkill` of the same run each send SIGTERM: the first stops the run, and repeats are
     ignored while it records what it was measuring (a second KeyboardInterrupt raised inside that

@@ -725,6 +725,22 @@ STOPPED = " (the run was stopped while it ran)"  # ends the error of a problem a
 _TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")  # reads `_timeout_error`'s message
 
 
+def _unfinished(results: Path) -> tuple[str, float] | None:
+    """The problem a worker has announced in its results lines and not finished: its key and when it
+    started (wall clock). A line being written as this reads is skipped."""
+    found: tuple[str, float] | None = None
+    for line in results.read_text().splitlines() if results.is_file() else []:
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "start" in msg:
+            found = (msg["start"], float(msg.get("t") or time.time()))
+        elif "done" in msg:
+            found = None
+    return found
+
+
 def _count_timeouts(new: dict[str, Any], before: dict[str, Any]) -> None:
     """A baseline that ran out of time again records how often and how long it has been tried in all
     (`attempts`, `seconds_tried`): a network that needs more than one run's timeout is told apart from
@@ -886,6 +902,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     live: set[subprocess.Popen[bytes]] = set()  # the workers running now
     stored: list[str] = []  # the problems this run wrote to the file
     running: dict[int, tuple[str, float]] = {}  # per worker: the problem it measures, since when
+    results_of: dict[int, Path] = {}  # per worker running now: its results lines
     stopping = threading.Event()  # the run was stopped: its own killing of workers is no crash
     everything = {k: (p, b) for k, p, b in todo}
 
@@ -957,6 +974,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 )  # fmt: skip
             with lock:
                 live.add(proc)
+                results_of[slot] = results
             seen = 0
             started_at = time.monotonic()
             current = None
@@ -996,6 +1014,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             with lock:
                 live.discard(proc)
                 running.pop(slot, None)
+                results_of.pop(slot, None)
             if stopping.is_set():  # killed by the run's own stop, which records the problem itself
                 return
             if current is not None:  # crashed or hung on this problem
@@ -1036,8 +1055,14 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         if ended == "interrupted":  # the time given to the problems being measured is an attempt too
             with lock:  # held throughout: a result arriving meanwhile is stored after, over this
                 stopping.set()
-                for key, since in list(running.values()):
-                    why = _timeout_error(time.monotonic() - since) + STOPPED
+                for slot, results in list(results_of.items()):  # read now: the loops poll every 0.2 s
+                    unfinished = _unfinished(results)
+                    if unfinished is None:
+                        continue
+                    key, started = unfinished
+                    mine = running.get(slot)  # the loop's clock leaves out the waits for the device
+                    seconds = time.monotonic() - mine[1] if mine and mine[0] == key else time.time() - started
+                    why = _timeout_error(seconds) + STOPPED
                     store(key, everything[key][0], {"error": why}, everything[key][1])
         with lock:
             for proc in list(live):
