@@ -141,6 +141,26 @@ def test_a_hanging_problem_is_recorded_and_the_next_still_runs(tmp_path: Path) -
     assert (hangs["attempts"], hangs["seconds_tried"]) == (2, 9) and "within 3 s" in hangs["error"]
 
 
+def test_a_lost_attempt_to_measure_again_keeps_the_reading_it_was_to_replace(tmp_path: Path) -> None:
+    """`--force` (or a host-clock reading measured again by one worker) whose attempt is lost to a
+    timeout, a crash or a stopped run leaves the reading it would have replaced: that attempt is not a
+    result. A baseline without a reading still records the failure."""
+    marker = tmp_path / "hang-now"
+    slow = f"import pathlib, time\nif pathlib.Path({str(marker)!r}).exists():\n    time.sleep(600)\n" + MATMUL
+    root = checkout(tmp_path, {"1_matmul.py": slow})
+    out = tmp_path / "out.json"
+    kw = dict(device="cpu", timing=TIMING, log=lambda s: None)
+    run_suite(root, [1], out, baselines=("eager",), timeout_s=120, **kw)
+    first = _tasks(out)["level1/1_matmul"]["baselines"]["eager"]
+    assert first["median"] > 0
+    marker.touch()
+    counts = run_suite(root, [1], out, baselines=("eager", "cuda-graph"), timeout_s=3, force=True, **kw)
+    assert counts["failed"] == 1
+    kept = _tasks(out)["level1/1_matmul"]["baselines"]
+    assert kept["eager"] == first  # untouched, its run index too
+    assert "did not finish within 3 s" in kept["cuda-graph"]["error"] and kept["cuda-graph"]["retry"]
+
+
 def test_a_baseline_that_runs_out_of_time_again_counts_its_attempts() -> None:
     from repro.published.kernelbench import _count_timeouts
 

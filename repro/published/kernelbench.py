@@ -908,7 +908,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
 
     def store(key: str, path: Path, rec: dict[str, Any], need: tuple[str, ...]) -> None:
         """Merge one problem's new measurements into its record: baselines measured before on the same
-        source stay; a problem-level failure then becomes the failure of the baselines asked for."""
+        source stay; a problem-level failure then becomes the failure of the baselines asked for that
+        hold no reading."""
         with lock:
             failed_problem = bool(rec.get("error"))
             old = data["tasks"].get(key) or {}
@@ -916,6 +917,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             same_source = old.get("problem_sha256") == problem_sha and not old.get("error")
             kept = (old.get("baselines") or {}) if same_source else {}
             if kept and rec.get("error"):
+                # A lost attempt (a crash, a timeout, a stopped run) is no result: a reading already held
+                # (`--force`, a host-clock reading measured again) stays, and only the others fail.
+                need = tuple(k for k in need if "error" in kept.get(k, {"error": None}))
                 failed = {k: {"error": rec["error"], "retry": True} for k in need}
                 fields = {k: v for k, v in old.items() if k not in ("baselines", "seconds", "date")}
                 rec = {**fields, "seconds": rec.get("seconds"), "baselines": {**kept, **failed}}
