@@ -67,7 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--kernelbench-commit", default=None, help="commit of the checkout, when it has no .git")
-    p.add_argument("--force", action="store_true", help="re-measure problems already measured")
+    p.add_argument("--force", action="store_true",
+                   help="re-measure problems already measured (a reading whose new attempt is lost to a "
+                        "timeout, a crash or a stopped run stays)")  # fmt: skip
     p.add_argument(
         "--workers",
         type=int,
