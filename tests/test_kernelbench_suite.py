@@ -941,8 +941,8 @@ def test_a_stopped_run_reads_the_problem_in_progress_from_the_workers_own_lines(
     assert _unfinished(lines) is None  # no file yet
     lines.write_text('{"start": "level1/1_a", "t": 100.5}\n{"done": "level1/1_a", "record": {}}\n')
     assert _unfinished(lines) is None
-    lines.write_text(lines.read_text() + '{"start": "level1/2_b", "t": 200.0}\n{"waited_ms": 5.0}\n{"do')
-    assert _unfinished(lines) == ("level1/2_b", 200.0)
+    lines.write_text(lines.read_text() + '{"start": "level1/2_b", "t": 200.0}\n{"waited_ms": 5000.0}\n{"do')
+    assert _unfinished(lines, now=230.0) == ("level1/2_b", 25.0)  # its 5 s of waiting not counted
 
 
 def test_a_repeated_stop_signal_does_not_cut_the_clean_up_short() -> None:

@@ -725,20 +725,25 @@ STOPPED = " (the run was stopped while it ran)"  # ends the error of a problem a
 _TIMED_OUT = re.compile(r"did not finish within ([0-9.]+) s")  # reads `_timeout_error`'s message
 
 
-def _unfinished(results: Path) -> tuple[str, float] | None:
-    """The problem a worker has announced in its results lines and not finished: its key and when it
-    started (wall clock). A line being written as this reads is skipped."""
-    found: tuple[str, float] | None = None
+def _unfinished(results: Path, now: float | None = None) -> tuple[str, float] | None:
+    """The problem a worker has announced in its results lines and not finished: its key and the seconds
+    it has run by `now` (wall clock), less its waits for the other workers' turns on the device, as the
+    timeout counts them. A line being written as this reads is skipped."""
+    key, started, waited = None, 0.0, 0.0
     for line in results.read_text().splitlines() if results.is_file() else []:
         try:
             msg = json.loads(line)
         except json.JSONDecodeError:
             continue
         if "start" in msg:
-            found = (msg["start"], float(msg.get("t") or time.time()))
+            key, started, waited = msg["start"], float(msg.get("t") or time.time()), 0.0
+        elif "waited_ms" in msg:
+            waited += msg["waited_ms"] / 1e3
         elif "done" in msg:
-            found = None
-    return found
+            key = None
+    if key is None:
+        return None
+    return key, max(0.0, (time.time() if now is None else now) - started - waited)
 
 
 def _count_timeouts(new: dict[str, Any], before: dict[str, Any]) -> None:
@@ -898,10 +903,9 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kernelatlas-kb-"))
     keep_logs = threading.Event()
-    lock = threading.RLock()  # guards `data`, `counts`, `live`, `running` and the file
+    lock = threading.RLock()  # guards `data`, `counts`, `live`, `results_of` and the file
     live: set[subprocess.Popen[bytes]] = set()  # the workers running now
     stored: list[str] = []  # the problems this run wrote to the file
-    running: dict[int, tuple[str, float]] = {}  # per worker: the problem it measures, since when
     results_of: dict[int, Path] = {}  # per worker running now: its results lines
     stopping = threading.Event()  # the run was stopped: its own killing of workers is no crash
     everything = {k: (p, b) for k, p, b in todo}
@@ -998,10 +1002,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                         store(key, everything[key][0], msg["record"], everything[key][1])
                         current = None
                 seen = len(lines)
-                if current is None:
-                    running.pop(slot, None)
-                else:
-                    running[slot] = (current, started_at)
                 if proc.poll() is not None and seen == len(
                     results.read_text().splitlines() if results.is_file() else []
                 ):
@@ -1017,7 +1017,6 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 proc.wait()
             with lock:
                 live.discard(proc)
-                running.pop(slot, None)
                 results_of.pop(slot, None)
             if stopping.is_set():  # killed by the run's own stop, which records the problem itself
                 return
@@ -1059,13 +1058,11 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         if ended == "interrupted":  # the time given to the problems being measured is an attempt too
             with lock:  # held throughout: a result arriving meanwhile is stored after, over this
                 stopping.set()
-                for slot, results in list(results_of.items()):  # read now: the loops poll every 0.2 s
+                for results in list(results_of.values()):  # read now: the loops poll every 0.2 s
                     unfinished = _unfinished(results)
                     if unfinished is None:
                         continue
-                    key, started = unfinished
-                    mine = running.get(slot)  # the loop's clock leaves out the waits for the device
-                    seconds = time.monotonic() - mine[1] if mine and mine[0] == key else time.time() - started
+                    key, seconds = unfinished
                     why = _timeout_error(seconds) + STOPPED
                     store(key, everything[key][0], {"error": why}, everything[key][1])
         with lock:
