@@ -439,7 +439,7 @@ def test_a_merge_records_the_others_failures_only_where_nothing_is_known(tmp_pat
     b.write_text(json.dumps(other))
     first = _tasks(a)["level1/1_matmul"]["baselines"]["eager"]
     r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
-    assert r.returncode == 0 and "'added': 0, 'kept': 0, 'to_retry': 2" in r.stdout
+    assert r.returncode == 0 and "'added': 0, 'kept': 0, 'replaced': 0, 'to_retry': 2" in r.stdout
     tasks = _tasks(a)
     assert tasks["level1/1_matmul"]["baselines"]["eager"] == first
     assert tasks["level1/1_matmul"]["baselines"]["max-autotune"] == {
@@ -474,7 +474,7 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     run_suite(root, [1], b, baselines=("eager", "cuda-graph"), **kw)
     first = _tasks(a)["level1/1_matmul"]["baselines"]["eager"]
     r = repro_in_process(capsys, "kernelbench", "--out", str(a), "--merge", str(b))
-    assert r.returncode == 0 and "'added': 3, 'kept': 1, 'to_retry': 0" in r.stdout
+    assert r.returncode == 0 and "'added': 3, 'kept': 1, 'replaced': 0, 'to_retry': 0" in r.stdout
     data = json.loads(a.read_text())
     matmul, linear = data["tasks"]["level1/1_matmul"], data["tasks"]["level1/2_linear"]
     assert matmul["baselines"]["eager"] == first  # the first reading, not the other file's
@@ -510,6 +510,37 @@ def test_runs_made_apart_merge_keeping_the_first_reading(tmp_path: Path,
     assert r.returncode == 2 and "none.json: no such results file" in r.stderr
     r = repro_in_process(capsys, "kernelbench", "--out", str(a))
     assert r.returncode == 2 and "--root: give the KernelBench checkout" in r.stderr
+
+
+def test_a_copy_that_measured_again_replaces_the_reading_both_copies_held(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Two runs started from copies of one file (say, one re-measuring with `--force` beside one filling
+    gaps): a reading the copy measured again replaces the one both held, a gap it filled is added, and
+    the shared run is not appended twice. Readings of two unrelated runs still keep the first."""
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL, "2_linear.py": LINEAR})
+    kw = dict(device="cpu", timing=TIMING, timeout_s=120, log=lambda s: None)
+    base, copy = tmp_path / "base.json", tmp_path / "copy.json"
+    run_suite(root, [1], base, baselines=("eager",), tasks=["level1/1_matmul"], **kw)
+    shutil.copy(base, copy)
+    run_suite(root, [1], copy, baselines=("eager",), force=True, **kw)  # matmul again, linear new
+    old = _tasks(base)["level1/1_matmul"]["baselines"]["eager"]
+    again = _tasks(copy)["level1/1_matmul"]["baselines"]["eager"]
+    assert old["run"] == 0 and again["run"] == 1 and again != old
+    r = repro_in_process(capsys, "kernelbench", "--out", str(base), "--merge", str(copy))
+    assert r.returncode == 0 and "'added': 1, 'kept': 0, 'replaced': 1, 'to_retry': 0" in r.stdout, r.stdout
+    data = json.loads(base.read_text())
+    assert len(data["runs"]) == 2
+    assert data["tasks"]["level1/1_matmul"]["baselines"]["eager"] == again
+    assert data["tasks"]["level1/2_linear"]["baselines"]["eager"]["run"] == 1
+    # Merged back the other way, nothing is shared any more that the copy re-measured: all kept.
+    r = repro_in_process(capsys, "kernelbench", "--out", str(copy), "--merge", str(base))
+    assert "'replaced': 0" in r.stdout and _tasks(copy)["level1/1_matmul"]["baselines"]["eager"] == again
+    # A run that did not start from base (its run 0 is another run) keeps base's first reading.
+    fresh = tmp_path / "fresh.json"
+    run_suite(root, [1], fresh, baselines=("eager",), tasks=["level1/1_matmul"], **kw)
+    r = repro_in_process(capsys, "kernelbench", "--out", str(base), "--merge", str(fresh))
+    assert "'kept': 1, 'replaced': 0" in r.stdout
+    assert _tasks(base)["level1/1_matmul"]["baselines"]["eager"] == again
 
 
 # Another worker's shared stretch of device work (building a model, say), 0.8 s long.

@@ -12,6 +12,8 @@ are prepared and compiled at once while the timed regions take turns on each GPU
 
 Runs made apart (two machines of one GPU model, or a run cut short and continued elsewhere) are combined
 with `--merge`: baselines the file lacks are taken from the other file, with their runs' provenance.
+Where the other file started as a copy of this one and measured a baseline again (`--force`), its new
+reading replaces the one both copies held.
 
     python -m repro kernelbench --out nvidia-h200.json --merge other-run.json
 
@@ -88,7 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rederive", action="store_true",
                    help="only recompute the SOL fields of --out from its stored measurements (no GPU needed)")  # fmt: skip
     p.add_argument("--merge", type=Path, action="append", default=[], metavar="FILE",
-                   help="take the baselines --out lacks from FILE, another results file (no GPU needed)")  # fmt: skip
+                   help="take the baselines --out lacks from FILE, another results file, and those FILE measured "
+                        "again since it was a copy of --out (no GPU needed)")  # fmt: skip
     p.set_defaults(func=main)
 
 

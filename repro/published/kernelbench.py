@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -875,7 +876,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         peaks = peaks_mod.measure_and_store(peaks_mod.peaks_path(dev), device)
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
     pool = compile_threads(workers)
-    data.setdefault("runs", []).append({"settings": settings, "provenance": prov, "workers": workers,
+    data.setdefault("runs", []).append({"id": uuid.uuid4().hex[:16], "settings": settings, "provenance": prov,
+                                        "workers": workers,
                                         "device_lock": DEVICE_LOCK, "compile_threads": pool,
                                         "gpus": gpu_list if device == "cuda" else None,
                                         "other_gpu_processes": others})  # fmt: skip

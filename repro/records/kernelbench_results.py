@@ -148,11 +148,20 @@ def _tried_more(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
     return bool(ours.get("retry")) and int(theirs.get("attempts") or 1) > int(ours.get("attempts") or 1)
 
 
+def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """One run recorded in two files (runs before run ids: the same provenance, to the second, and settings)."""
+    if "id" in a or "id" in b:
+        return a.get("id") == b.get("id")
+    return all(a.get(k) == b.get(k) for k in ("provenance", "settings"))
+
+
 def merge(into: Path, other: Path) -> dict[str, int]:
     """Fold the measurements of `other` (another run of the same suite, e.g. on another machine of the same
     GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
     with its run's settings and provenance; a baseline `into` already measured stays (the first reading
-    is kept, never averaged). A failure flagged `retry` in `other` is taken only where `into` has nothing
+    is kept, never averaged), unless both files hold it from a run they share (one started from a copy
+    of the other) and `other` measured it again since (`--force`): then theirs replaces it, counted as
+    `replaced`, as the run that re-measured it would have done in `into` itself. A failure flagged `retry` in `other` is taken only where `into` has nothing
     for that baseline, or the same kind of failure tried fewer times (counted as `to_retry`; the next
     run measures it again). Tasks whose problem source
     differs are left out and counted. Refused when the files come from different GPU models or
@@ -171,8 +180,10 @@ def merge(into: Path, other: Path) -> dict[str, int]:
             f"{other}: KernelBench commits differ ({sorted(commits)}); merge only one checkout's runs"
         )
     runs = data.setdefault("runs", [])
-    remap: dict[int, int] = {}
-    counts = {"added": 0, "kept": 0, "to_retry": 0, "different_source": 0}
+    # Runs both files hold at the same place: the history `other` started from when it was a copy of `into`.
+    shared = {i for i, r in enumerate(add.get("runs") or []) if i < len(runs) and _same_run(r, runs[i])}
+    remap: dict[int, int] = {i: i for i in shared}
+    counts = {"added": 0, "kept": 0, "replaced": 0, "to_retry": 0, "different_source": 0}
     for key, theirs in add["tasks"].items():
         ours = data["tasks"].get(key)
         if ours is not None and ours.get("problem_sha256") != theirs.get("problem_sha256"):
@@ -193,8 +204,11 @@ def merge(into: Path, other: Path) -> dict[str, int]:
                     continue
                 counts["to_retry"] += 1
             elif name in have and not have[name].get("retry"):
-                counts["kept"] += 1
-                continue
+                if have[name].get("run") in shared and b.get("run") not in shared:
+                    counts["replaced"] += 1  # measured again since the history both files share
+                else:
+                    counts["kept"] += 1
+                    continue
             else:
                 counts["added"] += 1
             if "run" in b:
