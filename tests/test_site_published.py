@@ -171,6 +171,27 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
     assert "beside this reason and beside the reading that replaced it." in page
 
 
+def test_the_page_names_the_newest_runs_commit(tmp_path: Path, kb_root: Path) -> None:
+    """`--merge` appends runs and leaves the file's top-level provenance as it was: the page's commit,
+    torch and driver are the newest run's, and it says how many runs measured the file."""
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.site.render import make_environment
+
+    data = copy.deepcopy(KB_BASELINES)
+    old = data.get("provenance") or {}
+    data["provenance"] = {**old, "git": {"commit": "a" * 40}, "torch": "2.97"}
+    data["runs"] = [
+        {"provenance": data["provenance"]},
+        {"provenance": {**old, "git": {"commit": "b" * 40}, "torch": "2.98"}},
+    ]
+    (b,) = load_published(write(tmp_path / "results", None, data)).baselines
+    assert b.runs == 2 and b.provenance["git"]["commit"] == "b" * 40
+    template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
+    page = template.render(published=load_published(tmp_path / "results"))
+    assert f"at commit `{'b' * 12}` (the newest of 2 runs;" in page and "a" * 12 not in page
+    assert "torch\n2\\.98," in page and "2\\.97" not in page  # versions as the page escapes them
+
+
 @pytest.mark.parametrize(
     ("mutate", "words"),
     [

@@ -191,6 +191,7 @@ class Baselines:
     settings: dict
     tasks: list[dict]
     set_aside: list[dict] = field(default_factory=list)  # runs whose readings were withdrawn, and why
+    runs: int = 1  # runs that measured the file; `provenance` is the newest one's
 
     @property
     def set_aside_notes(self) -> list[dict]:
@@ -455,7 +456,9 @@ def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = No
         tasks = [
             {"task": k, **v} for k, v in sorted(data["tasks"].items(), key=lambda kv: _task_order(kv[0]))
         ]
-        prov = data.get("provenance") or {}
+        # The newest run's provenance: `--merge` adds runs without touching the file's top-level copy.
+        runs = [r for r in data.get("runs") or [] if isinstance(r, dict) and r.get("provenance")]
+        prov = (runs[-1]["provenance"] if runs else None) or data.get("provenance") or {}
         out.baselines.append(
             Baselines(
                 rel,
@@ -467,6 +470,7 @@ def load_published(results_dir: Path, arxiv_to_entry: dict[str, str] | None = No
                 data.get("settings") or {},
                 tasks,
                 [a for a in data.get("set_aside") or [] if isinstance(a, dict)],
+                max(len(runs), 1),
             )  # fmt: skip
         )
     return out
