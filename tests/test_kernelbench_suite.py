@@ -19,10 +19,13 @@ from repro.harness import procfs
 from repro.published.kernelbench import (
     CompileTurns,
     _missing,
+    autotuned_shapes,
+    compile_cache_at,
     compile_threads,
     discover,
     gpu_lock,
     install_compile_turns,
+    problem_compile_cache,
     run_suite,
 )
 from repro.records.kernelbench_results import SuiteError, load_results, rederive, sol
@@ -394,6 +397,41 @@ def test_compiled_baselines_record_their_compile_time_beside_eager(tmp_path: Pat
     assert base["compile"]["setup_ms"] > base["eager"]["setup_ms"] + 50, base  # it compiled
 
 
+def test_inductors_autotune_timings_land_in_the_problems_folder_and_are_counted(tmp_path: Path) -> None:
+    """What inductor's own autotune cache writes while one problem compiles under `--compile-cache` lands
+    in that problem's folder (not the worker's temporary one) and is what the next run starts from."""
+    from torch._inductor.codecache import LocalCache
+
+    cache = problem_compile_cache(tmp_path / "cc", "level3/7_GoogleNet")
+    assert cache == tmp_path / "cc" / "level3-7_GoogleNet"
+    assert autotuned_shapes(cache) == 0  # nothing yet: the folder need not exist
+    with compile_cache_at(cache):
+        assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(cache)
+        LocalCache().set_value("convolution", "inputs-a", "highest", "choice-1", value=0.5)
+        LocalCache().set_value("convolution", "inputs-a", "highest", "choice-2", value=0.4)
+        LocalCache().set_value("mm", "inputs-b", "highest", "choice-1", value=0.1)
+    assert os.environ.get("TORCHINDUCTOR_CACHE_DIR") != str(cache)  # the worker's own again
+    assert autotuned_shapes(cache) == 2  # two (op, input shapes) pairs, whatever the number of choices
+    (cache / "cache" / "half-written").write_text("{")
+    assert autotuned_shapes(cache) == 2  # a file being rewritten is passed over
+
+
+@pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                    reason="torch.compile on the CPU needs a C++ compiler")  # fmt: skip
+def test_a_compile_cache_keeps_each_problems_inductor_files_for_the_next_run(tmp_path: Path) -> None:
+    root = checkout(tmp_path, {"1_matmul.py": MATMUL})
+    out, cc = tmp_path / "out.json", tmp_path / "cc"
+    counts = run_suite(root, [1], out, baselines=("max-autotune",), device="cpu", timing=TIMING,
+                       timeout_s=300, compile_cache=cc, log=lambda s: None)  # fmt: skip
+    assert counts["measured"] == 1, counts
+    data = load_results(out)
+    assert data["runs"][-1]["compile_cache"] == str(cc)
+    tuned = data["tasks"]["level1/1_matmul"]["baselines"]["max-autotune"]
+    assert tuned["median"] > 0 and tuned["autotune_cache"]["shapes_before"] == 0, tuned
+    assert (cc / "level1-1_matmul" / "fxgraph").is_dir()  # the compiled graph, kept for the next run
+    assert autotuned_shapes(cc / "level1-1_matmul") == tuned["autotune_cache"]["shapes_after"]
+
+
 OOM_AFTER_FIRST = MATMUL.replace("return torch.matmul(A, B)",
                                  "global CALLS\n        CALLS += 1\n        if CALLS > 1:\n"
                                  "            raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 8.00 GiB')\n"
@@ -526,6 +564,15 @@ def test_a_copy_that_measured_again_replaces_the_reading_both_copies_held(tmp_pa
     old = _tasks(base)["level1/1_matmul"]["baselines"]["eager"]
     again = _tasks(copy)["level1/1_matmul"]["baselines"]["eager"]
     assert old["run"] == 0 and again["run"] == 1 and again != old
+    # Files written before runs had ids: the shared run is known by its provenance and settings.
+    for path in (base, copy):
+        legacy = json.loads(path.read_text())
+        for run in legacy["runs"]:
+            run.pop("id")
+        path.with_suffix(".legacy.json").write_text(json.dumps(legacy))
+    r = repro_in_process(capsys, "kernelbench", "--out", str(tmp_path / "base.legacy.json"),
+                         "--merge", str(tmp_path / "copy.legacy.json"))  # fmt: skip
+    assert "'added': 1, 'kept': 0, 'replaced': 1, 'to_retry': 0" in r.stdout, r.stdout
     r = repro_in_process(capsys, "kernelbench", "--out", str(base), "--merge", str(copy))
     assert r.returncode == 0 and "'added': 1, 'kept': 0, 'replaced': 1, 'to_retry': 0" in r.stdout, r.stdout
     data = json.loads(base.read_text())

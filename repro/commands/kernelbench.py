@@ -10,6 +10,14 @@ are prepared and compiled at once while the timed regions take turns on each GPU
 
     python -m repro kernelbench --root ~/KernelBench --out nvidia-h200.json --baselines compile --workers 8
 
+A max-autotune compile can outlast the time a machine is lent for. With `--compile-cache DIR` inductor
+keeps its autotune timings there, one folder per problem; the next run, given the same folder on this
+machine or another of the same GPU model, benchmarks only the shapes the last one had not reached
+(each reading records how many were timed before it started):
+
+    python -m repro kernelbench --root ~/KernelBench --out nvidia-h200.json --baselines max-autotune \\
+        --tasks level3/7_GoogleNetInceptionV1 --compile-cache ~/.cache/kernelatlas/inductor
+
 Runs made apart (two machines of one GPU model, or a run cut short and continued elsewhere) are combined
 with `--merge`: baselines the file lacks are taken from the other file, with their runs' provenance.
 Where the other file started as a copy of this one and measured a baseline again (`--force`), its new
@@ -81,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--gpus", default=None, help="comma-separated GPU indices to spread the workers over (default: 0)"
     )
+    p.add_argument("--compile-cache", type=Path, default=None, metavar="DIR",
+                   help="keep inductor's caches in DIR, one folder per problem: a max-autotune compile cut "
+                        "short goes on from the shapes it had timed (bring DIR to the next machine)")  # fmt: skip
     p.add_argument("--set-aside-runs", default=None, metavar="RUNS",
                    help="comma-separated run indices of --out whose measurements are withdrawn and measured "
                         "again by the next run (with --why; no GPU needed)")  # fmt: skip
@@ -176,6 +187,7 @@ def main(args: argparse.Namespace) -> int:
                            timeout_s=args.timeout, deadline_s=args.deadline_s, force=args.force,
                            kernelbench_commit=args.kernelbench_commit, seed=args.seed,
                            workers=args.workers, gpus=gpus, allow_busy_gpu=args.allow_busy_gpu,
+                           compile_cache=args.compile_cache,
                            tasks=[t for t in (args.tasks or "").split(",") if t] or None)  # fmt: skip
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)

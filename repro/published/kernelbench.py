@@ -582,15 +582,66 @@ def _worker_main(plan_path: str) -> int:
     _on_wait = tell_wait
     for key, path, baselines in planned_problems(plan):
         t0 = time.perf_counter()
+        cache = problem_compile_cache(plan["compile_cache"], key) if plan.get("compile_cache") else None
+        tuned_before = autotuned_shapes(cache) if cache else 0
         try:
-            rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
-                                  plan.get("lock"))  # fmt: skip
+            with compile_cache_at(cache):
+                rec = measure_problem(Path(path), device, tuple(baselines), plan["timing"], plan["seed"],
+                                      plan.get("lock"))  # fmt: skip
         except Exception as exc:
             rec = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
+        tuned = (rec.get("baselines") or {}).get("max-autotune")
+        if cache and tuned is not None:
+            tuned["autotune_cache"] = {"shapes_before": tuned_before, "shapes_after": autotuned_shapes(cache)}
         rec["seconds"] = round(time.perf_counter() - t0, 2)
         with open(out, "a") as f:
             f.write(json.dumps({"done": key, "record": rec}) + "\n")
     return 0
+
+
+def problem_compile_cache(root: str | Path, key: str) -> Path:
+    """One problem's inductor cache under `--compile-cache`: one folder per problem, so workers compiling
+    at once never rewrite one another's autotune file (inductor rewrites it whole after every op)."""
+    return Path(root) / key.replace("/", "-")
+
+
+def autotuned_shapes(cache: Path) -> int:
+    """How many (op, input shapes) inductor's autotune file under `cache` holds timings for: what a
+    compile cut short left for the next one, which then benchmarks only the rest."""
+    n = 0
+    for f in (cache / "cache").glob("*"):
+        try:
+            ops = json.loads(f.read_text()).get("cache", {})
+        except (OSError, ValueError, AttributeError):
+            continue  # a file inductor is rewriting, or not its own
+        n += sum(len(by_inputs) for by_inputs in ops.values() if isinstance(by_inputs, dict))
+    return n
+
+
+@contextlib.contextmanager
+def compile_cache_at(cache: Path | None) -> Iterator[None]:
+    """Inductor's caches (autotune timings, compiled graphs, Triton kernels) in `cache` while one problem
+    compiles; the worker's own temporary ones before and after. None: nothing changes."""
+    if cache is None:
+        yield
+        return
+    from torch._inductor import utils as inductor_utils
+
+    cache.mkdir(parents=True, exist_ok=True)
+    names = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
+    before = {k: os.environ.get(k) for k in names}
+    os.environ.update(TORCHINDUCTOR_CACHE_DIR=str(cache), TRITON_CACHE_DIR=str(cache / "triton"))
+    clear = getattr(inductor_utils, "clear_caches", None) or inductor_utils.clear_inductor_caches
+    clear()  # inductor remembers its cache paths per process
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        clear()
 
 
 def warm_up(device: str, lock: str | None) -> None:
@@ -835,7 +886,7 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
               timing: dict[str, Any], timeout_s: float, deadline_s: float | None = None, force: bool = False,
               kernelbench_commit: str | None = None, tasks: list[str] | None = None, seed: int = 42,
               workers: int = 1, gpus: list[int] | None = None, allow_busy_gpu: bool = False,
-              log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+              compile_cache: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
     """Measure every (problem, baseline) not yet in `out` with the same settings and source.
 
     `workers` processes run at once (spread over `gpus`, one lock per GPU for the whole machine,
@@ -845,7 +896,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     runs on its device while it is timed; max-autotune's compile takes the lock piece by piece (`CompileTurns`).
     A problem that
     crashes or outlasts `timeout_s` (its waits for the lock not counted) is recorded as such and
-    its worker replaced; baselines measured earlier for a problem are kept when others are added."""
+    its worker replaced; baselines measured earlier for a problem are kept when others are added.
+
+    `compile_cache`: inductor's caches kept there, one folder per problem (`problem_compile_cache`), so
+    a max-autotune compile cut short continues on the next run, on this machine or on another of the same
+    GPU model given the folder, benchmarking only the shapes it had not reached. The run records the
+    folder; each max-autotune reading, how many shapes were timed before it started."""
     from repro.harness import peaks as peaks_mod
     from repro.records.provenance import device_name, provenance
 
@@ -877,10 +933,10 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     gpu_list = (gpus or [0]) if device == "cuda" else [None]
     pool = compile_threads(workers)
     data.setdefault("runs", []).append({"id": uuid.uuid4().hex[:16], "settings": settings, "provenance": prov,
-                                        "workers": workers,
-                                        "device_lock": DEVICE_LOCK, "compile_threads": pool,
+                                        "workers": workers, "device_lock": DEVICE_LOCK, "compile_threads": pool,
                                         "gpus": gpu_list if device == "cuda" else None,
-                                        "other_gpu_processes": others})  # fmt: skip
+                                        "other_gpu_processes": others,
+                                        **({"compile_cache": str(compile_cache)} if compile_cache else {})})  # fmt: skip
     run_index = len(data["runs"]) - 1
     data.update(
         kernelbench={"root": str(root), "commit": kernelbench_commit or checkout_commit(root)},
@@ -974,7 +1030,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
             stop_at = None if deadline_s is None else time.time() + deadline_s - (time.monotonic() - t0)
             plan = {"device": device, "timing": timing, "seed": seed, "results": str(results),
                     "lock": lock_path, "parent": os.getpid(), "stop_at": stop_at,
-                    "queue": str(queue), "claimed": str(work / f"claimed-{slot}")}  # fmt: skip
+                    "queue": str(queue), "claimed": str(work / f"claimed-{slot}"),
+                    "compile_cache": str(compile_cache.resolve()) if compile_cache else None}  # fmt: skip
             plan_path = work / f"plan-{slot}.json"
             plan_path.write_text(json.dumps(plan))
             with open(work / f"worker-{slot}.log", "ab") as errlog:

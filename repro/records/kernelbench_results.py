@@ -159,13 +159,12 @@ def merge(into: Path, other: Path) -> dict[str, int]:
     """Fold the measurements of `other` (another run of the same suite, e.g. on another machine of the same
     GPU model) into `into`: a baseline `into` lacks, or holds only as a `retry`, is taken from `other`
     with its run's settings and provenance; a baseline `into` already measured stays (the first reading
-    is kept, never averaged), unless both files hold it from a run they share (one started from a copy
-    of the other) and `other` measured it again since (`--force`): then theirs replaces it, counted as
-    `replaced`, as the run that re-measured it would have done in `into` itself. A failure flagged `retry` in `other` is taken only where `into` has nothing
-    for that baseline, or the same kind of failure tried fewer times (counted as `to_retry`; the next
-    run measures it again). Tasks whose problem source
-    differs are left out and counted. Refused when the files come from different GPU models or
-    KernelBench commits."""
+    is kept, never averaged), unless both files hold it from a run they share (`other` started as a copy
+    of `into`) and `other` measured it again since (`--force`): then theirs replaces it (`replaced`), as
+    if that run had written to `into` itself. A failure flagged `retry` in `other` is taken only where
+    `into` has nothing for that baseline, or the same kind of failure tried fewer times (counted as
+    `to_retry`; the next run measures it again). Tasks whose problem source differs are left out and
+    counted. Refused when the files come from different GPU models or KernelBench commits."""
     data, add = load_results(into), load_results(other)
     if data is None:
         raise SuiteError(f"{into}: no such results file (the --out to merge into)")
