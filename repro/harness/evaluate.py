@@ -7,7 +7,6 @@ The parent compares the candidate's outputs with the reference; the candidate pr
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import fcntl
 import functools
@@ -25,6 +24,7 @@ from typing import Any
 
 import torch
 
+from repro import pysource
 from repro.harness import (
     buildreplay,
     cache,
@@ -346,7 +346,7 @@ def _evaluate(problem_path: Path | str, candidate_source: str | bytes, settings:
             )
     if early is None:
         try:
-            ast.parse(candidate_source)
+            pysource.parse(candidate_source)
         except SyntaxError as exc:
             early = f"SyntaxError in the candidate at line {exc.lineno}: {exc.msg}"
     if early is not None:

@@ -15,6 +15,7 @@ import ast
 from collections import Counter
 from dataclasses import dataclass
 
+from repro import pysource
 from repro.loops.core import LoopRun
 from repro.loops.feedback import suggest_strategy
 from repro.proposers.prompts import STRATEGIES
@@ -60,7 +61,7 @@ def _torch_call(node: ast.Call) -> str | None:
 def tester(source: str) -> str | None:
     """Why the candidate should not be run, or None."""
     try:
-        tree = ast.parse(source)
+        tree = pysource.parse(source)
     except SyntaxError as exc:
         return f"tester: SyntaxError at line {exc.lineno}: {exc.msg}"
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}

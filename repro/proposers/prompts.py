@@ -8,9 +8,9 @@ usable code block, or whose code does not parse, becomes a failed proposal with 
 
 from __future__ import annotations
 
-import ast
 import re
 
+from repro import pysource
 from repro.proposers.base import ProposalContext
 
 STRATEGIES = {
@@ -45,7 +45,7 @@ def extract_code(text: str | None) -> tuple[str | None, str]:
         return None, "no code block defines class ModelNew"
     source = with_model[-1]
     try:
-        ast.parse(source)
+        pysource.parse(source)
     except SyntaxError as exc:
         return None, f"the code block does not parse: SyntaxError at line {exc.lineno}: {exc.msg}"
     return source, ""

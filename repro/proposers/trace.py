@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from repro import pysource
 from repro.tasks import load_problem, problem_shapes
 
 # Ops that only re-view, allocate or copy memory: they never decide an operator family.
@@ -179,7 +180,7 @@ def reference_source(problem_source: str, class_name: str = "ReferenceModel") ->
     A generated candidate embeds this so that it constructs exactly the reference's parameters (same
     code, same RNG draws) without importing the problem file.
     """
-    tree = ast.parse(problem_source)
+    tree = pysource.parse(problem_source)
     drop_funcs = {"get_inputs", "get_init_inputs", "flops", "bytes_moved"}
     drop_names = {"SHAPES", "CPU_SHAPES", "ALLOWED_OPS", "ATOL", "RTOL", "DTYPE"}
     lines = problem_source.splitlines()

@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from repro import pysource
 from repro.harness import buildreplay
 from repro.harness.opcheck import ALWAYS_ALLOWED
 from repro.harness.settings import EvalSettings
@@ -74,7 +75,7 @@ def needs_build(source: str) -> bool:
     if not any(m in source for m in BUILD_MARKERS):
         return False
     try:
-        return any(is_build_call(node) for node in ast.walk(ast.parse(source)))
+        return any(is_build_call(node) for node in ast.walk(pysource.parse(source)))
     except (SyntaxError, ValueError):
         return True
 
@@ -104,7 +105,7 @@ def without_build_directory(source: str) -> str:
     relative to the working folder or to `__file__` differs between the two processes, and may not exist
     in the prebuild's). Line numbers are kept."""
     try:
-        tree = ast.parse(source)
+        tree = pysource.parse(source)
     except SyntaxError:
         return source
     spans = [
@@ -133,7 +134,7 @@ def with_build_dir(source: str, build_dir: Path, arch: str) -> str:
         + (f"_kernelatlas_os.environ['TORCH_CUDA_ARCH_LIST'] = {arch!r}\n" if arch else "")
     )
     try:
-        body = ast.parse(source).body
+        body = pysource.parse(source).body
     except SyntaxError:
         return source  # the harness reports the syntax error with the original line numbers
     after = 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repro import pysource
 from repro.harness import EvalSettings, HarnessError, evaluate
 
 KERNELS = Path(__file__).resolve().parents[1] / "gauntlet" / "kernels"
@@ -205,7 +206,7 @@ def _bound_and_loaded(text: str) -> tuple[set[str], set[str]]:
 
     bound: set[str] = set()
     loaded: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(pysource.parse(text)):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
