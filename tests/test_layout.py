@@ -179,7 +179,8 @@ def test_record_formats_import_without_torch() -> None:
 
 
 # Each layer may import only the layers listed for it (and itself). Commands sit on top.
-SHARED = {"repro.registry"}  # imports nothing from repro; every layer may name things through it
+# Import nothing from repro; every layer may use them (names, and thread-safe parsing of Python source).
+SHARED = {"repro.registry", "repro.pysource"}
 SITE_GEN_LAYERS = {
     "site_gen.kb": {"site_gen.kb"},
     "site_gen.outputs": {"site_gen.kb", "site_gen.outputs"},
@@ -229,3 +230,12 @@ def test_imports_point_down(layers: dict[str, set[str]]) -> None:
             if not any(target == a or target.startswith(a + ".") for a in allowed):
                 wrong.append(f"{module} imports {target}")
     assert not wrong, "imports must point down the layers: " + ", ".join(wrong)
+
+
+def test_shared_modules_import_nothing_from_repro() -> None:
+    """Every layer may import them, so they must not lead back into any layer."""
+    leading = {m: sorted(GRAPH.get(m, ())) for m in SHARED if GRAPH.get(m)}
+    assert not leading, f"shared modules import from repro: {leading}"
+    assert all(m in GRAPH for m in SHARED), (
+        f"shared modules missing from the import graph: {SHARED - set(GRAPH)}"
+    )
