@@ -225,6 +225,10 @@ def test_rederive_and_command_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert r.returncode == 2 and "--workers 0: give at least 1" in r.stderr
     r = run("--root", str(root), "--out", str(tmp_path / "w.json"), "--device", "cpu", "--gpus", "0,x")
     assert r.returncode == 2 and "--gpus '0,x'" in r.stderr
+    r = run(
+        "--root", str(root), "--out", str(tmp_path / "w.json"), "--device", "cpu", "--compile-cache", str(out)
+    )
+    assert r.returncode == 2 and f"--compile-cache {out}: a file, not a folder" in r.stderr
 
 
 def _tasks(out: Path) -> dict:
