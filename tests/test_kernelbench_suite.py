@@ -436,6 +436,35 @@ def test_a_compile_cache_keeps_each_problems_inductor_files_for_the_next_run(tmp
     assert autotuned_shapes(cc / "level1-1_matmul") == tuned["autotune_cache"]["shapes_after"]
 
 
+def test_a_lost_max_autotune_attempt_records_the_shapes_kept_for_the_next_run(tmp_path: Path) -> None:
+    """Networks stopped mid-autotune under `--compile-cache`: each failure says how much the next run
+    starts from (inductor's autotune file in the problem's folder, here written as inductor writes it),
+    beside readings measured before (the usual case) and on a problem with none."""
+    from torch._inductor.codecache import LocalCache
+
+    marker = tmp_path / "hang-now"
+    later = (
+        f"import pathlib, time\nif pathlib.Path({str(marker)!r}).exists():\n    time.sleep(600)\n" + MATMUL
+    )
+    root = checkout(tmp_path, {"1_hangs.py": HANGS, "2_later.py": later})
+    out, cc = tmp_path / "out.json", tmp_path / "cc"
+    kw = dict(device="cpu", timing=TIMING, compile_cache=cc, log=lambda s: None)
+    run_suite(root, [1], out, baselines=("eager",), timeout_s=120, tasks=["level1/2_later"], **kw)
+    for key, shapes in (("level1/1_hangs", 3), ("level1/2_later", 2)):
+        with compile_cache_at(problem_compile_cache(cc, key)):
+            for i in range(shapes):
+                LocalCache().set_value("convolution", f"inputs-{i}", "highest", "choice", value=0.1)
+    marker.touch()
+    counts = run_suite(root, [1], out, baselines=("max-autotune",), timeout_s=3, workers=2, **kw)
+    assert counts["failed"] == 2, counts
+    tasks = load_results(out)["tasks"]
+    kept = tasks["level1/2_later"]["baselines"]
+    assert kept["eager"]["median"] > 0 and "did not finish within 3 s" in kept["max-autotune"]["error"], kept
+    assert kept["max-autotune"]["autotune_cache"] == {"shapes_after": 2}, kept
+    none_before = tasks["level1/1_hangs"]
+    assert "did not finish" in none_before["error"] and none_before["autotune_cache"] == {"shapes_after": 3}
+
+
 OOM_AFTER_FIRST = MATMUL.replace("return torch.matmul(A, B)",
                                  "global CALLS\n        CALLS += 1\n        if CALLS > 1:\n"
                                  "            raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 8.00 GiB')\n"

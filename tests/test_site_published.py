@@ -152,6 +152,14 @@ def test_readings_set_aside_are_told_once_with_their_reason(tmp_path: Path, kb_r
     assert _failure(stopped) == (
         "the measurement did not finish within 1512.3 s (the run was stopped while it ran; 2 attempts, 1912.3 s in all)"
     )
+    kept = {"error": "the measurement did not finish within 600 s", "autotune_cache": {"shapes_after": 63}}
+    assert (
+        _failure(kept)
+        == "the measurement did not finish within 600 s (autotune timings of 63 shapes kept for the next run)"
+    )
+    assert _failure({**stopped, "autotune_cache": {"shapes_after": 13}}).endswith(
+        "2 attempts, 1912.3 s in all; autotune timings of 13 shapes kept for the next run)"
+    )
     template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
     page = template.render(published=load_published(tmp_path / "results"))
     assert '!!! warning "3 readings of runs 3, 5 set aside (2026-12-03), 1 measured again since"' in page

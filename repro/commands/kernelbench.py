@@ -13,7 +13,8 @@ are prepared and compiled at once while the timed regions take turns on each GPU
 A max-autotune compile can outlast the time a machine is lent for. With `--compile-cache DIR` inductor
 keeps its autotune timings there, one folder per problem; the next run, given the same folder on this
 machine or another of the same GPU model, benchmarks only the shapes the last one had not reached
-(each reading records how many were timed before it started):
+(each reading records how many were timed before it started; an attempt that runs out of time, how many
+its folder holds):
 
     python -m repro kernelbench --root ~/KernelBench --out nvidia-h200.json --baselines max-autotune \\
         --tasks level3/7_GoogleNetInceptionV1 --compile-cache ~/.cache/kernelatlas/inductor

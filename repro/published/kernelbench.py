@@ -901,7 +901,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     `compile_cache`: inductor's caches kept there, one folder per problem (`problem_compile_cache`), so
     a max-autotune compile cut short continues on the next run, on this machine or on another of the same
     GPU model given the folder, benchmarking only the shapes it had not reached. The run records the
-    folder; each max-autotune reading, how many shapes were timed before it started."""
+    folder; each max-autotune reading, how many shapes were timed before it started, and an attempt lost
+    to a timeout or a stop, how many its folder holds for the next run."""
     from repro.harness import peaks as peaks_mod
     from repro.records.provenance import device_name, provenance
 
@@ -977,6 +978,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
         hold no reading."""
         with lock:
             failed_problem = bool(rec.get("error"))
+            # A lost max-autotune attempt under --compile-cache: the shapes it timed, which the next run keeps.
+            kept_tuning = (
+                {"shapes_after": autotuned_shapes(problem_compile_cache(compile_cache, key))}
+                if compile_cache and failed_problem and "max-autotune" in need
+                else None
+            )
             old = data["tasks"].get(key) or {}
             problem_sha = sha(path)
             same_source = old.get("problem_sha256") == problem_sha and not old.get("error")
@@ -992,6 +999,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                 rec = {**rec, "baselines": {**kept, **rec.get("baselines", {})}}
             elif rec.get("error"):  # the whole problem failed, nothing of it kept: counted on the problem
                 _count_timeouts(rec, old if old.get("problem_sha256") == problem_sha else {})
+                if kept_tuning:
+                    rec["autotune_cache"] = kept_tuning
             for k in need:
                 got = rec.get("baselines", {}).get(k)
                 if got is not None:
@@ -1002,6 +1011,8 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
                     _count_timeouts(got, before)
                     if workers > 1 and str(got.get("error", "")).startswith("OutOfMemoryError"):
                         got["retry"] = True  # the other workers' memory, not the problem's: tried again
+                    if k == "max-autotune" and kept_tuning and "error" in got:
+                        got["autotune_cache"] = kept_tuning
             _store(data, key, path, rec, h, problem_sha, peaks)
             stored.append(key)
             write_json_atomic(out, {**data, "updated": utc_now()})

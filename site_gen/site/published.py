@@ -483,12 +483,17 @@ def _failure(b: dict) -> str:
     if error.startswith(SET_ASIDE):
         return "set aside (see the note above)"
     attempts, tried = b.get("attempts"), b.get("seconds_tried")
+    notes = []
     if isinstance(attempts, int) and attempts > 1 and isinstance(tried, (int, float)):
-        count = f"{attempts} attempts, {tried:g} s in all"
-        if error.endswith(")"):  # "… (the run was stopped while it ran)": one parenthesis, not two
-            return f"{error[:-1]}; {count})"
-        return f"{error} ({count})"
-    return error
+        notes.append(f"{attempts} attempts, {tried:g} s in all")
+    shapes = (b.get("autotune_cache") or {}).get("shapes_after")
+    if isinstance(shapes, int) and shapes > 0:
+        notes.append(f"autotune timings of {shapes} shapes kept for the next run")
+    if not notes:
+        return error
+    if error.endswith(")"):  # "… (the run was stopped while it ran)": one parenthesis, not two
+        return f"{error[:-1]}; {'; '.join(notes)})"
+    return f"{error} ({'; '.join(notes)})"
 
 
 def _rel(path: Path, root: Path) -> str:
