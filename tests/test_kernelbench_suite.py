@@ -229,6 +229,9 @@ def test_rederive_and_command_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--root", str(root), "--out", str(tmp_path / "w.json"), "--device", "cpu", "--compile-cache", str(out)
     )
     assert r.returncode == 2 and f"--compile-cache {out}: a file, not a folder" in r.stderr
+    r = run("--root", str(root), "--out", str(tmp_path / "w.json"), "--device", "cpu",
+            "--compile-cache", str(out / "under-a-file"))  # fmt: skip
+    assert r.returncode == 2 and "the folder cannot be made (Not a directory)" in r.stderr, r.stderr
 
 
 def _tasks(out: Path) -> dict:

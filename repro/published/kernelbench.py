@@ -911,6 +911,12 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
     if compile_cache is not None and compile_cache.exists() and not compile_cache.is_dir():
         raise SuiteError(f"--compile-cache {compile_cache}: a file, not a folder; give a folder (it is created "
                          "if missing)")  # fmt: skip
+    if compile_cache is not None:  # made here, not in each worker: a folder it cannot make fails the run once
+        try:
+            compile_cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SuiteError(f"--compile-cache {compile_cache}: the folder cannot be made ({exc.strerror}); "
+                             "give a folder you can write to") from exc  # fmt: skip
     problems = discover(root, levels)
     if tasks:
         known = {k for k, _ in problems}
