@@ -44,7 +44,7 @@ from typing import Any
 
 from repro.records.files import write_json_atomic
 from repro.records.kernelbench_results import FORMAT, FORMAT_VERSION, SuiteError, load_results, sol
-from repro.records.provenance import utc_now
+from repro.records.provenance import checkout_commit, utc_now
 
 BASELINES = ("eager", "cuda-graph", "compile", "max-autotune")
 MAX_AUTOTUNE: dict[str, Any] = {"mode": "max-autotune-no-cudagraphs"}  # torch.compile's options for it
@@ -72,14 +72,6 @@ def discover(root: Path, levels: list[int]) -> list[tuple[str, Path]]:
             raise SuiteError(f"{folder}: no problem files (<id>_<name>.py)")
         out += [(f"level{level}/{p.stem}", p) for _, p in files]
     return out
-
-
-def checkout_commit(root: Path) -> str | None:
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout.strip() if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", r.stdout.strip()) else None
 
 
 # ------------------------------------------------------------------ inside the worker process

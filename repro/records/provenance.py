@@ -75,6 +75,29 @@ def git_commit() -> dict[str, Any]:
     return {"commit": head.stdout.strip(), "dirty": bool(dirty)}
 
 
+def checkout_commit(root: Path) -> str | None:
+    """HEAD of the git checkout whose top folder is `root`, or None.
+
+    Why the top-folder check: `git rev-parse` in a folder that is not a checkout answers for the
+    repository around it, so a third-party tree unpacked inside another repository (a copied work tree,
+    a project's own `vendor/`) would otherwise record that repository's commit as its own."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel", "--verify", "HEAD"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.split("\n")
+    if out.returncode != 0 or len(lines) < 2 or not re.fullmatch(r"[0-9a-f]{40}", lines[1].strip()):
+        return None
+    try:
+        same = Path(lines[0].strip()).resolve() == Path(root).resolve()
+    except OSError:
+        return None
+    return lines[1].strip() if same else None
+
+
 def _commit_from_environment() -> dict[str, Any]:
     """For a copy of the tree without .git (e.g. shipped to a GPU machine): the commit it was copied
     from, given as KERNELATLAS_GIT_COMMIT (and KERNELATLAS_GIT_DIRTY=0/1) by whoever shipped it."""

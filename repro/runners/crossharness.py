@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repro.records.provenance import checkout_commit
 from repro.runners.gauntlet import (
     CANARY,
     DAEMON_MARK,
@@ -276,16 +277,6 @@ def _missing(names: dict[str, Any]) -> list[str]:
     import importlib.util
 
     return sorted(n for n in names if importlib.util.find_spec(n) is None)
-
-
-def checkout_commit(root: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10)  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    head = out.stdout.strip()
-    return head if out.returncode == 0 and len(head) == 40 else None
 
 
 def _files_sha256(paths: list[Path]) -> dict[str, str]:
