@@ -101,6 +101,51 @@ def test_max_autotune_is_set_beside_the_default_compile(tmp_path: Path, kb_root:
     assert "†" not in page  # no footnote without a host-clock timing
 
 
+def test_host_bound_problems_are_named_with_their_eager_over_graph_ratio(
+    tmp_path: Path, kb_root: Path
+) -> None:
+    """Eager at 1.2x its CUDA-graph replay or more: flagged on the page (note, ‡ in the table, the share of
+    the compile comparisons involved) and the ratio given in the CSV; a problem without a replay is not
+    judged, and a file with none host-bound has no note."""
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.site.published import baselines_csv
+    from site_gen.site.render import make_environment
+
+    data = copy.deepcopy(KB_BASELINES)
+    base = data["tasks"]["level1/19_ReLU"]
+    for name, (e, g, c, m) in {
+        "level3/10_ResNet101": (10.0, 3.5, 6.0, 7.0),  # 2.86x
+        "level3/7_GoogLeNet": (1.8, 1.5, None, None),  # 1.2x: the threshold counts
+        "level3/1_MLP": (1.19, 1.0, 1.0, 1.0),  # just under
+    }.items():
+        runs = {"eager": {"median": e}, "cuda-graph": {"median": g}}
+        if c:
+            runs |= {"compile": {"median": c}, "max-autotune": {"median": m}}
+        data["tasks"][name] = {**base, "level": 3, "baselines": runs}
+    (b,) = load_published(write(tmp_path / "hb", None, data)).baselines
+    hb = b.host_bound
+    assert [(t, round(r, 2)) for t, r in hb["problems"]] == [
+        ("level3/10_ResNet101", 2.86),
+        ("level3/7_GoogLeNet", 1.2),
+    ]
+    assert hb["by_level"] == [("level3", 2)] and hb["of"] == 4  # Softmax has no replay to set beside
+    assert hb["in_compile_modes"] == 1  # of the two problems with both compiles, ResNet is host-bound
+
+    template = make_environment(load_knowledge_base(kb_root)).get_template("kernelbench_baselines.md.j2")
+    page = template.render(published=load_published(tmp_path / "hb"))
+    assert '!!! warning "Host-bound: 2 of 4 problems' in page
+    assert "`level3/10_ResNet101` 2.86×, `level3/7_GoogLeNet` 1.20×." in page
+    assert "| level3/10\\_ResNet101 ‡ |" in page and "| level3/1\\_MLP |" in page
+    assert "1 of the 2 are host-bound" in page
+    rows = {r["task"]: r for r in csv.DictReader(io.StringIO(baselines_csv(b)))}
+    assert rows["level3/10_ResNet101"]["eager_over_graph"] == "2.857"
+    assert rows["level1/23_Softmax"]["eager_over_graph"] == ""
+
+    (b,) = load_published(write(tmp_path / "none", None, KB_BASELINES)).baselines
+    assert b.host_bound is None
+    assert "Host-bound" not in template.render(published=load_published(tmp_path / "none"))
+
+
 def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: Path) -> None:
     data = copy.deepcopy(KB_BASELINES)
     data["tasks"]["level1/23_Softmax"]["baselines"]["cuda-graph"] = {"error": "did not finish within 280 s",

@@ -176,6 +176,9 @@ class Audit:
 MODE_MARGIN = 0.10  # closer than this, the two compiles are called even
 MODE_SLOWER = 1.2  # max-autotune this much slower than the default compile: listed by name
 HOST_CLOCK = "timed by the host clock"  # the harness's note when work escaped the stream's events
+# Eager at least this much slower than its own CUDA-graph replay: the host's launches, not the GPU, set the
+# time. Such readings move by up to ~2x between processes on one machine (BENCHMARKS.md, "Host-bound").
+HOST_BOUND = 1.2
 
 
 @dataclass
@@ -256,6 +259,33 @@ class Baselines:
                 key=lambda x: -x[1],
             ),
         }
+
+    @property
+    def host_bound(self) -> dict | None:
+        """Problems whose eager time is at least `HOST_BOUND` times their CUDA-graph replay, most host-bound
+        first, with counts per level and how many of the compile comparisons involve one. Their eager and
+        compile readings time the CPU's launches as much as the kernels, so speedups over them do not carry
+        from one host (or one process) to another; the replay is the baseline that does."""
+        rows = []
+        for t in self.tasks:
+            b = t.get("baselines") or {}
+            e, g = (b.get("eager") or {}).get("median"), (b.get("cuda-graph") or {}).get("median")
+            if e and g and e / g >= HOST_BOUND:
+                rows.append((t["task"], e / g))
+        if not rows:
+            return None
+        rows.sort(key=lambda x: -x[1])
+        names = {task for task, _ in rows}
+        return {
+            "ratio": HOST_BOUND,
+            "problems": rows,
+            "names": names,
+            "by_level": sorted(Counter(t.split("/")[0] for t in names).items()),
+            "of": sum(bool((t.get("baselines") or {}).get("cuda-graph", {}).get("median")) for t in self.tasks),
+            "in_compile_modes": sum(t["task"] in names for t in self.tasks
+                                    if (t.get("baselines") or {}).get("compile", {}).get("median")
+                                    and (t.get("baselines") or {}).get("max-autotune", {}).get("median")),
+        }  # fmt: skip
 
     @property
     def gaps(self) -> list[dict]:
@@ -542,7 +572,7 @@ def ledger_csv(audit: Audit) -> str:
 def baselines_csv(b: Baselines) -> str:
     names = b.baseline_names
     cols = ["task", "level", "flops", "bytes", "dtype", "bound", "sol_ms"]
-    cols += [f"{n}_ms" for n in names] + [f"{n}_sol_fraction" for n in names] + ["error"]
+    cols += [f"{n}_ms" for n in names] + [f"{n}_sol_fraction" for n in names] + ["eager_over_graph", "error"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -552,6 +582,8 @@ def baselines_csv(b: Baselines) -> str:
                            t.get("sol_ms")]  # fmt: skip
         line += [(base.get(n) or {}).get("median") for n in names]
         line += [(t.get("sol_fraction") or {}).get(n) for n in names]
+        e, g = (base.get("eager") or {}).get("median"), (base.get("cuda-graph") or {}).get("median")
+        line += [round(e / g, 3) if e and g else None]
         line += [t.get("error") or "; ".join(f"{n}: {v['error']}" for n, v in base.items() if v.get("error"))]
         w.writerow(["" if v is None else v for v in line])
     return buf.getvalue()
