@@ -156,3 +156,29 @@ def test_build_of_a_read_only_checkout(checkout: Path, tmp_path: Path) -> None:
     assert line.startswith(f"error: cannot write {checkout / 'build'}: "), line
     assert line.endswith(f"(the build renders the pages there first: make {checkout} writable)"), line
     assert not site.exists()
+
+
+def test_a_strict_build_that_fails_names_each_warning(
+    checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MkDocs run as a library only counts its warnings; the build prints them, so a strict failure says
+    which link or anchor is broken, not just how many."""
+    from site_gen.site import build
+
+    hook = tmp_path / "broken_link_hook.py"
+    hook.write_text(
+        "def on_page_markdown(markdown, page, **kw):\n"
+        "    return markdown + '\\n[a link](#no-such-anchor)\\n' if page.file.src_uri == 'index.md' else markdown\n"
+    )
+    real = build.load_config
+    monkeypatch.setattr(
+        build, "load_config", lambda *a, hooks, **kw: real(*a, hooks=[*hooks, str(hook)], **kw)
+    )
+    site = tmp_path / "out" / "site"
+    assert main(["build", "--root", str(checkout), "--site-dir", str(site)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "WARNING - Doc file 'index.md' contains a link '#no-such-anchor', but there is no such anchor" in err
+    )
+    assert "site build failed: Aborted with 1 warnings in strict mode!" in err
+    assert not site.exists()

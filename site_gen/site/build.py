@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import errno
 import gc
+import logging
 import os
 import re
 import shutil
@@ -181,6 +182,16 @@ def build_site(root: Path, site_dir: Path | None = None, *, strict: bool = True)
     return target
 
 
+def _show_mkdocs_warnings() -> logging.Handler:
+    """Print MkDocs' warnings (a broken link or anchor, a page outside the nav) to stderr as they come.
+    Called as a library, MkDocs only counts them, and strict mode would fail naming how many, not which."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s - %(message)s"))
+    logging.getLogger("mkdocs").addHandler(handler)
+    return handler
+
+
 def _run_build(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     started = time.perf_counter()
@@ -191,6 +202,7 @@ def _run_build(args: argparse.Namespace) -> int:
     use_report_once(root, report)  # the render hook loads the knowledge base without checking again
     site_dir = Path(args.site_dir).resolve() if args.site_dir else root / SITE_DIR
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` cleans up like Ctrl-C
+    shown = _show_mkdocs_warnings()
     try:
         out = build_site(root, site_dir, strict=not args.no_strict)
     except MkDocsException as exc:
@@ -199,6 +211,8 @@ def _run_build(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"build interrupted: {site_dir} is left as it was", file=sys.stderr)
         return 130
+    finally:
+        logging.getLogger("mkdocs").removeHandler(shown)
     print(f"site built in {out}")
     return 0
 
