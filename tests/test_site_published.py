@@ -146,6 +146,66 @@ def test_host_bound_problems_are_named_with_their_eager_over_graph_ratio(
     assert "Host-bound" not in template.render(published=load_published(tmp_path / "none"))
 
 
+def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch_overhead(
+    tmp_path: Path, kb_root: Path
+) -> None:
+    """The release's claims grouped by baseline; kernels claimed at 1.5x or more over eager but under 1.1x
+    over a CUDA graph of the reference listed (largest gap first) with their statuses. A row with no kernel
+    released is not judged, so neither counted nor linked (the page has no row to link to)."""
+    from site_gen.kb.load import load_knowledge_base
+    from site_gen.site.render import make_environment
+
+    data = copy.deepcopy(LEDGER)
+    graph = "CUDA graph of the reference"
+    rows = {r["task"]: r for r in data["rows"]}
+    rows["level1/1"]["other_claims"] = [{"metric": "speedup", "value": 0.99, "baseline": graph},
+                                        {"metric": "speedup", "value": 3.0, "baseline": "torch.compile"}]  # fmt: skip
+    rows["level2/1"]["other_claims"] = [
+        {"metric": "speedup", "value": 1.4, "baseline": graph}
+    ]  # a kernel of its own
+    rows["level1/3"]["other_claims"] = [
+        {"metric": "speedup", "value": 0.5, "baseline": graph}
+    ]  # 1.5x: counted
+    rows["level1/2"]["claim"]["value"] = 4.0
+    rows["level1/2"]["other_claims"] = [
+        {"metric": "speedup", "value": 0.2, "baseline": graph}
+    ]  # not released
+    (a,) = load_published(write(tmp_path / "r", data, None)).audits
+    by = {g["baseline"]: (g["claims"], round(g["geomean"], 3), g["big"]) for g in a.claims_by_baseline()}
+    assert by == {
+        "eager": (4, round((2.75 * 1.6 * 1.5 * 4.0) ** 0.25, 3), 4),  # the fixture's claims name no baseline
+        graph: (4, round((0.99 * 1.4 * 0.5 * 0.2) ** 0.25, 3), 0),
+        "torch.compile": (1, 3.0, 1),
+    }
+    overhead = a.launch_overhead_claims()
+    assert overhead["big"] == 3  # level1/1, level2/1, level1/3: judged, claimed at 1.5x or more
+    assert [(r["task"], r["eager"], r["graph"], r["accepted"]) for r in overhead["rows"]] == [
+        ("level1/3", 1.5, 0.5, ["kernelbench"]),
+        ("level1/1", 2.75, 0.99, ["kernelbench"]),
+    ]
+    assert overhead["rows"][1]["statuses"] == {
+        "strict": "library call, not a kernel",
+        "kernelbench": "reproduced",
+    }
+
+    template = make_environment(load_knowledge_base(kb_root)).get_template("published.md.j2")
+    page = template.render(published=load_published(tmp_path / "r"), harness_version="14", big_claim=1.5,
+                           graph_even=1.1)  # fmt: skip
+    assert (
+        "**2 of the 3 judged kernels claimed at 1.5× or more over eager claim under 1.1× over a CUDA graph"
+        in page
+    )
+    assert "| [level1/3](#cuda-l1-h100-level1-3) | 1.50× | 0.50× |" in page
+    assert "#cuda-l1-h100-level1-2)" not in page
+    assert "2 of them are accepted here under some policy" in page
+
+    (a,) = load_published(write(tmp_path / "plain", LEDGER, None)).audits  # one baseline: no section
+    assert a.launch_overhead_claims()["rows"] == []
+    page = template.render(published=load_published(tmp_path / "plain"), harness_version="14", big_claim=1.5,
+                           graph_even=1.1)  # fmt: skip
+    assert "What the release's speedups are measured against" not in page
+
+
 def test_baselines_without_a_measurement_are_listed_with_their_reason(tmp_path: Path) -> None:
     data = copy.deepcopy(KB_BASELINES)
     data["tasks"]["level1/23_Softmax"]["baselines"]["cuda-graph"] = {"error": "did not finish within 280 s",

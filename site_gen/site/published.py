@@ -122,6 +122,43 @@ class Audit:
         ran = (row["policies"].get(policy) or {}).get("verdict") in ("correct", "rejected", "incorrect")
         return f"{'fallback: ' if ran else ''}build failed ({row.get('build_failure')})"
 
+    def claims_by_baseline(self) -> list[dict]:
+        """The release's own speedup claims grouped by what they were measured against (its headline claim
+        and every `other_claims` entry): per baseline, how many, their geometric mean and how many reach
+        `BIG_CLAIM`, in the order the release first names them. A speedup over eager and one over a CUDA
+        graph of the same reference are different claims: the gap between them is launch overhead."""
+        groups: dict[str, list[float]] = {}
+        for row in self.rows:
+            # A claim that names no baseline is over eager, as the importers default it.
+            for c in [row.get("claim") or {}, *(row.get("other_claims") or [])]:
+                v = c.get("value")
+                if c.get("metric", "speedup") == "speedup" and isinstance(v, int | float) and v > 0:
+                    groups.setdefault(str(c.get("baseline") or "eager"), []).append(float(v))
+        return [{"baseline": b, "claims": len(xs), "geomean": _geomean(xs), "big": sum(x >= BIG_CLAIM for x in xs)}
+                for b, xs in groups.items()]  # fmt: skip
+
+    def launch_overhead_claims(self) -> dict:
+        """Of the judged kernels claimed at `BIG_CLAIM` or more over eager (`big`), those whose release
+        also claims under `GRAPH_EVEN` over a CUDA graph of the reference (`rows`, the largest gap first,
+        with each policy's status here): by the release's own numbers their speedup is the launches saved,
+        which capturing the unchanged reference in a graph saves too."""
+        rows, big = [], 0
+        for row in self.judged_rows:
+            c = row.get("claim") or {}
+            eager = c.get("value") if str(c.get("baseline") or "eager") == "eager" else None
+            if not (isinstance(eager, int | float) and eager >= BIG_CLAIM):
+                continue
+            big += 1
+            graph = next((o.get("value") for o in row.get("other_claims") or []
+                          if "graph" in str(o.get("baseline", "")).lower() and isinstance(o.get("value"), int | float)),
+                         None)  # fmt: skip
+            if graph is not None and graph < GRAPH_EVEN:
+                statuses = {n: (p.get("status") or "—") for n, p in row["policies"].items()}
+                accepted = [n for n, p in row["policies"].items() if p.get("verdict") == "correct"]
+                rows.append({"task": row["task"], "eager": float(eager), "graph": float(graph),
+                             "statuses": statuses, "accepted": accepted})  # fmt: skip
+        return {"rows": sorted(rows, key=lambda r: r["graph"] / r["eager"]), "big": big}
+
     def not_run(self) -> list[tuple[str, int]]:
         """Judged rows whose released kernel did not run (its build failed), by cause, most frequent first."""
         causes = [r["build_failure"] for r in self.judged_rows if r.get("kernel_ran") is False]
@@ -173,6 +210,8 @@ class Audit:
         return sorted(groups.items(), key=lambda kv: -len(kv[1]))
 
 
+BIG_CLAIM = 1.5  # a claimed speedup this large over eager is a headline result
+GRAPH_EVEN = 1.1  # under this over a CUDA graph of the reference, a kernel adds little beyond capturing it
 MODE_MARGIN = 0.10  # closer than this, the two compiles are called even
 MODE_SLOWER = 1.2  # max-autotune this much slower than the default compile: listed by name
 HOST_CLOCK = "timed by the host clock"  # the harness's note when work escaped the stream's events
