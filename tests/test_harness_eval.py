@@ -337,3 +337,28 @@ def test_job_folders_left_by_killed_evaluations_are_swept(tmp_path: Path) -> Non
         worker.wait()
     assert removed == [stale] and not stale.exists()
     assert fresh.exists() and inner_new.exists() and busy.exists() and other.exists()
+
+
+def test_a_cuda_graph_baseline_on_the_cpu_is_reported_as_not_timed_and_the_verdict_stands(
+    settings: EvalSettings,
+) -> None:
+    """`cuda-graph` (eager replayed as one CUDA graph) is timed on CUDA only: on the CPU path it is
+    reported with the reason, the speedup stays over the first baseline, and nothing else changes."""
+    d = run("good_triton", replace(settings, baselines=("eager", "cuda-graph"))).to_dict()
+    assert d["verdict"] == "correct", d["reason"]
+    assert d["baseline"] == "eager" and d["speedup"] == d["speedups"]["eager"] > 0
+    assert d["baseline_ms"]["cuda-graph"] == {
+        "error": "CUDA graphs need a GPU: this baseline is timed on --device cuda only"
+    }
+    assert d["speedups"]["cuda-graph"] is None
+
+
+def test_unknown_baselines_are_refused_naming_those_known() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"unknown baseline\(s\) \['graph'\]; choose from \('eager', 'compile', 'cuda-graph'\)",
+    ):
+        EvalSettings(baselines=("eager", "graph"))
+    assert EvalSettings(baselines=("cuda-graph",)).baselines == ("cuda-graph",)
+    # The default set, and so the fingerprint that keys every cached bundle and result, is unchanged.
+    assert EvalSettings().baselines == ("eager", "compile")

@@ -201,3 +201,15 @@ def test_a_call_the_graph_cannot_hold_falls_back() -> None:
         graphbatch.reset_generator()  # the failed capture left the generator marked as capturing
         prob.make_inputs(problem, shape, 3, "cuda")
         torch.cuda.synchronize()
+
+
+def test_the_cuda_graph_baseline_times_eager_replayed_as_one_graph(settings: EvalSettings) -> None:
+    from dataclasses import replace
+
+    d = run("good_triton", replace(settings, baselines=("eager", "cuda-graph"))).to_dict()
+    assert d["verdict"] == "correct", d["reason"]
+    graph, eager = d["baseline_ms"]["cuda-graph"], d["baseline_ms"]["eager"]
+    assert graph["median"] > 0 and graph["method"].startswith("cuda-events"), graph
+    # The same kernels without their launches: never much slower than eager.
+    assert graph["median"] <= 1.2 * eager["median"], (graph["median"], eager["median"])
+    assert d["speedups"]["cuda-graph"] == pytest.approx(graph["median"] / d["candidate_ms"]["median"])

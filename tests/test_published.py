@@ -860,3 +860,23 @@ def test_audit_command_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert r.returncode == 2 and "--per-gpu needs --device cuda" in r.stderr
     r = run("--format", "cudal1", "--release", str(f), "--out", str(tmp_path / "o.json"), "--per-gpu", "0")
     assert r.returncode == 2 and "--per-gpu 0: give at least 1" in r.stderr
+
+
+def test_a_policy_record_keeps_every_other_baseline_timed_for_an_accepted_kernel() -> None:
+    """`--baselines eager,cuda-graph`: the speedup stays over the first; each other baseline with a time
+    is kept beside it (its median and the speedup over it), and none for a kernel not accepted, or for a
+    baseline that failed (the CPU path's CUDA graph)."""
+    from repro.published.audit import _policy_record
+
+    result = {"verdict": "correct", "reason": "ok", "speedup": 5.0, "baseline": "eager",
+              "speedups": {"eager": 5.0, "cuda-graph": 0.99, "compile": None},
+              "baseline_ms": {"eager": {"median": 40.0}, "cuda-graph": {"median": 7.92},
+                              "compile": {"error": "CUDA graphs need a GPU"}},
+              "candidate_ms": {"median": 8.0}}  # fmt: skip
+    rec = _policy_record(result, None)
+    assert (rec["speedup"], rec["baseline"], rec["baseline_ms"]) == (5.0, "eager", 40.0)
+    assert rec["other_baselines"] == {"cuda-graph": {"ms": 7.92, "speedup": 0.99}}
+    refused = _policy_record({**result, "verdict": "rejected", "speedup": None}, None)
+    assert "other_baselines" not in refused and refused["speedup"] is None
+    plain = _policy_record({**result, "baseline_ms": {"eager": {"median": 40.0}}}, None)
+    assert "other_baselines" not in plain  # rows as before where only the claim's baseline was timed

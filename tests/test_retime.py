@@ -106,6 +106,11 @@ def test_combine_readings_documents_the_status_rule_for_all_accepted() -> None:
         (lambda p: p.update(readings=[{"speedup": 1.0}]), r"policies\.kernelbench\.readings\[0\] must be an object with a text `verdict`"),
         (lambda p: p.update(readings=[{"verdict": "correct", "speedup": "fast"}]),
          r"policies\.kernelbench\.readings\[0\]\.speedup must be a number or null"),
+        (lambda p: p.update(other_baselines=[1.0]), r"policies\.kernelbench\.other_baselines must be an object"),
+        (lambda p: p.update(other_baselines={"cuda-graph": {"ms": None, "speedup": 1.0}}),
+         r'policies\.kernelbench\.other_baselines\.cuda-graph must be \{"ms": number, "speedup": number or null\}'),
+        (lambda p: p.update(other_baselines={"cuda-graph": {"ms": 1.0, "speedup": True}}),
+         r"policies\.kernelbench\.other_baselines\.cuda-graph must be"),
     ],
 )  # fmt: skip
 def test_a_malformed_reading_is_named(tmp_path: Path, mutate, words: str) -> None:

@@ -162,10 +162,13 @@ def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch
                                         {"metric": "speedup", "value": 3.0, "baseline": "torch.compile"}]  # fmt: skip
     rows["level2/1"]["other_claims"] = [
         {"metric": "speedup", "value": 1.4, "baseline": graph}
-    ]  # a kernel of its own
+    ]  # its own kernel
     rows["level1/3"]["other_claims"] = [
         {"metric": "speedup", "value": 0.5, "baseline": graph}
     ]  # 1.5x: counted
+    rows["level1/3"]["policies"]["kernelbench"]["other_baselines"] = {
+        "cuda-graph": {"ms": 0.4, "speedup": 0.62}
+    }
     rows["level1/2"]["claim"]["value"] = 4.0
     rows["level1/2"]["other_claims"] = [
         {"metric": "speedup", "value": 0.2, "baseline": graph}
@@ -195,7 +198,15 @@ def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch
         "**2 of the 3 judged kernels claimed at 1.5× or more over eager claim under 1.1× over a CUDA graph"
         in page
     )
-    assert "| [level1/3](#cuda-l1-h100-level1-3) | 1.50× | 0.50× |" in page
+    assert (
+        "| [level1/3](#cuda-l1-h100-level1-3) | 1.50× | 0.50× | incorrect | slower than claimed | 0.62× |"
+        in page
+    )
+    assert (
+        "| [level1/1](#cuda-l1-h100-level1-1) | 2.75× | 0.99× | library call, not a kernel | reproduced | — |"
+        in page
+    )
+    assert "Measured here over our CUDA-graph replay" in page
     assert "#cuda-l1-h100-level1-2)" not in page
     assert "2 of them are accepted here under some policy" in page
 

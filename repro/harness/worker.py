@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -355,10 +356,22 @@ def _reference_graph(problem: Any, shape: dict, model: Any, outs: list[torch.Ten
 
 def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, Any]:
     s = job.settings
+    if kind == "cuda-graph" and job.device != "cuda":
+        return {"error": "CUDA graphs need a GPU: this baseline is timed on --device cuda only"}
     model = prob.build_model(problem.Model, problem, shape, s["seed"], job.device)
     fn = model
     compile_ms = None
     try:
+        if kind == "cuda-graph":
+            from repro.harness.replay import graph_replay
+
+            sample = prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], -1), job.device)
+            replay, load = graph_replay(model, sample)
+
+            def into_graph(i: int) -> list[Any]:
+                return load(prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], i), job.device))
+
+            return {**_timed(job, problem, shape, replay, into_graph).summary(), "compile_ms": None}
         if kind == "compile":
             fn = torch.compile(model)
             inputs = prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], -1), job.device)
@@ -374,12 +387,16 @@ def _time_baseline(job: Job, problem: Any, shape: dict, kind: str) -> dict[str, 
     return {**res.summary(), "compile_ms": compile_ms}
 
 
-def _timed(job: Job, problem: Any, shape: dict, fn: Any) -> timing.TimingResult:
-    """The baselines' timing: unseen inputs every iteration (seeds disjoint from the trials')."""
+def _timed(
+    job: Job, problem: Any, shape: dict, fn: Any, inputs_for: Callable[[int], list[Any]] | None = None
+) -> timing.TimingResult:
+    """The baselines' timing: unseen inputs every iteration (seeds disjoint from the trials');
+    `inputs_for` where they must go somewhere first (a CUDA graph's static buffers)."""
     s = job.settings
     return timing.measure(
         fn,
-        lambda i: prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], i), job.device),
+        inputs_for
+        or (lambda i: prob.make_inputs(problem, shape, prob.timing_seed(s["seed"], i), job.device)),
         job.device,
         warmup=s["warmup"],
         min_iters=s["min_timing_iters"],

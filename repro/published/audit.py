@@ -648,7 +648,7 @@ def _policy_record(res: Any, claim: Any) -> dict[str, Any]:
     claim_metric = claim.metric if claim else "speedup"
     speedup = d.get("speedup") if d["verdict"] == "correct" else None
     base = d.get("baseline") or "eager"
-    return {
+    record = {
         "verdict": d["verdict"],
         "reason": (d.get("reason") or "")[:REASON_CHARS],
         "status": pol.status(d["verdict"], d.get("reason") or "", speedup, claim_value, claim_metric),
@@ -662,6 +662,14 @@ def _policy_record(res: Any, claim: Any) -> dict[str, Any]:
         "reference_s": (d.get("overhead") or {}).get("reference_s"),
         "candidate_process_s": (d.get("overhead") or {}).get("candidate_process_s"),
     }
+    # Every other baseline timed beside it (`--baselines eager,cuda-graph`): its median and the speedup
+    # over it, for an accepted kernel only (as `speedup`).
+    others = {k: {"ms": b["median"], "speedup": (d.get("speedups") or {}).get(k)}
+              for k, b in (d.get("baseline_ms") or {}).items()
+              if k != base and isinstance(b, dict) and b.get("median") and speedup is not None}  # fmt: skip
+    if others:
+        record["other_baselines"] = others
+    return record
 
 
 def _row_provenance(prov: dict[str, Any], settings_hash: str) -> dict[str, Any]:

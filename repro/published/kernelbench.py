@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from repro.harness.replay import graph_replay
 from repro.records.files import write_json_atomic
 from repro.records.kernelbench_results import FORMAT, FORMAT_VERSION, SuiteError, load_results, sol
 from repro.records.provenance import checkout_commit, utc_now
@@ -113,34 +114,6 @@ def count_work(model: Any, inputs: list[Any]) -> dict[str, Any]:
     }
     return {"flops": int(counter.get_total_flops()), "flops_by_op": by_op, "bytes_read": read,
             "bytes_written": written, "bytes": read + written, "dtype": dtype, "tf32": tf32}  # fmt: skip
-
-
-def _graph_fn(model: Any, sample: list[Any]) -> tuple[Callable[..., Any], Callable[[list[Any]], list[Any]]]:
-    """A replay of one CUDA graph of `model(*static)`, and a function that copies fresh inputs into `static`."""
-    import torch
-
-    static = [x.clone() if isinstance(x, torch.Tensor) else x for x in sample]
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream), torch.no_grad():
-        for _ in range(3):
-            model(*static)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.no_grad(), torch.cuda.graph(graph):
-        out = model(*static)
-
-    def load(fresh: list[Any]) -> list[Any]:
-        for s, f in zip(static, fresh, strict=True):
-            if isinstance(s, torch.Tensor):
-                s.copy_(f)
-        return static
-
-    def replay(*_: Any) -> Any:
-        graph.replay()
-        return out
-
-    return replay, load
 
 
 # Told each wait for the device's lock (ms), in a worker process: the parent does not count that time
@@ -504,7 +477,7 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
             with gpu_lock(lock) as waited_ms:
                 t_locked = time.perf_counter()
                 if kind == "cuda-graph":
-                    replay, load = _graph_fn(model, sample)
+                    replay, load = graph_replay(model, sample)
                     fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
                 elif kind == "max-autotune" and fn is model:  # autotunes alone: inside the exclusive turn
                     fn = torch.compile(model, **MAX_AUTOTUNE)

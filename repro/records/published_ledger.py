@@ -81,7 +81,7 @@ def validate(data: Any, where: str) -> dict[str, Any]:
             missing = [k for k in POLICY_KEYS if k not in pol]
             if missing:
                 raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name} lacks {missing}")
-            wrong = readings_problem(pol)
+            wrong = policy_problem(pol)
             if wrong:
                 raise LedgerError(f"{where}: rows[{i}] ({row['task']}): policies.{name}.{wrong}")
         problem = build_record_problem(row)
@@ -90,8 +90,17 @@ def validate(data: Any, where: str) -> dict[str, Any]:
     return data
 
 
-def readings_problem(pol: dict[str, Any]) -> str | None:
-    """What is wrong with a policy's `readings` (written by `audit --retime`), None when usable or absent."""
+def policy_problem(pol: dict[str, Any]) -> str | None:
+    """What is wrong with a policy's `readings` (written by `audit --retime`) or `other_baselines` (each
+    other baseline timed, `--baselines eager,cuda-graph`), None when usable or absent."""
+    others = pol.get("other_baselines")
+    if others is not None:
+        if not isinstance(others, dict):
+            return "other_baselines must be an object keyed by baseline"
+        for name, o in others.items():
+            sp = o.get("speedup") if isinstance(o, dict) else None
+            if not (isinstance(o, dict) and _number(o.get("ms")) and (sp is None or _number(sp))):
+                return f'other_baselines.{name} must be {{"ms": number, "speedup": number or null}}'
     readings = pol.get("readings")
     if readings is None:
         return None
@@ -101,9 +110,13 @@ def readings_problem(pol: dict[str, Any]) -> str | None:
         if not isinstance(r, dict) or not isinstance(r.get("verdict"), str):
             return f"readings[{j}] must be an object with a text `verdict`"
         sp = r.get("speedup")
-        if sp is not None and (isinstance(sp, bool) or not isinstance(sp, (int, float))):
+        if sp is not None and not _number(sp):
             return f"readings[{j}].speedup must be a number or null"
     return None
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 def readings_note(pol: dict[str, Any]) -> str | None:

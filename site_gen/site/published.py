@@ -24,7 +24,7 @@ from typing import Any
 
 from repro.records.kernelbench_results import SET_ASIDE
 from repro.records.provenance import HARNESS_VERSION
-from repro.records.published_ledger import build_record_problem, derived, readings_note, readings_problem
+from repro.records.published_ledger import build_record_problem, derived, policy_problem, readings_note
 
 LEDGER_FORMAT = "kernelatlas-published-ledger"
 BASELINES_FORMAT = "kernelatlas-kernelbench-baselines"
@@ -155,8 +155,11 @@ class Audit:
             if graph is not None and graph < GRAPH_EVEN:
                 statuses = {n: (p.get("status") or "—") for n, p in row["policies"].items()}
                 accepted = [n for n, p in row["policies"].items() if p.get("verdict") == "correct"]
+                # Measured here over our own CUDA-graph replay (`--baselines eager,cuda-graph`), per policy.
+                measured = {n: sp for n, p in row["policies"].items()
+                            if (sp := ((p.get("other_baselines") or {}).get("cuda-graph") or {}).get("speedup"))}  # fmt: skip
                 rows.append({"task": row["task"], "eager": float(eager), "graph": float(graph),
-                             "statuses": statuses, "accepted": accepted})  # fmt: skip
+                             "statuses": statuses, "accepted": accepted, "measured_graph": measured})  # fmt: skip
         return {"rows": sorted(rows, key=lambda r: r["graph"] / r["eager"]), "big": big}
 
     def not_run(self) -> list[tuple[str, int]]:
@@ -457,7 +460,7 @@ def _check_ledger(raw: object) -> dict:
                 raise ValueError(
                     f"row #{i + 1} ({row['task']}): `policies.{name}.speedup` must be a number or null"
                 )
-            wrong = readings_problem(pol)
+            wrong = policy_problem(pol)
             if wrong:
                 raise ValueError(f"row #{i + 1} ({row['task']}): `policies.{name}`: {wrong}")
         problem = build_record_problem(row)
