@@ -114,6 +114,16 @@ def test_release_over_http_loopback(tmp_path: Path) -> None:
             load_release("cudal1", f"{url}/missing.json")
 
 
+def test_a_release_commit_given_is_recorded_for_a_file_that_carries_none(tmp_path: Path) -> None:
+    """A release file downloaded from a repository (CUDA-L1's `optimized_cuda_code/h100.json`) names no
+    commit: `--release-commit` puts it in the ledger's release record, and a malformed one is refused."""
+    path = write(tmp_path / "h100.json", cudal1_line(1, 1, "K", 1.0) + "\n")
+    assert "commit" not in load_release("cudal1", path).info()
+    assert load_release("cudal1", path, commit="5" * 40).info()["commit"] == "5" * 40
+    with pytest.raises(ReleaseError, match="--release-commit 'main' is not a commit id: give the 40-hex id"):
+        load_release("cudal1", path, commit="main")
+
+
 def test_missing_local_release_is_named(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match="no such file"):
         load_release("cudal1", tmp_path / "nope.json")

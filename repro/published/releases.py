@@ -638,7 +638,21 @@ def read_leaderboard(source: str | Path, gpu: str = "", benchmark_version: str =
 
 def load_release(fmt: str, source: str | Path, *, problems: str | Path | None = None, gpu: str = "",
                  paper: str = "", benchmark_version: str = "", commit: str = "") -> Release:  # fmt: skip
-    """Dispatch on `fmt` (one of FORMATS). `commit`: the release's commit, where the source cannot tell."""
+    """Dispatch on `fmt` (one of FORMATS). `commit`: the release's commit, where the source cannot tell
+    (a file downloaded from a repository carries none); recorded for every format."""
+    if commit and not _COMMIT.match(commit):
+        raise ReleaseError(
+            f"--release-commit {commit!r} is not a commit id: give the 40-hex id (`git rev-parse HEAD`)"
+        )
+    release = _read_release(fmt, source, problems=problems, gpu=gpu, paper=paper,
+                            benchmark_version=benchmark_version, commit=commit)  # fmt: skip
+    if commit and not release.meta.get("commit"):
+        release.meta["commit"] = commit
+    return release
+
+
+def _read_release(fmt: str, source: str | Path, *, problems: str | Path | None, gpu: str, paper: str,
+                  benchmark_version: str, commit: str) -> Release:  # fmt: skip
     if fmt == "cudal1":
         return read_cudal1(source, gpu=gpu, benchmark_version=benchmark_version or "KernelBench v0")
     if fmt == "kernelbench-run":
