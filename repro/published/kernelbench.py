@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from repro.harness.replay import graph_replay
 from repro.records.files import write_json_atomic
 from repro.records.kernelbench_results import FORMAT, FORMAT_VERSION, SuiteError, load_results, sol
 from repro.records.provenance import checkout_commit, utc_now
@@ -477,6 +476,8 @@ def measure_problem(path: Path, device: str, baselines: tuple[str, ...], timing:
             with gpu_lock(lock) as waited_ms:
                 t_locked = time.perf_counter()
                 if kind == "cuda-graph":
+                    from repro.harness.replay import graph_replay  # the harness package imports torch
+
                     replay, load = graph_replay(model, sample)
                     fn, inputs_for = replay, (lambda i, load=load: load(fresh(i)))
                 elif kind == "max-autotune" and fn is model:  # autotunes alone: inside the exclusive turn
