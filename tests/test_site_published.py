@@ -208,6 +208,7 @@ def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch
     )
     assert "Measured here over our CUDA-graph replay" in page
     assert "#cuda-l1-h100-level1-2)" not in page
+    assert page.count('<span title="The release claims under 1.1× over a CUDA graph of the reference') == 2  # ‡ rows
     assert "2 of them are accepted here under some policy" in page
 
     (a,) = load_published(write(tmp_path / "plain", LEDGER, None)).audits  # one baseline: no section
