@@ -208,10 +208,15 @@ def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch
     )
     assert "Measured here over our CUDA-graph replay" in page
     assert "#cuda-l1-h100-level1-2)" not in page
-    assert page.count('<span title="The release claims under 1.1× over a CUDA graph of the reference') == 2  # ‡ rows
+    assert (
+        page.count('<span title="The release claims under 1.1× over a CUDA graph of the reference') == 2
+    )  # ‡ rows
     assert "2 of them are accepted here under some policy" in page
 
-    (a,) = load_published(write(tmp_path / "plain", LEDGER, None)).audits  # one baseline: no section
+    plain = copy.deepcopy(LEDGER)
+    for r in plain["rows"]:
+        r.pop("other_claims", None)
+    (a,) = load_published(write(tmp_path / "plain", plain, None)).audits  # one baseline: no section
     assert a.launch_overhead_claims()["rows"] == []
     page = template.render(published=load_published(tmp_path / "plain"), harness_version="14", big_claim=1.5,
                            graph_even=1.1)  # fmt: skip
@@ -411,6 +416,10 @@ def test_the_built_site_shows_claims_beside_measurements(built_site: BuiltSite) 
     assert "(accepted in 1 of 2 readings)" in row2
     assert "Read more than once." in page and "2 of the 3 judged rows were measured again" in page
     assert "Released kernel not run" in entry and '<span class="ka-fallback">1</span>' in entry
+    # The release's own claim over a CUDA graph: the entry says how many claims are launch overhead, the
+    # ledger marks the row beside its claim.
+    assert "Launch overhead</strong>: 1 of the 3 judged kernels claimed at 1.5× or more over eager" in entry
+    assert "over a CUDA graph of the reference for this kernel" in row1 and "‡" not in row2
     assert 'slower than claimed 1 <span class="ka-fallback">1 PyTorch fallback</span>' in entry
     assert "window.__xss=4" in page and "<script>window.__xss=4" not in page and "<b>softmax" not in page
     assert "broken.json" in page and "row #1 needs text `task`" in page.replace("<code>", "`").replace(
