@@ -207,6 +207,10 @@ def test_claims_over_a_cuda_graph_of_the_reference_show_speedups_that_are_launch
         in page
     )
     assert "Measured here over our CUDA-graph replay" in page
+    by_task = {r["task"]: r for r in csv.DictReader(io.StringIO(ledger_csv(a)))}
+    assert by_task["level1/3"]["kernelbench_speedup_over_cuda_graph"] == "0.62"
+    assert by_task["level1/1"]["kernelbench_speedup_over_cuda_graph"] == ""
+    assert "strict_speedup_over_cuda_graph" in by_task["level1/1"]  # a column per policy
     assert "#cuda-l1-h100-level1-2)" not in page
     assert (
         page.count('<span title="The release claims under 1.1× over a CUDA graph of the reference') == 2
@@ -362,6 +366,9 @@ def test_ledger_csv_has_one_line_per_task_with_both_policies(tmp_path: Path) -> 
         rows[0]["strict_status"] == "library call, not a kernel" and rows[0]["kernelbench_speedup"] == "2.5"
     )
     assert rows[0]["commit"] == "c" * 40 and rows[0]["claim_value"] == "2.75"
+    # The release's other claims, a column per baseline it names; empty where a row names none.
+    assert rows[0]["claim_over_cuda_graph_of_the_reference"] == "0.99"
+    assert rows[1]["claim_over_cuda_graph_of_the_reference"] == ""
     assert (rows[0]["kernelbench_readings"], rows[0]["kernelbench_spread"], rows[0]["strict_readings"]) == (
         "2",
         "1.24",

@@ -583,9 +583,16 @@ def ledger_csv(audit: Audit) -> str:
     """One line per task; each policy's status, verdict, speedup, reason, number of readings and spread
     side by side."""
     names = list(audit.policies)
-    cols = LEDGER_CSV_COLUMNS + [
+    # The release's other claims (one column per baseline it names) and the other baselines timed here.
+    claimed = list(dict.fromkeys(str(c.get("baseline")) for r in audit.rows for c in r.get("other_claims") or []
+                                 if c.get("metric", "speedup") == "speedup" and c.get("baseline")))  # fmt: skip
+    timed = list(dict.fromkeys(k for r in audit.rows for p in r["policies"].values()
+                               for k in p.get("other_baselines") or {}))  # fmt: skip
+    cols = LEDGER_CSV_COLUMNS + [f"claim_over_{_column(b)}" for b in claimed]
+    cols += [
         f"{n}_{k}" for n in names for k in ("status", "verdict", "speedup", "reason", "readings", "spread")
     ]
+    cols += [f"{n}_speedup_over_{_column(k)}" for n in names for k in timed]
     cols += ["kernel_ran", "build_failure", "build_failures", "measured_on", "torch", "commit", "date"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -595,10 +602,15 @@ def ledger_csv(audit: Audit) -> str:
         line: list[Any] = [r["task"], r.get("level"), r.get("name", ""), r.get("model", ""), c.get("metric"),
                            c.get("value"), c.get("baseline"), c.get("gpu"), c.get("paper"),
                            c.get("benchmark_version")]  # fmt: skip
+        others = {str(o.get("baseline")): o.get("value") for o in r.get("other_claims") or []}
+        line += [others.get(b) for b in claimed]
         for n in names:
             p = r["policies"].get(n) or {}
             line += [p.get("status"), p.get("verdict"), p.get("speedup"), p.get("reason"),
                      len(p.get("readings") or []) or None, p.get("spread")]  # fmt: skip
+        for n in names:
+            ob = (r["policies"].get(n) or {}).get("other_baselines") or {}
+            line += [(ob.get(k) or {}).get("speedup") for k in timed]
         d = derived(r)
         line += [
             {True: "true", False: "false"}.get(d["kernel_ran"]),
@@ -609,6 +621,11 @@ def ledger_csv(audit: Audit) -> str:
         line += [prov.get("name"), prov.get("torch"), (prov.get("git") or {}).get("commit"), prov.get("date")]
         w.writerow(["" if v is None else v for v in line])
     return buf.getvalue()
+
+
+def _column(name: str) -> str:
+    """A CSV column name part from a baseline's words: "CUDA graph of the reference" -> cuda_graph_of_the_reference."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def baselines_csv(b: Baselines) -> str:
