@@ -70,6 +70,8 @@ CASES: list[tuple[list[str], int, str]] = [
     (["repro", "kernelbench", "--root", MISSING, "--out", MISSING, "--gpus", "0;1"], 2,
      "error: --gpus '0;1': give comma-separated GPU indices, e.g. 0,1"),
     (["repro", "gauntlet", "--workers", "0"], 2, "argument --workers: '0': give at least 1"),
+    (["repro", "eval", "--problem", MISSING, "--candidate", MISSING, "--baselines", "eager,graph"], 2,
+     "argument --baselines: unknown baseline 'graph': did you mean 'cuda-graph'? (choose from eager, compile, cuda-graph)"),
     (["site_gen", "--help"], 0, ""),
     (["site_gen", "chek"], 2, "invalid choice: 'chek'"),
 ]  # fmt: skip

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="cases evaluated at once, sharing the device (each one's timing has it alone; "
                         "default 1)")  # fmt: skip
     add_settings_arguments(p)
-    p.set_defaults(func=run, trials=2, timing_iters=20, warmup=2, baselines="eager", timeout=120.0)
+    p.set_defaults(func=run, trials=2, timing_iters=20, warmup=2, baselines=("eager",), timeout=120.0)
 
 
 def run(args: argparse.Namespace) -> int:

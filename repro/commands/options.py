@@ -26,6 +26,20 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def baseline_names(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated baselines the harness can time, checked before torch loads."""
+    from repro.records.evaluation import BASELINE_NAMES
+    from repro.registry import unknown_message
+
+    names = tuple(b.strip() for b in text.split(",") if b.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"give at least one of {', '.join(BASELINE_NAMES)}")
+    for name in names:
+        if name not in BASELINE_NAMES:
+            raise argparse.ArgumentTypeError(unknown_message("baseline", name, list(BASELINE_NAMES)))
+    return names
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (checked before anything heavy is imported)."""
     try:
@@ -51,7 +65,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
         "--baselines",
-        default="eager,compile",
+        type=baseline_names,
+        default=("eager", "compile"),
         help="comma-separated, the first the speedup is reported over: eager, compile, cuda-graph "
         "(eager replayed as one CUDA graph, without its launch overhead; CUDA only) (default eager,compile)",
     )
@@ -74,7 +89,7 @@ def settings_from_args(args: argparse.Namespace, gpu: int | None = None):
         min_timing_iters=min(30, args.timing_iters),
         warmup=args.warmup,
         seed=args.seed,
-        baselines=tuple(b for b in args.baselines.split(",") if b),
+        baselines=args.baselines,
     )
 
 

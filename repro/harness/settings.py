@@ -9,11 +9,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from repro.records.evaluation import BASELINE_NAMES
+
 DEVICES = ("cpu", "cuda")
-BASELINES = ("eager", "compile")  # the default set
-# Every baseline the harness can time: `cuda-graph` is one CUDA graph of eager replayed (eager without
-# its launch overhead; `repro.harness.replay`), timed only on request and only on CUDA.
-KNOWN_BASELINES = ("eager", "compile", "cuda-graph")
+BASELINES = ("eager", "compile")  # the default set; every name the harness can time is BASELINE_NAMES
 # Which PyTorch compute ops a candidate may call: "kernels" refuses any not in the task's ALLOWED_OPS
 # (a custom kernel must do the work); "any" records them and lets them run (the rules some published
 # benchmarks use, e.g. KernelBench). Tamper checks, fresh inputs and the timer are the same under both.
@@ -49,10 +48,10 @@ class EvalSettings:
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ValueError(f"EvalSettings.device must be one of {DEVICES}, got {self.device!r}")
-        unknown = [b for b in self.baselines if b not in KNOWN_BASELINES]
+        unknown = [b for b in self.baselines if b not in BASELINE_NAMES]
         if unknown:
             raise ValueError(
-                f"EvalSettings.baselines: unknown baseline(s) {unknown}; choose from {KNOWN_BASELINES}"
+                f"EvalSettings.baselines: unknown baseline(s) {unknown}; choose from {BASELINE_NAMES}"
             )
         if self.correctness_trials < 1:
             raise ValueError("EvalSettings.correctness_trials must be at least 1")

@@ -12,6 +12,10 @@ from repro.records.verdicts import verdict_of
 FORMAT = "kernelatlas-evaluation"
 FORMAT_VERSION = 1
 KNOWN_VERSIONS = (1,)
+# The baselines the harness can time, the keys of a record's `baseline_ms` and `speedups`: `cuda-graph` is
+# eager captured once as a CUDA graph and replayed (eager without launch overhead; CUDA only). Here, not in
+# the harness, so that a command checks `--baselines` before torch is loaded.
+BASELINE_NAMES = ("eager", "compile", "cuda-graph")
 
 
 class EvaluationRecord(TypedDict, total=False):
