@@ -4,6 +4,7 @@ GPU machine): the shared test set-up must not need MkDocs, bibtexparser or the b
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,4 +35,5 @@ def test_the_gpu_tests_are_collected_and_run_without_the_sites_packages(tmp_path
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]
     assert "site fixtures unavailable: no module named" in out, out[-2000:]  # said once, in the header
-    assert "1 passed" in out, out[-2000:]
+    # On a GPU machine the GPU tests run too; without one they skip: either way the CPU test passed.
+    assert re.search(r"\b\d+ passed", out), out[-2000:]

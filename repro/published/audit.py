@@ -664,11 +664,12 @@ def _policy_record(res: Any, claim: Any) -> dict[str, Any]:
     }
     # Every other baseline timed beside it (`--baselines eager,cuda-graph`): its median and the speedup
     # over it, for an accepted kernel only (as `speedup`).
-    others = {k: {"ms": b["median"], "speedup": (d.get("speedups") or {}).get(k)}
-              for k, b in (d.get("baseline_ms") or {}).items()
-              if k != base and isinstance(b, dict) and b.get("median") and speedup is not None}  # fmt: skip
-    if others:
-        record["other_baselines"] = others
+    if speedup is not None:
+        others = {k: {"ms": b["median"], "speedup": (d.get("speedups") or {}).get(k)}
+                  for k, b in (d.get("baseline_ms") or {}).items()
+                  if k != base and isinstance(b, dict) and b.get("median")}  # fmt: skip
+        if others:
+            record["other_baselines"] = others
     return record
 
 

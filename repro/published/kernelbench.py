@@ -874,10 +874,10 @@ def run_suite(root: Path, levels: list[int], out: Path, *, device: str, baseline
 
     if workers < 1:
         raise SuiteError(f"--workers {workers}: give at least 1")
-    if compile_cache is not None and compile_cache.exists() and not compile_cache.is_dir():
-        raise SuiteError(f"--compile-cache {compile_cache}: a file, not a folder; give a folder (it is created "
-                         "if missing)")  # fmt: skip
     if compile_cache is not None:  # made here, not in each worker: a folder it cannot make fails the run once
+        if compile_cache.exists() and not compile_cache.is_dir():
+            raise SuiteError(f"--compile-cache {compile_cache}: a file, not a folder; give a folder (it is "
+                             "created if missing)")  # fmt: skip
         try:
             compile_cache.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro.records.provenance import checkout_commit
+
 FORMATS = ("cudal1", "kernelbench-run", "kernelbench-leaderboard", "jsonl")
 METRICS = ("speedup", "runtime_us")
 
@@ -495,14 +497,13 @@ def repository_commit(source: str) -> tuple[str | None, str | None]:
         return out.stdout.strip() if out.returncode == 0 else ""
 
     # A copy without its own git history inside another repository must not take that repository's commit.
-    top = git("rev-parse", "--show-toplevel")
-    if not top or Path(top).resolve() != root:
+    commit = checkout_commit(root)
+    if commit is None:
         return None, None
-    commit = git("rev-parse", "HEAD")
     remote = git("config", "--get", "remote.origin.url")
     m = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?$", remote)
     repo = m.group(1) if m else (remote or None)
-    return repo, commit if _COMMIT.match(commit) else None
+    return repo, commit
 
 
 def _leaderboard_solutions(data: Any, where: str) -> list[tuple[int, int, str, int, dict[str, Any]]]:

@@ -141,7 +141,8 @@ class Audit:
         """Of the judged kernels claimed at `BIG_CLAIM` or more over eager (`big`), those whose release
         also claims under `GRAPH_EVEN` over a CUDA graph of the reference (`rows`, the largest gap first,
         with each policy's status here): by the release's own numbers their speedup is the launches saved,
-        which capturing the unchanged reference in a graph saves too."""
+        which capturing the unchanged reference in a graph saves too. The two thresholds come with them,
+        for the pages that say them."""
         rows, big = [], 0
         for row in self.judged_rows:
             c = row.get("claim") or {}
@@ -160,7 +161,8 @@ class Audit:
                             if (sp := ((p.get("other_baselines") or {}).get("cuda-graph") or {}).get("speedup"))}  # fmt: skip
                 rows.append({"task": row["task"], "eager": float(eager), "graph": float(graph),
                              "statuses": statuses, "accepted": accepted, "measured_graph": measured})  # fmt: skip
-        return {"rows": sorted(rows, key=lambda r: r["graph"] / r["eager"]), "big": big}
+        return {"rows": sorted(rows, key=lambda r: r["graph"] / r["eager"]), "big": big, "big_claim": BIG_CLAIM,
+                "graph_even": GRAPH_EVEN}  # fmt: skip
 
     def not_run(self) -> list[tuple[str, int]]:
         """Judged rows whose released kernel did not run (its build failed), by cause, most frequent first."""

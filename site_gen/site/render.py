@@ -463,14 +463,7 @@ def render_docs(kb: KnowledgeBase, docs_dir: Path, site: SiteInfo, results_dir: 
         page(rel, "reproduced_gpu.md.j2", gpu=gpu, comparisons=reproduced.comparisons(kb, gpu))
         gpu_pages.append((html.escape(gpu.gpu), rel))
     page("results/methodology.md", "methodology.md.j2", reproduced=runs)
-    page(
-        "results/published.md",
-        "published.md.j2",
-        published=pub,
-        harness_version=HARNESS_VERSION,
-        big_claim=published.BIG_CLAIM,
-        graph_even=published.GRAPH_EVEN,
-    )
+    page("results/published.md", "published.md.j2", published=pub, harness_version=HARNESS_VERSION)
     page("results/kernelbench.md", "kernelbench_baselines.md.j2", published=pub)
     cards = scorecard.load(results_dir)
     page(scorecard.PAGE, "harnesses.md.j2", cards=cards, groups=scorecard.groups(cards))
